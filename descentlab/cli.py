@@ -1,0 +1,265 @@
+"""The ``descentlab`` command. It only parses and dispatches; the work lives in the library.
+
+Errors a user can fix (a bad flag, value, config file, data set or checkpoint) print one line and exit
+with code 2; Ctrl-C during training writes a checkpoint, says where, and exits with code 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from descentlab import __version__
+from descentlab.config import add_arguments, given_flags, read_config_file, resolve
+from descentlab.errors import Interrupted, UserError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and examples kept as written."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+# Modules whose commands arrive with later issues: their help says what they will hold.
+_COMING = {
+    "landscape": ("non-convex landscapes, optimizer races, saddles, Hessians (issue 4)", "descentlab optim race --landscape rosenbrock"),
+    "generalize": ("train/validation/test splits, dropout, early stopping (issue 5)", "descentlab generalize mnist"),
+    "stn": ("spatial transformer networks on distorted MNIST (issue 5)", "descentlab stn train --distortion rts"),
+    "rnn": ("RNN/LSTM/GRU from scratch, topologies, gradient flow (issue 6)", "descentlab rnn adding --cell lstm"),
+    "lm": ("word-level RNN language models on Penn Treebank (issue 6)", "descentlab lm train --corpus my.txt"),
+}
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="TOML or YAML file of settings (flags override it)")
+    p.add_argument("--out", metavar="DIR", default="runs", help="root folder of run folders (default: runs)")
+
+
+def build_parser() -> Parser:
+    from descentlab.experiments.optim_train import TrainConfig
+    from descentlab.tour import TourConfig
+
+    parser = Parser(
+        prog="descentlab",
+        description="descentlab: the unit 'Optimization and Generalization', run for real.",
+        epilog=_examples("descentlab tour --quick", "descentlab optim train --optimizer adam --epochs 3", "descentlab runs list"),
+    )
+    parser.add_argument("--version", action="version", version=f"descentlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # optim ----------------------------------------------------------------------------------
+    optim = sub.add_parser(
+        "optim",
+        help="optimizers: train a network with the unit's optimizers",
+        description="The unit's optimizers (SGD, momentum, Adagrad, RMSProp, AdaDelta, Adam) at work.",
+        epilog=_examples("descentlab optim train --optimizer momentum --lr 0.01 --epochs 2"),
+    )
+    optim_sub = optim.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = optim_sub.add_parser(
+        "train",
+        help="train a 784-hidden-10 MLP on MNIST with one optimizer, as a run",
+        description=(
+            "Train a multilayer perceptron on MNIST or Fashion-MNIST with one optimizer and log it as a\n"
+            "run: config.json, metrics.jsonl, TensorBoard events, checkpoint.pt, figures, summary.json.\n"
+            "Ctrl-C writes a checkpoint and exits with code 130; --resume continues it exactly."
+        ),
+        epilog=_examples(
+            "descentlab optim train --optimizer adam --epochs 3",
+            "descentlab optim train --batch-size 55000 --lr 0.5 --epochs 20   # full-batch gradient descent",
+            "descentlab optim train --config adam.toml --seed 1",
+            "descentlab optim train --resume runs/optim-train/mnist-adam__0__20261125-120000",
+        ),
+    )
+    _add_run_options(train)
+    train.add_argument("--name", help="run name (default: DATASET-OPTIMIZER)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its checkpoint, with its config")
+    add_arguments(train, TrainConfig)
+
+    for name, (what, example) in _COMING.items():
+        sub.add_parser(
+            name,
+            help=f"{what}; not yet available",
+            description=f"{what}.\nNot yet available in descentlab {__version__}: it arrives with the issue named.",
+            epilog=_examples(example + "   # once it lands"),
+        )
+
+    # data -----------------------------------------------------------------------------------
+    data = sub.add_parser(
+        "data",
+        help="data sets: check that MNIST, Fashion-MNIST and Penn Treebank are present and intact",
+        description="The offline data sets and their published sizes.",
+        epilog=_examples("descentlab data check", "descentlab data check --json"),
+    )
+    data_sub = data.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = data_sub.add_parser("check", help="list each data set, its sizes, and whether it is present and intact")
+    check.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+    # runs -----------------------------------------------------------------------------------
+    runs = sub.add_parser(
+        "runs",
+        help="runs: list runs with their metrics, compare runs side by side",
+        description="Read run folders (config.json, metrics.jsonl, summary.json); nothing is recomputed.",
+        epilog=_examples("descentlab runs list --experiment optim-train", "descentlab runs compare runs/optim-train/A runs/optim-train/B"),
+    )
+    runs_sub = runs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = runs_sub.add_parser("list", help="show runs with their status and final metrics")
+    listing.add_argument("--experiment", help="only this experiment's runs (e.g. optim-train)")
+    listing.add_argument("--out", metavar="DIR", default="runs", help="root folder of run folders (default: runs)")
+    compare = runs_sub.add_parser("compare", help="config differences and metrics of runs, side by side")
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+
+    # report ---------------------------------------------------------------------------------
+    report = sub.add_parser(
+        "report",
+        help="report: build the self-contained HTML report of some runs",
+        description="One HTML file, a section per concept of the unit, built only from what the runs logged.",
+        epilog=_examples("descentlab report runs/tour -o tour.html", "descentlab report runs/optim-train/*"),
+    )
+    report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders, or folders holding run folders")
+    report.add_argument("-o", "--output", default="runs/report.html", help="the HTML file to write (default: runs/report.html)")
+
+    # tour -----------------------------------------------------------------------------------
+    tour = sub.add_parser(
+        "tour",
+        help="tour: a short run of every experiment and the report of them (runs/tour/report.html)",
+        description="Run a short version of every experiment on the bundled data and write runs/tour/report.html.",
+        epilog=_examples("descentlab tour", "descentlab tour --quick --device cpu"),
+    )
+    _add_run_options(tour)
+    add_arguments(tour, TourConfig)
+    return parser
+
+
+def _run_folders(paths: Sequence[str]) -> list[Path]:
+    """Run folders named directly, or found one or two levels below a folder named."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if (p / "config.json").is_file():
+            found.append(p)
+            continue
+        if not p.is_dir():
+            raise UserError(f"{p}: no such run folder")
+        below = sorted({c.parent for pattern in ("*/config.json", "*/*/config.json") for c in p.glob(pattern)})
+        if not below:
+            raise UserError(f"{p}: holds no run folders (no config.json below it)")
+        found += below
+    return found
+
+
+def _optim_train(args: argparse.Namespace) -> int:
+    from descentlab.experiments import EXPERIMENTS, OPTIM_TRAIN, resume, start
+    from descentlab.experiments.optim_train import TrainConfig
+
+    if args.resume:
+        extra = given_flags(TrainConfig, args) + (["--config"] if args.config else [])
+        if extra:
+            raise UserError(f"--resume continues a run with its stored config; drop {', '.join(extra)}")
+        path = resume(EXPERIMENTS, args.resume)
+    else:
+        cfg = resolve(TrainConfig, args, read_config_file(args.config) if args.config else None)
+        path = start(OPTIM_TRAIN, cfg, args.out, name=args.name)
+    print(f"run complete: {path}")
+    return 0
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from descentlab.data import check_all
+
+    statuses = check_all()
+    if args.json:
+        print(json.dumps({s.name: {"present": s.present, "intact": s.intact, "sizes": s.sizes, "note": s.note} for s in statuses}))
+    else:
+        from descentlab.runs.listing import format_table
+
+        rows = [
+            [s.name, "yes" if s.present else "no", "yes" if s.intact else "no", " ".join(f"{k}={v:,}" for k, v in s.sizes.items()), s.note]
+            for s in statuses
+        ]
+        print(format_table(["data set", "present", "intact", "sizes", "note"], rows))
+    return 0 if all(s.intact for s in statuses) else 1
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from descentlab.runs import compare_table, find_runs, list_table, load_run
+
+    if args.action == "list":
+        found = find_runs(args.out, args.experiment)
+        if not found:
+            print(f"no runs under {args.out}" + (f" for experiment {args.experiment}" if args.experiment else ""))
+            return 0
+        print(list_table(found))
+        return 0
+    print(compare_table([load_run(p) for p in args.run_dirs]))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from descentlab.report import build_report
+
+    out = Path(args.output)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise UserError(f"--output {out}: the report is an HTML file; give a name ending in .html")
+    path = build_report(_run_folders(args.run_dirs), out)
+    print(f"report: {path}")
+    return 0
+
+
+def _tour(args: argparse.Namespace) -> int:
+    from descentlab.tour import TourConfig, run_tour
+
+    cfg = resolve(TourConfig, args, read_config_file(args.config) if args.config else None)
+    run_tour(cfg, args.out)
+    return 0
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command in _COMING:
+        what, _ = _COMING[args.command]
+        raise UserError(f"'descentlab {args.command}' is not available yet: {what}")
+    handlers = {
+        ("optim", "train"): _optim_train,
+        ("data", "check"): _data_check,
+        ("runs", "list"): _runs,
+        ("runs", "compare"): _runs,
+        ("report", None): _report,
+        ("tour", None): _tour,
+    }
+    return handlers[(args.command, getattr(args, "action", None))](args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return dispatch(args)
+    except UserError as e:
+        print(f"descentlab: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except Interrupted as e:
+        print(f"\ninterrupted: checkpoint written to {e.checkpoint}", file=sys.stderr)
+        print(f"resume with: {e.resume_command}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""One readable module per experiment (config dataclass + loop); :data:`EXPERIMENTS` lists them."""
+
+from descentlab.experiments import optim_train
+from descentlab.experiments.runner import Experiment, resume, start
+from descentlab.report.figures import learning_curves
+
+OPTIM_TRAIN = Experiment(
+    name=optim_train.EXPERIMENT,
+    command="descentlab optim train",
+    config=optim_train.TrainConfig,
+    train=optim_train.train,
+    figures=lambda record: {"learning_curves.png": learning_curves(record)},
+)
+
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (OPTIM_TRAIN,)}
+
+__all__ = ["EXPERIMENTS", "OPTIM_TRAIN", "Experiment", "resume", "start"]

@@ -1,0 +1,192 @@
+"""Train a multilayer perceptron on MNIST (or Fashion-MNIST) with one of the unit's optimizers.
+
+The unit's first question is what an optimizer does to training. This experiment answers it on a real
+task: the same network, the same data order for a given seed, and one optimizer per run, so several
+runs compare optimizers; ``batch_size`` picks the data regime (1: stochastic, 64: mini-batch, the whole
+training set: full-batch gradient descent).
+
+Until ``descentlab.optim`` lands, the optimizers are ``torch.optim``'s, which is the reference the
+from-scratch ones will be tested against.
+
+Read top to bottom: config, data, network, loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from descentlab.config import RunConfig, param
+from descentlab.data import fashion_mnist, mnist
+from descentlab.errors import Interrupted
+from descentlab.runs import Run, StopFlag, progress, rng_state, seed_everything, select_device, set_rng_state
+
+EXPERIMENT = "optim-train"
+OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
+# Usual starting learning rates. Momentum's is smaller because its steady-state step for a constant
+# gradient is lr / (1 - momentum): ten times lr at momentum 0.9 (the unit's "decrease the learning
+# rate with a high momentum term"). AdaDelta's lr multiplies a step that is already scaled (PyTorch).
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adagrad": 0.01, "rmsprop": 1e-3, "adadelta": 1.0, "adam": 1e-3}
+VAL_SPLIT_SEED = 1234  # the validation images are the same for every seed, so runs stay comparable
+MEAN, STD = 0.1307, 0.3081  # MNIST pixel mean and standard deviation (on the 0..1 scale)
+
+
+@dataclass(frozen=True)
+class TrainConfig(RunConfig):
+    """Settings of ``descentlab optim train``."""
+
+    dataset: str = param("mnist", "image data set", choices=("mnist", "fashion-mnist"))
+    optimizer: str = param("sgd", "the unit's optimizer to train with", choices=OPTIMIZERS)
+    lr: float | None = param(None, "learning rate eta (default: the optimizer's usual one)", low=0.0, low_open=True, high=10.0)
+    momentum: float = param(0.9, "momentum coefficient beta, used by --optimizer momentum", low=0.0, high=1.0, high_open=True)
+    batch_size: int = param(64, "examples per step: 1 stochastic, N mini-batch, all = full batch", low=1, high=60_000)
+    epochs: int = param(2, "passes over the training split", low=1, high=1000)
+    hidden: int = param(256, "width of the hidden layer (784-hidden-10, ReLU)", low=1, high=8192)
+    train_size: int = param(0, "training images to use; 0 uses the whole training split", low=0, high=60_000)
+    val_size: int = param(5000, "images held out of the 60k training set for validation", low=100, high=30_000)
+    log_every: int = param(50, "steps between logged training losses", low=1, high=1_000_000)
+    checkpoint_every: int = param(500, "steps between checkpoints (Ctrl-C also writes one)", low=1, high=1_000_000)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.dataset}-{self.optimizer}"
+
+
+def load_splits(cfg: TrainConfig) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Train / validation / test as normalized float images (N, 784) and labels (N,)."""
+    load = mnist if cfg.dataset == "mnist" else fashion_mnist
+    images, labels = load("train")
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(VAL_SPLIT_SEED))
+    val, train = order[: cfg.val_size], order[cfg.val_size :]
+    if cfg.train_size:
+        train = train[: cfg.train_size]
+    test_images, test_labels = load("test")
+
+    def prep(x: torch.Tensor) -> torch.Tensor:
+        return ((x.float() / 255.0 - MEAN) / STD).reshape(len(x), -1)  # (N, 784)
+
+    return {
+        "train": (prep(images[train]), labels[train]),
+        "val": (prep(images[val]), labels[val]),
+        "test": (prep(test_images), test_labels),
+    }
+
+
+def make_model(hidden: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
+def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    lr = cfg.learning_rate
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if cfg.optimizer == "momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum)
+    if cfg.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    if cfg.optimizer == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 5000) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split."""
+    model.eval()
+    loss, correct = 0.0, 0
+    for i in range(0, len(y), batch):
+        logits = model(x[i : i + batch])  # (B, 10)
+        loss += F.cross_entropy(logits, y[i : i + batch], reduction="sum").item()
+        correct += int((logits.argmax(1) == y[i : i + batch]).sum())
+    model.train()
+    return loss / len(y), correct / len(y)
+
+
+def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
+    """Train, logging to ``run``; resume from ``state`` (a checkpoint) when given.
+
+    Each epoch's example order is drawn from a generator seeded by (seed, epoch), and the global RNG
+    state is checkpointed, so a resumed run continues exactly as an unbroken one.
+    """
+    device = select_device(cfg.device)
+    seed_everything(cfg.seed)
+    data = {k: (x.to(device), y.to(device)) for k, (x, y) in load_splits(cfg).items()}
+    x_train, y_train = data["train"]
+    n = len(y_train)
+    batch = min(cfg.batch_size, n)
+    steps_per_epoch = -(-n // batch)
+    total_steps = steps_per_epoch * cfg.epochs
+
+    model = make_model(cfg.hidden).to(device)
+    optimizer = make_optimizer(cfg, model.parameters())
+    step, loss_sum, loss_count = 0, 0.0, 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        step, loss_sum, loss_count = state["step"], state["loss_sum"], state["loss_count"]
+
+    def checkpoint() -> str:
+        return str(
+            run.save_checkpoint(
+                {
+                    "step": step,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "rng": rng_state(),
+                    "loss_sum": loss_sum,
+                    "loss_count": loss_count,
+                }
+            )
+        )
+
+    order = torch.empty(0, dtype=torch.long)
+    for t in progress(range(step, total_steps), total=total_steps, desc=run.path.name, initial=step):
+        epoch, i = divmod(t, steps_per_epoch)  # t: index of this step, counted from 0
+        if i == 0 or len(order) != n:
+            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+            order = torch.randperm(n, generator=gen).to(device)
+        idx = order[i * batch : (i + 1) * batch]
+
+        loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+        step = t + 1  # steps completed
+        loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
+        if step % cfg.log_every == 0 or step == total_steps:
+            run.log(step, {"train/loss": loss_sum / loss_count, "train/epoch": step / steps_per_epoch})
+            loss_sum, loss_count = 0.0, 0
+        if step % steps_per_epoch == 0:
+            val_loss, val_acc = evaluate(model, *data["val"])
+            run.log(step, {"val/loss": val_loss, "val/accuracy": val_acc})
+        if stop.requested:
+            raise Interrupted(checkpoint())
+        if step % cfg.checkpoint_every == 0:
+            checkpoint()
+
+    checkpoint()
+    test_loss, test_acc = evaluate(model, *data["test"])
+    run.log(step, {"test/loss": test_loss, "test/accuracy": test_acc})
+    val_loss, val_acc = evaluate(model, *data["val"])
+    train_loss, train_acc = evaluate(model, *data["train"])
+    return {
+        "train/loss": train_loss,
+        "train/accuracy": train_acc,
+        "val/loss": val_loss,
+        "val/accuracy": val_acc,
+        "test/loss": test_loss,
+        "test/accuracy": test_acc,
+        "steps": float(step),
+    }

@@ -1,0 +1,132 @@
+"""Report sections per experiment, built from logged runs (config, metrics, summary) only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from descentlab.report import figures
+from descentlab.report.html import Section, write_report
+from descentlab.runs.listing import RunRecord, load_run
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}"
+
+
+def _f(x: float | None, fmt: str = ".4f") -> str:
+    return "-" if x is None else format(x, fmt)
+
+
+def optim_train_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Optimization in deep learning' and 'Generalization' from ``descentlab optim train`` runs."""
+
+    def label(r: RunRecord) -> str:
+        c = r.config
+        return f"{c.get('optimizer')} lr={c.get('lr') or 'default'} bs={c.get('batch_size')}"
+
+    done = [r for r in runs if r.status == "complete"]
+    rows = []
+    for r in done:
+        m, c = r.final(), r.config
+        rows.append(
+            [
+                str(c.get("optimizer")),
+                str(c.get("dataset")),
+                str(c.get("batch_size")),
+                str(c.get("epochs")),
+                _f(m.get("train/loss")),
+                _pct(m.get("val/accuracy")),
+                _pct(m.get("test/accuracy")),
+                _f(r.summary.get("wall_time_s"), ".1f"),
+            ]
+        )
+    optimization = Section(
+        id="optimization",
+        title="Optimization in deep learning: the unit's optimizers training one network",
+        concept=(
+            "An optimizer turns gradients of the loss into changes of the weights; which one is used "
+            "changes how fast and how far the loss falls. Here the same 784-256-10 network, with the same "
+            "data order, is trained by each optimizer; the batch size chooses the regime (1: stochastic, "
+            "mini-batch, or the whole set: full-batch gradient descent)."
+        ),
+        note=(
+            "The unit says mini-batch descent is faster than both SGD and full-batch descent because "
+            "'fewer iterations are needed'. Per epoch it makes more updates than full-batch descent and "
+            "fewer than SGD; its wall-clock advantage comes from vectorized computation and lower gradient "
+            "variance. Momentum's learning rate is smaller because its step for a constant gradient is "
+            "lr / (1 - beta)."
+        ),
+        figures=[
+            figures.overlay(done, ["train/loss", "val/loss"], label, "loss against optimizer steps", "cross-entropy", logy=True)
+        ]
+        if done
+        else [],
+        table=(["optimizer", "data", "batch", "epochs", "train loss", "val acc %", "test acc %", "time s"], rows),
+        commands=[str(r.meta.get("command")) for r in done],
+    )
+    gap_rows = []
+    for r in done:
+        m = r.final()
+        gap = None if "train/accuracy" not in m else m["train/accuracy"] - m.get("val/accuracy", 0.0)
+        gap_rows.append(
+            [
+                label(r),
+                _pct(m.get("train/accuracy")),
+                _pct(m.get("val/accuracy")),
+                _pct(m.get("test/accuracy")),
+                _pct(gap),
+                _f(m.get("val/loss", 0.0) - m.get("train/loss", 0.0)),
+            ]
+        )
+    best = max(done, key=lambda r: r.final().get("val/accuracy", 0.0), default=None)
+    generalization = Section(
+        id="generalization",
+        title="Generalization: training, validation and test sets",
+        concept=(
+            "A network is trained on the training set, its settings are chosen on a validation set it "
+            "never trains on, and the test set is touched once, for the final number. The distance "
+            "between training and validation performance is the generalization gap."
+        ),
+        figures=[figures.learning_curves(best)] if best is not None else [],
+        table=(["run", "train acc %", "val acc %", "test acc %", "gap (train-val) pts", "val-train loss"], gap_rows),
+        commands=[str(best.meta.get("command"))] if best is not None else [],
+    )
+    return [optimization, generalization]
+
+
+def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section]:
+    """A plain section for an experiment without its own: each run's final metrics."""
+    rows = [[r.path.name, r.status, " ".join(f"{k}={v:.4g}" for k, v in sorted(r.final().items()))] for r in runs]
+    return [
+        Section(
+            id=f"exp-{experiment}",
+            title=f"Experiment {experiment}",
+            concept=f"Runs of the experiment {experiment}.",
+            table=(["run", "status", "final metrics"], rows),
+            commands=[str(r.meta.get("command")) for r in runs],
+        )
+    ]
+
+
+SECTION_BUILDERS: dict[str, Callable[[Sequence[RunRecord]], list[Section]]] = {
+    "optim-train": optim_train_sections,
+}
+
+
+def build_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    by_experiment: dict[str, list[RunRecord]] = {}
+    for r in runs:
+        by_experiment.setdefault(r.experiment, []).append(r)
+    sections: list[Section] = []
+    for experiment, group in by_experiment.items():
+        builder = SECTION_BUILDERS.get(experiment)
+        sections += builder(group) if builder else generic_sections(experiment, group)
+    return sections
+
+
+def build_report(run_dirs: Sequence[str | Path], out: str | Path, title: str = "descentlab report") -> Path:
+    """Build the HTML report of the runs in ``run_dirs`` at ``out``."""
+    runs = [load_run(p) for p in run_dirs]
+    subtitle = f"{len(runs)} run(s) of the unit 'Optimization and Generalization'."
+    return write_report(build_sections(runs), out, title, subtitle)
