@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gzip
 import importlib.util
+import os
 import pickle
 import struct
 import zlib
@@ -145,9 +146,13 @@ def _find(folder: Path, stem: str) -> Path:
 
 
 def fashion_mnist(split: str = "train", root: str | Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fashion-MNIST ``split`` from IDX files in ``root`` (default: the Debian package's folder)."""
+    """Fashion-MNIST ``split`` from IDX files in ``root``.
+
+    The folder defaults to ``$DESCENTLAB_FASHION_MNIST_DIR``, else the Debian package's
+    ``/usr/share/datasets/fashion-mnist``; files may be gzipped or not.
+    """
     _check_split(split)
-    folder = Path(root) if root is not None else FASHION_MNIST_DIR
+    folder = Path(root or os.environ.get("DESCENTLAB_FASHION_MNIST_DIR") or FASHION_MNIST_DIR)
     image_stem, label_stem = _FASHION_FILES[split]
     images = read_idx(_find(folder, image_stem))
     labels = read_idx(_find(folder, label_stem))

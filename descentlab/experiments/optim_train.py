@@ -49,6 +49,7 @@ class TrainConfig(RunConfig):
     train_size: int = param(0, "training images to use; 0 uses the whole training split", low=0, high=60_000)
     val_size: int = param(5000, "images held out of the 60k training set for validation", low=100, high=30_000)
     log_every: int = param(50, "steps between logged training losses", low=1, high=1_000_000)
+    eval_every: int = param(200, "steps between validation passes (also at each epoch's end)", low=1, high=1_000_000)
     checkpoint_every: int = param(500, "steps between checkpoints (Ctrl-C also writes one)", low=1, high=1_000_000)
 
     @property
@@ -129,14 +130,15 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
 
     model = make_model(cfg.hidden).to(device)
     optimizer = make_optimizer(cfg, model.parameters())
-    step, loss_sum, loss_count = 0, 0.0, 0
+    step, loss_sum, loss_count, final = 0, 0.0, 0, False
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
         step, loss_sum, loss_count = state["step"], state["loss_sum"], state["loss_count"]
+        final = state.get("final", False)
 
-    def checkpoint() -> str:
+    def checkpoint(final: bool = False) -> str:
         return str(
             run.save_checkpoint(
                 {
@@ -146,6 +148,7 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
                     "rng": rng_state(),
                     "loss_sum": loss_sum,
                     "loss_count": loss_count,
+                    "final": final,  # the test metrics are logged; nothing is left to do
                 }
             )
         )
@@ -168,7 +171,7 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
         if step % cfg.log_every == 0 or step == total_steps:
             run.log(step, {"train/loss": loss_sum / loss_count, "train/epoch": step / steps_per_epoch})
             loss_sum, loss_count = 0.0, 0
-        if step % steps_per_epoch == 0:
+        if step % cfg.eval_every == 0 or step % steps_per_epoch == 0:
             val_loss, val_acc = evaluate(model, *data["val"])
             run.log(step, {"val/loss": val_loss, "val/accuracy": val_acc})
         if stop.requested:
@@ -176,9 +179,10 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
         if step % cfg.checkpoint_every == 0:
             checkpoint()
 
-    checkpoint()
-    test_loss, test_acc = evaluate(model, *data["test"])
-    run.log(step, {"test/loss": test_loss, "test/accuracy": test_acc})
+    test_loss, test_acc = evaluate(model, *data["test"])  # the test set is used once, at the end
+    if not final:
+        run.log(step, {"test/loss": test_loss, "test/accuracy": test_acc})
+        checkpoint(final=True)
     val_loss, val_acc = evaluate(model, *data["val"])
     train_loss, train_acc = evaluate(model, *data["train"])
     return {

@@ -61,7 +61,10 @@ def resume(experiments: dict[str, Experiment], path: str | Path) -> Path:
     """Continue the run in ``path`` from its checkpoint, with its stored config."""
     if not Path(path).is_dir():
         raise UserError(f"--resume {path}: no such run folder")
-    meta = load_run(path).meta  # validated before anything in the folder changes
+    record = load_run(path)  # validated before anything in the folder changes
+    if record.status == "complete":
+        raise UserError(f"--resume {path}: this run is already complete; start a new run instead")
+    meta = record.meta
     exp = experiments.get(str(meta.get("experiment")))
     if exp is None:
         raise UserError(f"{path}: unknown experiment {meta.get('experiment')!r}; known: {', '.join(experiments)}")

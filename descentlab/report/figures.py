@@ -36,8 +36,7 @@ def overlay(
     keys: Sequence[str],
     label: Callable[[RunRecord], str],
     title: str,
-    ylabel: str,
-    logy: bool = False,
+    log_keys: Sequence[str] = (),
 ) -> Figure:
     """One panel per key, one line per run (same colour for a run across panels)."""
     fig, axes = plt.subplots(1, len(keys), figsize=(4.6 * len(keys), 3.4), squeeze=False)
@@ -46,8 +45,8 @@ def overlay(
             steps, values = record.series(key)
             if steps:
                 ax.plot(steps, values, "-" if len(steps) > 12 else "o-", color=f"C{i % 10}", label=label(record), markersize=3)
-        ax.set(xlabel="step", ylabel=ylabel, title=key)
-        if logy:
+        ax.set(xlabel="step", title=key)
+        if key in log_keys:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)

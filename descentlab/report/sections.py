@@ -58,7 +58,7 @@ def optim_train_sections(runs: Sequence[RunRecord]) -> list[Section]:
             "lr / (1 - beta)."
         ),
         figures=[
-            figures.overlay(done, ["train/loss", "val/loss"], label, "loss against optimizer steps", "cross-entropy", logy=True)
+            figures.overlay(done, ["train/loss", "val/accuracy"], label, "training loss and validation accuracy", log_keys=["train/loss"])
         ]
         if done
         else [],

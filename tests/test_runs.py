@@ -1,0 +1,151 @@
+"""Runs: folder layout, metrics, summaries, listing, and stop/resume equivalence."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from descentlab.errors import CheckpointError, Interrupted, UserError
+from descentlab.experiments import EXPERIMENTS, OPTIM_TRAIN, resume, start
+from descentlab.experiments.optim_train import TrainConfig
+from descentlab.runs import compare_table, find_runs, list_table, load_run, read_metrics
+from descentlab.runs.run import StopFlag
+
+CFG = TrainConfig(train_size=1000, val_size=500, hidden=32, batch_size=50, epochs=2, log_every=3, eval_every=7, checkpoint_every=11)
+
+
+class StopAfter(StopFlag):
+    """A stop request that arrives after ``n`` checks, as a Ctrl-C would between steps."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.left = n
+
+    @property  # type: ignore[override]
+    def requested(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+    @requested.setter
+    def requested(self, value: bool) -> None:
+        pass
+
+
+def test_run_folder_layout(tmp_runs: Path) -> None:
+    path = start(OPTIM_TRAIN, CFG, tmp_runs)
+    assert path.parent == tmp_runs / "optim-train"
+    name, seed, stamp = path.name.split("__")
+    assert (name, seed) == ("mnist-sgd", "0") and len(stamp) == 15
+    files = {p.name for p in path.iterdir()}
+    assert {"config.json", "metrics.jsonl", "summary.json", "checkpoint.pt", "learning_curves.png"} <= files
+    assert any(f.startswith("events.out.tfevents") for f in files)
+    meta = json.loads((path / "config.json").read_text())
+    assert meta["config"] == {**json.loads(json.dumps(CFG.__dict__))}
+    assert meta["command"].startswith("descentlab optim train --seed 0 ")
+    summary = json.loads((path / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["metrics"]["steps"] == 40
+    records = read_metrics(path / "metrics.jsonl")
+    train_steps = [r["step"] for r in records if "train/loss" in r]
+    assert train_steps == [*range(3, 40, 3), 40]
+    assert all(0 <= r["val/accuracy"] <= 1 for r in records if "val/accuracy" in r)
+    assert summary["metrics"]["val/accuracy"] > 0.5  # it learned something in 40 steps
+
+
+def test_same_seed_same_metrics_other_seed_differs(tmp_runs: Path) -> None:
+    a = read_metrics(start(OPTIM_TRAIN, CFG, tmp_runs) / "metrics.jsonl")
+    b = read_metrics(start(OPTIM_TRAIN, CFG, tmp_runs) / "metrics.jsonl")
+    c = read_metrics(start(OPTIM_TRAIN, replace(CFG, seed=1), tmp_runs) / "metrics.jsonl")
+    assert a == b
+    assert a != c
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("stop_after", [1, 12, 25])
+def test_stopped_and_resumed_equals_unbroken(tmp_runs: Path, optimizer: str, stop_after: int) -> None:
+    cfg = replace(CFG, optimizer=optimizer)
+    unbroken = start(OPTIM_TRAIN, cfg, tmp_runs / "a")
+    broken = _start_and_stop(cfg, tmp_runs / "b", stop_after)
+    assert json.loads((broken / "summary.json").read_text())["status"] == "interrupted"
+    assert resume(EXPERIMENTS, broken) == broken
+    assert read_metrics(broken / "metrics.jsonl") == read_metrics(unbroken / "metrics.jsonl")
+    assert load_run(broken).final() == load_run(unbroken).final()
+
+
+def _start_and_stop(cfg: TrainConfig, root: Path, n: int) -> Path:
+    import descentlab.experiments.runner as runner
+
+    original = runner.stop_on_sigint
+
+    class _Ctx:
+        def __enter__(self) -> StopFlag:
+            return StopAfter(n)
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    runner.stop_on_sigint = lambda: _Ctx()  # type: ignore[assignment]
+    try:
+        with pytest.raises(Interrupted) as info:
+            start(OPTIM_TRAIN, cfg, root)
+    finally:
+        runner.stop_on_sigint = original
+    checkpoint = Path(info.value.checkpoint)
+    assert checkpoint.name == "checkpoint.pt" and checkpoint.exists()
+    assert info.value.resume_command == f"descentlab optim train --resume {checkpoint.parent}"
+    return checkpoint.parent
+
+
+def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_runs: Path) -> None:
+    unbroken = read_metrics(start(OPTIM_TRAIN, CFG, tmp_runs / "a") / "metrics.jsonl")
+    path = _start_and_stop(CFG, tmp_runs / "b", 12)  # checkpoint at step 13
+    # a crash after that checkpoint left a line for step 14 and a torn line
+    with open(path / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"step": 14, "train/loss": 9.9}) + "\n" + '{"step": 1')
+    resume(EXPERIMENTS, path)
+    assert read_metrics(path / "metrics.jsonl") == unbroken
+
+
+def test_a_complete_run_is_not_resumed(tmp_runs: Path) -> None:
+    path = start(OPTIM_TRAIN, CFG, tmp_runs)
+    with pytest.raises(UserError, match="already complete"):
+        resume(EXPERIMENTS, path)
+
+
+def test_resume_of_a_tampered_checkpoint_changes_nothing(tmp_runs: Path) -> None:
+    path = _start_and_stop(CFG, tmp_runs, 12)
+    before = {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
+    data = bytearray((path / "checkpoint.pt").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (path / "checkpoint.pt").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError):
+        resume(EXPERIMENTS, path)
+    after = {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
+    assert after.pop("checkpoint.pt") != before.pop("checkpoint.pt")
+    assert after == before
+
+
+def test_resume_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such run folder"):
+        resume(EXPERIMENTS, tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="not a run folder"):
+        resume(EXPERIMENTS, tmp_path / "empty")
+
+
+def test_list_and_compare(tmp_runs: Path) -> None:
+    a = start(OPTIM_TRAIN, CFG, tmp_runs)
+    b = start(OPTIM_TRAIN, replace(CFG, optimizer="adam", seed=2), tmp_runs)
+    runs = find_runs(tmp_runs)
+    assert [r.path for r in runs] == [a, b]
+    assert find_runs(tmp_runs, "other") == []
+    table = list_table(runs)
+    assert str(a) in table and "complete" in table and "val/accuracy=" in table
+    text = compare_table([load_run(a), load_run(b)])
+    lines = {line.split()[0]: line.split()[1:] for line in text.splitlines()[2:]}
+    assert lines["config.optimizer"] == ["sgd", "adam"]
+    assert lines["config.seed"] == ["0", "2"]
+    assert "config.hidden" not in lines  # equal keys are not repeated
+    assert lines["test/accuracy"][0] == f"{load_run(a).final()['test/accuracy']:.4g}"
