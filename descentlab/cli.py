@@ -38,7 +38,10 @@ def _examples(*lines: str) -> str:
 
 # Modules whose commands arrive with later issues: their help says what they will hold.
 _COMING = {
-    "landscape": ("non-convex landscapes, optimizer races, saddles, Hessians (issue 4)", "descentlab optim race --landscape rosenbrock"),
+    "landscape": (
+        "non-convex landscapes, optimizer races, saddles, Hessians (issue 4)",
+        "descentlab optim race --landscape rosenbrock",
+    ),
     "generalize": ("train/validation/test splits, dropout, early stopping (issue 5)", "descentlab generalize mnist"),
     "stn": ("spatial transformer networks on distorted MNIST (issue 5)", "descentlab stn train --distortion rts"),
     "rnn": ("RNN/LSTM/GRU from scratch, topologies, gradient flow (issue 6)", "descentlab rnn adding --cell lstm"),
@@ -58,7 +61,9 @@ def build_parser() -> Parser:
     parser = Parser(
         prog="descentlab",
         description="descentlab: the unit 'Optimization and Generalization', run for real.",
-        epilog=_examples("descentlab tour --quick", "descentlab optim train --optimizer adam --epochs 3", "descentlab runs list"),
+        epilog=_examples(
+            "descentlab tour --quick", "descentlab optim train --optimizer adam --epochs 3", "descentlab runs list"
+        ),
     )
     parser.add_argument("--version", action="version", version=f"descentlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -115,7 +120,10 @@ def build_parser() -> Parser:
         "runs",
         help="runs: list runs with their metrics, compare runs side by side",
         description="Read run folders (config.json, metrics.jsonl, summary.json); nothing is recomputed.",
-        epilog=_examples("descentlab runs list --experiment optim-train", "descentlab runs compare runs/optim-train/A runs/optim-train/B"),
+        epilog=_examples(
+            "descentlab runs list --experiment optim-train",
+            "descentlab runs compare runs/optim-train/A runs/optim-train/B",
+        ),
     )
     runs_sub = runs.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = runs_sub.add_parser("list", help="show runs with their status and final metrics")
@@ -132,7 +140,9 @@ def build_parser() -> Parser:
         epilog=_examples("descentlab report runs/tour -o tour.html", "descentlab report runs/optim-train/*"),
     )
     report.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders, or folders holding run folders")
-    report.add_argument("-o", "--output", default="runs/report.html", help="the HTML file to write (default: runs/report.html)")
+    report.add_argument(
+        "-o", "--output", default="runs/report.html", help="the HTML file to write (default: runs/report.html)"
+    )
 
     # tour -----------------------------------------------------------------------------------
     tour = sub.add_parser(
@@ -184,12 +194,22 @@ def _data_check(args: argparse.Namespace) -> int:
 
     statuses = check_all()
     if args.json:
-        print(json.dumps({s.name: {"present": s.present, "intact": s.intact, "sizes": s.sizes, "note": s.note} for s in statuses}))
+        print(
+            json.dumps(
+                {s.name: {"present": s.present, "intact": s.intact, "sizes": s.sizes, "note": s.note} for s in statuses}
+            )
+        )
     else:
         from descentlab.runs.listing import format_table
 
         rows = [
-            [s.name, "yes" if s.present else "no", "yes" if s.intact else "no", " ".join(f"{k}={v:,}" for k, v in s.sizes.items()), s.note]
+            [
+                s.name,
+                "yes" if s.present else "no",
+                "yes" if s.intact else "no",
+                " ".join(f"{k}={v:,}" for k, v in s.sizes.items()),
+                s.note,
+            ]
             for s in statuses
         ]
         print(format_table(["data set", "present", "intact", "sizes", "note"], rows))

@@ -111,9 +111,8 @@ def _coerce(name: str, value: Any, base: type, optional: bool, meta: Mapping[str
         value = float(value)
         if value != value or value in (float("inf"), float("-inf")):
             raise ConfigError(f"{name}: {value!r} is not a finite number; valid: {valid}")
-    elif base is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{name}: {value!r} is not a string; valid: {valid}")
+    elif base is str and not isinstance(value, str):
+        raise ConfigError(f"{name}: {value!r} is not a string; valid: {valid}")
     if meta.get("choices") and value not in meta["choices"]:
         raise ConfigError(f"{name}: {value!r} is not valid; valid: {valid}")
     low, high = meta.get("low"), meta.get("high")
@@ -195,9 +194,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             )
         else:
             conv = {int: int, float: float, str: str}[base]
-            group.add_argument(
-                flag(f.name), dest=f.name, type=conv, default=None, metavar=f.name.upper(), help=text
-            )
+            group.add_argument(flag(f.name), dest=f.name, type=conv, default=None, metavar=f.name.upper(), help=text)
 
 
 def resolve(cls: type[C], args: argparse.Namespace, file_values: Mapping[str, Any] | None = None) -> C:

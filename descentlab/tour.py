@@ -23,12 +23,11 @@ class TourConfig(RunConfig):
 
 def plan(cfg: TourConfig) -> list[tuple[Experiment, Any]]:
     """The runs of the tour, in order. Each later module adds its experiments here."""
-    common = {"seed": cfg.seed, "device": cfg.device}
     if cfg.quick:
-        base = TrainConfig(epochs=1, train_size=5000, log_every=10, **common)
-        optimizers = ("sgd", "momentum", "adam")
+        base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=1, train_size=5000, log_every=10, eval_every=50)
+        optimizers: tuple[str, ...] = ("sgd", "momentum", "adam")
     else:
-        base = TrainConfig(epochs=2, log_every=50, **common)
+        base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=2, log_every=50, eval_every=200)
         optimizers = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
     return [(OPTIM_TRAIN, replace(base, optimizer=name)) for name in optimizers]
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,20 +18,36 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = ["--train-size", "2000", "--hidden", "32", "--val-size", "500", "--log-every", "5", "--eval-every", "20"]
 
 
-def cli(*args: str, timeout: float = 300, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m descentlab.cli ARGS`` as a user would, capturing output."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "descentlab.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        **kwargs,  # type: ignore[arg-type]
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str) -> Result:
+    """Run ``descentlab ARGS`` in this process (fast), capturing output and the exit code."""
+    from descentlab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse's --help and usage errors
+            code = e.code if isinstance(e.code, int) else 1
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def cli_process(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> Result:
+    """Run ``python -m descentlab.cli ARGS`` as a separate process, as a user would."""
+    full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "descentlab.cli", *args], capture_output=True, text=True, timeout=timeout, env=full_env
     )
+    return Result(done.returncode, done.stdout, done.stderr)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+def assert_one_line_error(result: Result, *fragments: str) -> None:
     """Exit code 2, a single line on stderr containing every fragment, and no traceback."""
     assert result.returncode == 2, (result.returncode, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]

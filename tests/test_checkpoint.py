@@ -9,10 +9,10 @@ import zipfile
 import pytest
 import torch
 
-pytestmark = pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
-
 from descentlab.errors import CheckpointError
 from descentlab.runs import load_checkpoint, save_checkpoint
+
+pytestmark = pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 
 
 def make_state() -> dict:
@@ -21,7 +21,13 @@ def make_state() -> dict:
     opt = torch.optim.Adam(model.parameters())
     model(torch.randn(2, 4)).sum().backward()
     opt.step()
-    return {"step": 7, "model": model.state_dict(), "optimizer": opt.state_dict(), "rng": torch.get_rng_state(), "note": "x"}
+    return {
+        "step": 7,
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "rng": torch.get_rng_state(),
+        "note": "x",
+    }
 
 
 def test_round_trip(tmp_path) -> None:

@@ -28,7 +28,15 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def test_defaults_and_types() -> None:
     cfg = Demo()
-    assert (cfg.lr, cfg.steps, cfg.name, cfg.nesterov, cfg.clip, cfg.seed, cfg.device) == (0.1, 100, "sgd", False, None, 0, "auto")
+    assert (cfg.lr, cfg.steps, cfg.name, cfg.nesterov, cfg.clip, cfg.seed, cfg.device) == (
+        0.1,
+        100,
+        "sgd",
+        False,
+        None,
+        0,
+        "auto",
+    )
     with pytest.raises(FrozenInstanceError):
         cfg.lr = 1.0  # type: ignore[misc]
 
@@ -75,7 +83,11 @@ def test_toml_and_yaml_files(tmp_path) -> None:
     toml.write_text('lr = 0.25\nname = "adam"\nsteps = 9\n')
     yaml = tmp_path / "c.yaml"
     yaml.write_text("lr: 0.25\nname: adam\nsteps: 9\n")
-    assert from_mapping(Demo, read_config_file(toml)) == from_mapping(Demo, read_config_file(yaml)) == Demo(lr=0.25, name="adam", steps=9)
+    assert (
+        from_mapping(Demo, read_config_file(toml))
+        == from_mapping(Demo, read_config_file(yaml))
+        == Demo(lr=0.25, name="adam", steps=9)
+    )
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ def test_text_tokens_errors(tmp_path) -> None:
         text_tokens(tmp_path / "missing.txt")
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("caf\xe9 ol\xe9".encode("latin-1"))
-    with pytest.raises(DataError, match="not UTF-8 text .*offset 3"):
+    with pytest.raises(DataError, match=r"not UTF-8 text .*offset 3"):
         text_tokens(bad)
 
 
@@ -92,7 +92,8 @@ def write_idx(path, array: np.ndarray, code: int, compress: bool) -> None:
 
 @pytest.mark.parametrize("compress", [False, True])
 @pytest.mark.parametrize(
-    ("dtype", "code"), [(np.uint8, 0x08), (np.int8, 0x09), (np.int16, 0x0B), (np.int32, 0x0C), (np.float32, 0x0D), (np.float64, 0x0E)]
+    ("dtype", "code"),
+    [(np.uint8, 0x08), (np.int8, 0x09), (np.int16, 0x0B), (np.int32, 0x0C), (np.float32, 0x0D), (np.float64, 0x0E)],
 )
 def test_read_idx_round_trip(tmp_path, dtype, code: int, compress: bool) -> None:
     rng = np.random.default_rng(0)

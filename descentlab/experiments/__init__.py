@@ -2,14 +2,13 @@
 
 from descentlab.experiments import optim_train
 from descentlab.experiments.runner import Experiment, resume, start
-from descentlab.report.figures import learning_curves
 
 OPTIM_TRAIN = Experiment(
     name=optim_train.EXPERIMENT,
     command="descentlab optim train",
     config=optim_train.TrainConfig,
     train=optim_train.train,
-    figures=lambda record: {"learning_curves.png": learning_curves(record)},
+    figures=optim_train.figures,
 )
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (OPTIM_TRAIN,)}

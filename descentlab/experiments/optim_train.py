@@ -23,7 +23,7 @@ from torch import nn
 from descentlab.config import RunConfig, param
 from descentlab.data import fashion_mnist, mnist
 from descentlab.errors import Interrupted
-from descentlab.runs import Run, StopFlag, progress, rng_state, seed_everything, select_device, set_rng_state
+from descentlab.runs import Run, RunRecord, StopFlag, progress, rng_state, seed_everything, select_device, set_rng_state
 
 EXPERIMENT = "optim-train"
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
@@ -41,8 +41,12 @@ class TrainConfig(RunConfig):
 
     dataset: str = param("mnist", "image data set", choices=("mnist", "fashion-mnist"))
     optimizer: str = param("sgd", "the unit's optimizer to train with", choices=OPTIMIZERS)
-    lr: float | None = param(None, "learning rate eta (default: the optimizer's usual one)", low=0.0, low_open=True, high=10.0)
-    momentum: float = param(0.9, "momentum coefficient beta, used by --optimizer momentum", low=0.0, high=1.0, high_open=True)
+    lr: float | None = param(
+        None, "learning rate eta (default: the optimizer's usual one)", low=0.0, low_open=True, high=10.0
+    )
+    momentum: float = param(
+        0.9, "momentum coefficient beta, used by --optimizer momentum", low=0.0, high=1.0, high_open=True
+    )
     batch_size: int = param(64, "examples per step: 1 stochastic, N mini-batch, all = full batch", low=1, high=60_000)
     epochs: int = param(2, "passes over the training split", low=1, high=1000)
     hidden: int = param(256, "width of the hidden layer (784-hidden-10, ReLU)", low=1, high=8192)
@@ -169,7 +173,15 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
         step = t + 1  # steps completed
         loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
         if step % cfg.log_every == 0 or step == total_steps:
-            run.log(step, {"train/loss": loss_sum / loss_count, "train/epoch": step / steps_per_epoch})
+            lr = optimizer.param_groups[0]["lr"]
+            run.log(
+                step,
+                {
+                    "train/loss": loss_sum / loss_count,
+                    "train/epoch": step / steps_per_epoch,
+                    "charts/learning_rate": lr,
+                },
+            )
             loss_sum, loss_count = 0.0, 0
         if step % cfg.eval_every == 0 or step % steps_per_epoch == 0:
             val_loss, val_acc = evaluate(model, *data["val"])
@@ -194,3 +206,10 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
         "test/accuracy": test_acc,
         "steps": float(step),
     }
+
+
+def figures(record: RunRecord) -> dict[str, Any]:
+    """The run's own figure, drawn from what it logged."""
+    from descentlab.report.figures import learning_curves
+
+    return {"learning_curves.png": learning_curves(record)}

@@ -68,7 +68,7 @@ def resume(experiments: dict[str, Experiment], path: str | Path) -> Path:
     exp = experiments.get(str(meta.get("experiment")))
     if exp is None:
         raise UserError(f"{path}: unknown experiment {meta.get('experiment')!r}; known: {', '.join(experiments)}")
-    cfg = from_mapping(exp.config, meta.get("config", {}), source=str(Path(path) / "config.json"))
+    cfg: Any = from_mapping(exp.config, meta.get("config", {}), source=str(Path(path) / "config.json"))
     run, _, state = Run.resume(path)
     with stop_on_sigint() as stop:
         return _finish(exp, cfg, run, stop, state)

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never a window
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from descentlab.runs.listing import RunRecord  # noqa: E402
+from descentlab.runs.listing import RunRecord
 
 
 def learning_curves(record: RunRecord) -> Figure:
@@ -44,7 +44,14 @@ def overlay(
         for i, record in enumerate(records):
             steps, values = record.series(key)
             if steps:
-                ax.plot(steps, values, "-" if len(steps) > 12 else "o-", color=f"C{i % 10}", label=label(record), markersize=3)
+                ax.plot(
+                    steps,
+                    values,
+                    "-" if len(steps) > 12 else "o-",
+                    color=f"C{i % 10}",
+                    label=label(record),
+                    markersize=3,
+                )
         ax.set(xlabel="step", title=key)
         if key in log_keys:
             ax.set_yscale("log")

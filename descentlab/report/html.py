@@ -10,7 +10,7 @@ import base64
 import html
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -72,7 +72,7 @@ def render(sections: list[Section], title: str, subtitle: str = "") -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{esc(title)}</title><style>{_CSS}</style><script>{_SCRIPT}</script></head><body>",
         f"<h1>{esc(title)}</h1>",
-        f"<p>{esc(subtitle)} Built {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC from logged runs only.</p>",
+        f"<p>{esc(subtitle)} Built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from logged runs only.</p>",
         "<nav><ol>",
         *[f'<li><a href="#{esc(s.id)}">{esc(s.title)}</a></li>' for s in sections],
         "</ol></nav>",

@@ -22,8 +22,9 @@ def optim_train_sections(runs: Sequence[RunRecord]) -> list[Section]:
     """'Optimization in deep learning' and 'Generalization' from ``descentlab optim train`` runs."""
 
     def label(r: RunRecord) -> str:
-        c = r.config
-        return f"{c.get('optimizer')} lr={c.get('lr') or 'default'} bs={c.get('batch_size')}"
+        _, lrs = r.series("charts/learning_rate")
+        lr = f"{lrs[0]:g}" if lrs else "?"
+        return f"{r.config.get('optimizer')} lr={lr} bs={r.config.get('batch_size')}"
 
     done = [r for r in runs if r.status == "complete"]
     rows = []
@@ -58,11 +59,17 @@ def optim_train_sections(runs: Sequence[RunRecord]) -> list[Section]:
             "lr / (1 - beta)."
         ),
         figures=[
-            figures.overlay(done, ["train/loss", "val/accuracy"], label, "training loss and validation accuracy", log_keys=["train/loss"])
+            figures.overlay(
+                done,
+                ["train/loss", "val/accuracy"],
+                label,
+                "training loss and validation accuracy",
+                log_keys=["train/loss"],
+            )
         ]
         if done
         else [],
-        table=(["optimizer", "data", "batch", "epochs", "train loss", "val acc %", "test acc %", "time s"], rows),
+        table=(["optimizer", "data", "batch", "epochs", "train loss", "val acc %", "test acc %", "wall s"], rows),
         commands=[str(r.meta.get("command")) for r in done],
     )
     gap_rows = []

@@ -1,0 +1,192 @@
+"""The ``descentlab`` command as a user meets it: help, one-line errors, Ctrl-C and --resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, TINY, assert_one_line_error, cli, cli_process
+
+from descentlab.runs import read_metrics
+
+SUBCOMMANDS = ["optim", "landscape", "generalize", "stn", "rnn", "lm", "data", "runs", "report", "tour"]
+
+
+@pytest.mark.parametrize(
+    "command", [[], *[[c] for c in SUBCOMMANDS], ["optim", "train"], ["runs", "list"], ["data", "check"]]
+)
+def test_help_says_what_and_shows_an_example(command: list[str]) -> None:
+    result = cli(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: descentlab" in result.stdout
+    if command not in (["runs", "list"], ["data", "check"]):
+        assert "examples:\n  descentlab " in result.stdout
+
+
+def test_optim_train_help_lists_every_setting_with_its_range() -> None:
+    out = cli("optim", "train", "--help").stdout
+    for flag in [
+        "--seed",
+        "--device",
+        "--out",
+        "--config",
+        "--resume",
+        "--optimizer",
+        "--lr",
+        "--batch-size",
+        "--epochs",
+    ]:
+        assert flag in out
+    assert "0.0 < lr <= 10.0" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["optim", "train", "--lr", "-1"], ["lr: -1.0 is out of range", "0.0 < lr <= 10.0"]),
+        (["optim", "train", "--epochs", "two"], ["--epochs", "invalid int value"]),
+        (["optim", "train", "--optimizer", "lbfgs"], ["optimizer: 'lbfgs' is not valid", "one of sgd, momentum"]),
+        (["optim", "train", "--device", "tpu"], ["device", "one of auto, cpu, cuda"]),
+        (["optim", "train", "--momentum", "1.0"], ["momentum: 1.0 is out of range", "0.0 <= momentum < 1.0"]),
+        (["optim", "train", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["optimise"], ["invalid choice: 'optimise'"]),
+        (["stn", "train"], ["unrecognized arguments"]),
+        (["lm"], ["not available yet", "issue 6"]),
+        (["optim", "train", "--resume", "/nonexistent/run"], ["no such run folder"]),
+        (["runs", "compare", "/nonexistent/run"], ["not a run folder"]),
+        (["report", "/nonexistent/run"], ["no such run folder"]),
+        (["tour", "--config", "/nonexistent.toml"], ["--config /nonexistent.toml: no such file"]),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args: list[str], fragments: list[str]) -> None:
+    assert_one_line_error(cli(*args), *fragments)
+
+
+def test_cuda_request_without_a_gpu(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the error path is for machines without it")
+    result = cli("optim", "train", *TINY, "--device", "cuda", "--out", str(tmp_path))
+    assert_one_line_error(result, "CUDA is not available", "valid here: auto, cpu")
+
+
+def test_config_file_and_flags(tmp_path: Path) -> None:
+    config = tmp_path / "adam.toml"
+    config.write_text('optimizer = "adam"\nepochs = 1\nhidden = 16\n')
+    result = cli("optim", "train", "--config", str(config), *TINY, "--hidden", "24", "--out", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    (run,) = (tmp_path / "runs" / "optim-train").iterdir()
+    stored = json.loads((run / "config.json").read_text())
+    assert stored["config"]["optimizer"] == "adam" and stored["config"]["epochs"] == 1
+    assert stored["config"]["hidden"] == 24  # the flag overrides the file
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("optimiser = 'adam'\n", ["unknown key 'optimiser'", "valid keys:"]),
+        ("lr = 'fast'\n", ["lr: 'fast' is not a number"]),
+        ("epochs = 0\n", ["epochs: 0 is out of range", "1 <= epochs <= 1000"]),
+        ("epochs = = 1\n", ["cannot parse"]),
+    ],
+)
+def test_bad_config_file_is_one_line_exit_2(tmp_path: Path, text: str, fragments: list[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(text)
+    assert_one_line_error(cli("optim", "train", "--config", str(config), "--out", str(tmp_path)), *fragments)
+    assert not (tmp_path / "optim-train").exists()  # nothing was started
+
+
+def test_missing_data_set_names_the_package(tmp_path: Path) -> None:
+    env = {"DESCENTLAB_FASHION_MNIST_DIR": str(tmp_path / "none")}
+    result = cli_process("optim", "train", "--dataset", "fashion-mnist", *TINY, "--out", str(tmp_path), env=env)
+    assert_one_line_error(result, "apt-get install dataset-fashion-mnist")
+
+
+def test_data_check_reports_each_set() -> None:
+    result = cli("data", "check", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["mnist"]["sizes"] == {"train": 60000, "test": 10000}
+    assert report["ptb"]["sizes"] == {"train": 929589, "valid": 73760, "test": 82430}
+    assert all(entry["present"] and entry["intact"] for entry in report.values())
+    table = cli("data", "check").stdout
+    assert "fashion-mnist" in table and "train=60,000" in table
+
+
+def test_data_check_flags_a_missing_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESCENTLAB_FASHION_MNIST_DIR", str(tmp_path))
+    result = cli("data", "check", "--json")
+    assert result.returncode == 1
+    entry = json.loads(result.stdout)["fashion-mnist"]
+    assert entry == {"present": False, "intact": False, "sizes": {}, "note": "apt-get install dataset-fashion-mnist"}
+
+
+def _popen(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "descentlab.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def test_ctrl_c_checkpoints_exits_130_and_resume_matches_an_unbroken_run(tmp_path: Path) -> None:
+    args = ["optim", "train", *TINY, "--batch-size", "10", "--epochs", "10", "--optimizer", "momentum"]
+    proc = _popen(*args, "--out", str(tmp_path / "broken"))
+    metrics = None
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        found = list((tmp_path / "broken").glob("optim-train/*/metrics.jsonl"))
+        if found and len(read_metrics(found[0])) >= 20:
+            metrics = found[0]
+            break
+        time.sleep(0.05)
+    assert metrics is not None, "training did not start logging"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    run_dir = metrics.parent
+    assert f"checkpoint written to {run_dir / 'checkpoint.pt'}" in err
+    assert f"resume with: descentlab optim train --resume {run_dir}" in err
+    assert "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and 0 < summary["step"] < 2000
+
+    resumed = cli_process("optim", "train", "--resume", str(run_dir))
+    assert resumed.returncode == 0, resumed.stderr
+    unbroken = cli_process(*args, "--out", str(tmp_path / "unbroken"))
+    assert unbroken.returncode == 0, unbroken.stderr
+    (other,) = (tmp_path / "unbroken").glob("optim-train/*/metrics.jsonl")
+    assert read_metrics(metrics) == read_metrics(other)
+    assert (
+        json.loads((run_dir / "summary.json").read_text())["metrics"]
+        == json.loads((other.parent / "summary.json").read_text())["metrics"]
+    )
+
+
+def test_resume_rejects_config_flags(tmp_path: Path) -> None:
+    result = cli("optim", "train", "--resume", str(tmp_path), "--lr", "0.5")
+    assert_one_line_error(result, "--resume continues a run with its stored config; drop --lr")
+
+
+def test_runs_list_and_compare(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    for opt in ("sgd", "adam"):
+        assert cli("optim", "train", *TINY, "--epochs", "1", "--optimizer", opt, "--out", str(root)).returncode == 0
+    listing = cli("runs", "list", "--out", str(root))
+    assert listing.returncode == 0 and listing.stdout.count("complete") == 2
+    assert "no runs under" in cli("runs", "list", "--out", str(root), "--experiment", "nope").stdout
+    dirs = sorted(str(p) for p in (root / "optim-train").iterdir())
+    compare = cli("runs", "compare", *dirs)
+    assert compare.returncode == 0
+    assert any(line.split()[:1] == ["config.optimizer"] for line in compare.stdout.splitlines())
