@@ -193,8 +193,23 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
                 flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text
             )
         else:
-            conv = {int: int, float: float, str: str}[base]
+            conv = _converter(base, describe_range(f.name, meta, base))
             group.add_argument(flag(f.name), dest=f.name, type=conv, default=None, metavar=f.name.upper(), help=text)
+
+
+def _converter(base: type, valid: str) -> Any:
+    """Parse a flag's text as ``base``; a failure names the valid range (argparse adds the flag)."""
+
+    def convert(text: str) -> Any:
+        try:
+            return base(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {_KIND_NAMES[base]}; valid: {valid}") from None
+
+    return convert
+
+
+_KIND_NAMES = {int: "an integer", float: "a number", str: "a string"}
 
 
 def resolve(cls: type[C], args: argparse.Namespace, file_values: Mapping[str, Any] | None = None) -> C:

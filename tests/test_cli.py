@@ -50,7 +50,8 @@ def test_optim_train_help_lists_every_setting_with_its_range() -> None:
     ("args", "fragments"),
     [
         (["optim", "train", "--lr", "-1"], ["lr: -1.0 is out of range", "0.0 < lr <= 10.0"]),
-        (["optim", "train", "--epochs", "two"], ["--epochs", "invalid int value"]),
+        (["optim", "train", "--epochs", "two"], ["--epochs: 'two' is not an integer", "1 <= epochs <= 1000"]),
+        (["optim", "train", "--lr", "1e-3x"], ["--lr: '1e-3x' is not a number", "0.0 < lr <= 10.0"]),
         (["optim", "train", "--optimizer", "lbfgs"], ["optimizer: 'lbfgs' is not valid", "one of sgd, momentum"]),
         (["optim", "train", "--device", "tpu"], ["device", "one of auto, cpu, cuda"]),
         (["optim", "train", "--momentum", "1.0"], ["momentum: 1.0 is out of range", "0.0 <= momentum < 1.0"]),

@@ -151,3 +151,38 @@ def test_list_and_compare(tmp_runs: Path) -> None:
     assert lines["config.seed"] == ["0", "2"]
     assert "config.hidden" not in lines  # equal keys are not repeated
     assert lines["test/accuracy"][0] == f"{load_run(a).final()['test/accuracy']:.4g}"
+
+
+def test_tensorboard_events_hold_the_logged_scalars(tmp_runs: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    path = start(OPTIM_TRAIN, CFG, tmp_runs)
+    events = EventAccumulator(str(path))
+    events.Reload()
+    records = read_metrics(path / "metrics.jsonl")
+    for key in ("train/loss", "val/accuracy", "test/accuracy"):
+        logged = [(r["step"], r[key]) for r in records if key in r]
+        stored = [(e.step, e.value) for e in events.Scalars(key)]
+        assert [s for s, _ in stored] == [s for s, _ in logged]
+        assert [v for _, v in stored] == pytest.approx([v for _, v in logged], rel=1e-6)  # stored as float32
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    from tqdm import tqdm
+
+    from descentlab.runs import progress
+
+    items = range(5)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress(items) is items  # a pipe or a log file: no bar at all
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    bar = progress(items, total=5)
+    assert isinstance(bar, tqdm) and list(bar) == list(items)
