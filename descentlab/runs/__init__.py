@@ -1,0 +1,28 @@
+"""Run folders, metric logging, checkpoints, seeding and device selection."""
+
+from descentlab.runs.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+from descentlab.runs.device import select_device
+from descentlab.runs.listing import RunRecord, compare_table, find_runs, list_table, load_run
+from descentlab.runs.progress import progress
+from descentlab.runs.run import Run, StopFlag, read_metrics, stop_on_sigint
+from descentlab.runs.seeding import rng_state, seed_everything, set_rng_state
+
+__all__ = [
+    "Run",
+    "RunRecord",
+    "StopFlag",
+    "atomic_write_bytes",
+    "compare_table",
+    "find_runs",
+    "list_table",
+    "load_checkpoint",
+    "load_run",
+    "progress",
+    "read_metrics",
+    "rng_state",
+    "save_checkpoint",
+    "seed_everything",
+    "select_device",
+    "set_rng_state",
+    "stop_on_sigint",
+]

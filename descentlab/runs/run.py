@@ -1,0 +1,219 @@
+"""A run folder: resolved config, metrics, TensorBoard events, figures, checkpoint and summary.
+
+Layout (``runs/<experiment>/<name>__<seed>__<time>/``)::
+
+    config.json       experiment, name, seed, the command that reproduces it, the resolved config
+    metrics.jsonl     one JSON object per logged step: {"step": 120, "train/loss": 0.31, ...}
+    events.out.tfevents.*   the same scalars for TensorBoard
+    checkpoint.pt     the latest checkpoint (atomic write, weights_only load, SHA-256 verified)
+    summary.json      status (running / interrupted / complete), final metrics, wall time
+    *.png             figures the experiment drew
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from descentlab.errors import CheckpointError, UserError
+from descentlab.runs.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode()
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing; is {path.parent} a descentlab run folder?") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not valid JSON ({e})") from None
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The records of a ``metrics.jsonl`` file; a torn last line (a crash mid-write) is ignored."""
+    records: list[dict[str, Any]] = []
+    if not path.exists():
+        return records
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                break
+            raise UserError(f"{path}: line {i + 1} is not valid JSON") from None
+    return records
+
+
+@dataclass
+class Run:
+    """An open run folder. Create with :meth:`create`, reopen with :meth:`resume`."""
+
+    path: Path
+    experiment: str
+    start_step: int = 0
+
+    def __post_init__(self) -> None:
+        self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._writer: Any = None
+        self._started = time.time()
+
+    # ---- creation ---------------------------------------------------------------------------
+    @classmethod
+    def create(cls, root: str | Path, experiment: str, name: str, seed: int, config: dict[str, Any], command: str) -> Run:
+        """Make a new, uniquely named run folder under ``root/experiment`` and write ``config.json``."""
+        import torch
+
+        import descentlab
+
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        parent = Path(root) / experiment
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"--out {root}: cannot create the run folder: {e.strerror}") from None
+        base = f"{name}__{seed}__{stamp}"
+        for k in range(1000):
+            path = parent / (base if k == 0 else f"{base}-{k}")
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                continue
+        else:  # pragma: no cover - a thousand runs in the same second
+            raise UserError(f"{parent}: too many runs named {base}")
+        meta = {
+            "experiment": experiment,
+            "name": name,
+            "seed": seed,
+            "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "command": command,
+            "descentlab_version": descentlab.__version__,
+            "torch_version": torch.__version__,
+            "config": config,
+        }
+        atomic_write_bytes(path / "config.json", _json_bytes(meta))
+        run = cls(path=path, experiment=experiment)
+        run.write_summary({"status": "running"})
+        return run
+
+    @classmethod
+    def resume(cls, path: str | Path) -> tuple[Run, dict[str, Any], dict[str, Any]]:
+        """Reopen a run at its checkpoint: returns ``(run, config.json, checkpoint state)``.
+
+        Metrics logged after the checkpoint (the steps lost at the interruption) are dropped, so the
+        resumed run's ``metrics.jsonl`` ends step for step as an unbroken run's would.
+        """
+        path = Path(path)
+        if not path.is_dir():
+            raise UserError(f"--resume {path}: no such run folder")
+        meta = read_json(path / "config.json")
+        if not isinstance(meta, dict) or "experiment" not in meta or "config" not in meta:
+            raise UserError(f"{path / 'config.json'}: not a descentlab run config")
+        state = load_checkpoint(path / CHECKPOINT)
+        step = state.get("step")
+        if not isinstance(step, int) or step < 0:
+            raise CheckpointError(f"{path / CHECKPOINT}: checkpoint has no valid 'step'")
+        kept = [r for r in read_metrics(path / "metrics.jsonl") if r.get("step", math.inf) <= step]
+        atomic_write_bytes(path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept).encode())
+        run = cls(path=path, experiment=meta["experiment"], start_step=step)
+        run.write_summary({"status": "running", "resumed_from_step": step})
+        return run, meta, state
+
+    # ---- logging ----------------------------------------------------------------------------
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        """Append one record to ``metrics.jsonl`` and the same scalars to TensorBoard."""
+        record = {"step": step, **{k: float(v) for k, v in metrics.items()}}
+        self._metrics.write(json.dumps(record) + "\n")
+        self._metrics.flush()
+        writer = self._tensorboard()
+        for key, value in metrics.items():
+            writer.add_scalar(key, float(value), step)
+
+    def _tensorboard(self) -> Any:
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            purge = self.start_step + 1 if self.start_step else None
+            self._writer = SummaryWriter(log_dir=str(self.path), purge_step=purge)
+        return self._writer
+
+    def metrics(self) -> list[dict[str, Any]]:
+        self._metrics.flush()
+        return read_metrics(self.path / "metrics.jsonl")
+
+    # ---- checkpoints, figures, summary --------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / CHECKPOINT
+
+    def save_checkpoint(self, state: dict[str, Any]) -> Path:
+        save_checkpoint(self.checkpoint_path, state)
+        return self.checkpoint_path
+
+    def figure_path(self, name: str) -> Path:
+        return self.path / name
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        atomic_write_bytes(self.path / "summary.json", _json_bytes(summary))
+
+    def finish(self, status: str, **summary: Any) -> None:
+        """Write ``summary.json`` and close the logs."""
+        previous = {}
+        if (self.path / "summary.json").exists():
+            previous = read_json(self.path / "summary.json")
+        wall = float(previous.get("wall_time_s", 0.0)) + (time.time() - self._started)
+        self.write_summary({"status": status, "wall_time_s": round(wall, 3), **summary})
+        self.close()
+
+    def close(self) -> None:
+        if not self._metrics.closed:
+            self._metrics.close()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class StopFlag:
+    """Set by SIGINT; the training loop checks it after each step, checkpoints, and stops."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+
+@contextmanager
+def stop_on_sigint() -> Iterator[StopFlag]:
+    """Turn the first Ctrl-C into a request to checkpoint and stop; a second one interrupts at once."""
+    flag = StopFlag()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if flag.requested:
+            raise KeyboardInterrupt
+        flag.requested = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
