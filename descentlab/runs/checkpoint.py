@@ -87,7 +87,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: checkpoint payload is missing or malformed")
     data = payload.numpy().tobytes()
     if hashlib.sha256(data).hexdigest() != wrapper.get("sha256"):
-        raise CheckpointError(f"{path}: checkpoint digest mismatch: the file was modified or damaged after it was written")
+        raise CheckpointError(
+            f"{path}: checkpoint digest mismatch: the file was modified or damaged after it was written"
+        )
     try:
         state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except Exception as e:

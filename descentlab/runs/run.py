@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -77,13 +77,15 @@ class Run:
 
     # ---- creation ---------------------------------------------------------------------------
     @classmethod
-    def create(cls, root: str | Path, experiment: str, name: str, seed: int, config: dict[str, Any], command: str) -> Run:
+    def create(
+        cls, root: str | Path, experiment: str, name: str, seed: int, config: dict[str, Any], command: str
+    ) -> Run:
         """Make a new, uniquely named run folder under ``root/experiment`` and write ``config.json``."""
         import torch
 
         import descentlab
 
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         parent = Path(root) / experiment
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +105,7 @@ class Run:
             "experiment": experiment,
             "name": name,
             "seed": seed,
-            "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "created": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "command": command,
             "descentlab_version": descentlab.__version__,
             "torch_version": torch.__version__,
@@ -216,4 +218,3 @@ def stop_on_sigint() -> Iterator[StopFlag]:
         yield flag
     finally:
         signal.signal(signal.SIGINT, previous)
-
