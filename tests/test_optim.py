@@ -251,3 +251,34 @@ def test_add_noise_has_the_annealed_variance() -> None:
     assert abs(noise.mean().item()) < 5 * (expected / 200_000) ** 0.5
     (again,), _ = T.add_noise(eta, gamma, seed=1).update(zeros, T.EmptyState(), zeros, [t])
     assert torch.equal(noise, again)  # reproducible for a seed and step
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name", list(PAIRS))
+def test_fast_compiled_path_matches_torch(name: str, dtype: torch.dtype) -> None:
+    """The compiled single pass against torch.optim (and so against the plain path), 100 steps.
+
+    An LR scheduler changes lr mid-run: the compiled step reads it without recompiling.
+    """
+    ours, theirs = PAIRS[name]
+    kw = random_hparams(name, random.Random(f"fast-{name}"))
+    gen = torch.Generator().manual_seed(5)
+    shapes = [(33, 7), (5,)]
+    params0 = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
+    grads = [[torch.randn(s, generator=gen, dtype=dtype) for s in shapes] for _ in range(100)]
+    results = []
+    for make in (lambda p: ours(p, fast=True, **kw), lambda p: theirs(p, **kw)):
+        params = [p.clone().requires_grad_() for p in params0]
+        opt = make(params)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5)
+        for step_grads in grads:
+            for p, g in zip(params, step_grads, strict=True):
+                p.grad = g.clone()
+            opt.step()
+            sched.step()
+        results.append(params)
+        if isinstance(opt, dl.TransformOptimizer):
+            assert opt.compile_seconds > 0  # the compiled path really ran
+            assert len(opt._compiled) == 1  # one compiled step, whatever the learning rate
+    for x, y in zip(*results, strict=True):
+        torch.testing.assert_close(x, y, **TOL[dtype], msg=lambda m: f"{name} {kw}: {m}")

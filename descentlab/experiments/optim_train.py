@@ -5,8 +5,7 @@ task: the same network, the same data order for a given seed, and one optimizer 
 runs compare optimizers; ``batch_size`` picks the data regime (1: stochastic, 64: mini-batch, the whole
 training set: full-batch gradient descent).
 
-Until ``descentlab.optim`` lands, the optimizers are ``torch.optim``'s, which is the reference the
-from-scratch ones will be tested against.
+The optimizers are ``descentlab.optim``'s, whose parameters are tested equal to ``torch.optim``'s.
 
 Read top to bottom: config, data, network, loop.
 """
@@ -20,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from descentlab import optim as dl_optim
 from descentlab.config import RunConfig, param
 from descentlab.data import fashion_mnist, mnist
 from descentlab.errors import Interrupted
@@ -90,18 +90,18 @@ def make_model(hidden: int) -> nn.Module:
 
 
 def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    """One of descentlab.optim's optimizers (tested equal to torch.optim's)."""
     lr = cfg.learning_rate
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr)
     if cfg.optimizer == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum)
-    if cfg.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr)
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    if cfg.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr)
+        return dl_optim.Momentum(params, lr=lr, momentum=cfg.momentum)
+    classes = {
+        "sgd": dl_optim.SGD,
+        "adagrad": dl_optim.Adagrad,
+        "rmsprop": dl_optim.RMSProp,
+        "adadelta": dl_optim.AdaDelta,
+        "adam": dl_optim.Adam,
+    }
+    return classes[cfg.optimizer](params, lr=lr)
 
 
 @torch.no_grad()

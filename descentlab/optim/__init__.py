@@ -3,10 +3,23 @@
 from descentlab.optim import transforms
 from descentlab.optim.adapter import NonFiniteGradientError, TransformOptimizer, from_transforms
 from descentlab.optim.optimizers import SGD, AdaDelta, Adagrad, Adam, AdamW, Momentum, RMSProp
+from descentlab.optim.regimes import (
+    FULL_BATCH,
+    MINI_BATCH,
+    STOCHASTIC,
+    UNIT_OPTIMIZERS,
+    Regime,
+    UnitOptimizer,
+    mini_batch,
+)
 from descentlab.optim.transforms import Transform, chain
 
 __all__ = [
+    "FULL_BATCH",
+    "MINI_BATCH",
     "SGD",
+    "STOCHASTIC",
+    "UNIT_OPTIMIZERS",
     "AdaDelta",
     "Adagrad",
     "Adam",
@@ -14,9 +27,12 @@ __all__ = [
     "Momentum",
     "NonFiniteGradientError",
     "RMSProp",
+    "Regime",
     "Transform",
     "TransformOptimizer",
+    "UnitOptimizer",
     "chain",
     "from_transforms",
+    "mini_batch",
     "transforms",
 ]

@@ -1,7 +1,9 @@
 r"""The unit's optimizers as drop-in ``torch.optim`` optimizers, each a short chain of transformations.
 
 Every class takes the hyperparameter names and defaults of its torch.optim counterpart and produces
-the same parameters (tested to rtol 1e-5 in float32 and 1e-10 in float64 after 100 steps).
+the same parameters (tested to rtol 1e-5 in float32 and 1e-10 in float64 after 100 steps), plus two
+keyword-only options: ``check_finite`` (refuse NaN/inf gradients, changing nothing) and ``fast``
+(compile the chain into a single pass over all tensors; see :class:`TransformOptimizer`).
 Symbols: :math:`w` parameters, :math:`g_t` gradient at step :math:`t`, :math:`\eta` learning rate,
 :math:`\lambda` weight decay.
 """
@@ -59,6 +61,7 @@ class SGD(TransformOptimizer):
         nesterov: bool = False,
         *,
         check_finite: bool = False,
+        fast: bool = False,
     ) -> None:
         _at_least("learning rate", lr)
         _at_least("momentum value", momentum)
@@ -72,7 +75,7 @@ class SGD(TransformOptimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
         }
-        super().__init__(params, defaults, check_finite)
+        super().__init__(params, defaults, check_finite, fast)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         momentum = trace(group["momentum"], group["dampening"], group["nesterov"]) if group["momentum"] else identity()
@@ -100,8 +103,9 @@ class Momentum(SGD):
         nesterov: bool = False,
         *,
         check_finite: bool = False,
+        fast: bool = False,
     ) -> None:
-        super().__init__(params, lr, momentum, dampening, weight_decay, nesterov, check_finite=check_finite)
+        super().__init__(params, lr, momentum, dampening, weight_decay, nesterov, check_finite=check_finite, fast=fast)
 
 
 class Adagrad(TransformOptimizer):
@@ -126,6 +130,7 @@ class Adagrad(TransformOptimizer):
         eps: float = 1e-10,
         *,
         check_finite: bool = False,
+        fast: bool = False,
     ) -> None:
         _at_least("learning rate", lr)
         _at_least("lr_decay value", lr_decay)
@@ -139,7 +144,7 @@ class Adagrad(TransformOptimizer):
             "initial_accumulator_value": initial_accumulator_value,
             "eps": eps,
         }
-        super().__init__(params, defaults, check_finite)
+        super().__init__(params, defaults, check_finite, fast)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         lr, decay = group["lr"], group["lr_decay"]
@@ -172,6 +177,7 @@ class RMSProp(TransformOptimizer):
         centered: bool = False,
         *,
         check_finite: bool = False,
+        fast: bool = False,
     ) -> None:
         _at_least("learning rate", lr)
         _at_least("epsilon value", eps)
@@ -186,7 +192,7 @@ class RMSProp(TransformOptimizer):
             "momentum": momentum,
             "centered": centered,
         }
-        super().__init__(params, defaults, check_finite)
+        super().__init__(params, defaults, check_finite, fast)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         return chain(
@@ -217,13 +223,14 @@ class AdaDelta(TransformOptimizer):
         weight_decay: float = 0.0,
         *,
         check_finite: bool = False,
+        fast: bool = False,
     ) -> None:
         _at_least("learning rate", lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho} (valid: 0 <= rho <= 1)")
         _at_least("epsilon value", eps)
         _at_least("weight_decay value", weight_decay)
-        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay}, check_finite)
+        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay}, check_finite, fast)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         return chain(
@@ -256,6 +263,7 @@ class Adam(TransformOptimizer):
         amsgrad: bool = False,
         *,
         check_finite: bool = False,
+        fast: bool = False,
     ) -> None:
         _at_least("learning rate", lr)
         _at_least("epsilon value", eps)
@@ -263,7 +271,7 @@ class Adam(TransformOptimizer):
         _in_unit_interval("beta parameter at index 1", betas[1])
         _at_least("weight_decay value", weight_decay)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad}
-        super().__init__(params, defaults, check_finite)
+        super().__init__(params, defaults, check_finite, fast)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         b1, b2 = group["betas"]
@@ -294,5 +302,6 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         check_finite: bool = False,
+        fast: bool = False,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, check_finite=check_finite)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, check_finite=check_finite, fast=fast)
