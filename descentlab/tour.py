@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from descentlab.config import RunConfig, param
 from descentlab.experiments import OPTIM_TRAIN, Experiment, start
 from descentlab.experiments.optim_train import TrainConfig
+from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS
 from descentlab.report import build_report
 from descentlab.runs import list_table, load_run
 
@@ -18,18 +20,32 @@ from descentlab.runs import list_table, load_run
 class TourConfig(RunConfig):
     """Settings of ``descentlab tour``."""
 
-    quick: bool = param(False, "a sub-minute version: fewer runs on a 5,000-image subset")
+    quick: bool = param(False, "a sub-minute version on a 2,000-image subset")
+
+
+def unit_configs(base: TrainConfig) -> list[TrainConfig]:
+    """The unit's eight optimizers (``descentlab.optim.UNIT_OPTIMIZERS``) as ``optim train`` configs."""
+    regimes = {FULL_BATCH.name: "full-batch", STOCHASTIC.name: "stochastic"}
+    configs = []
+    for unit in UNIT_OPTIMIZERS:
+        factory = unit.optimizer
+        assert isinstance(factory, partial)  # the list pairs each class with a starting lr
+        regime = regimes.get(unit.regime.name, "mini-batch")
+        batch = unit.regime.batch_size if regime == "mini-batch" and unit.regime.batch_size else base.batch_size
+        name = factory.func.__name__.lower()
+        config = replace(base, optimizer=name, lr=factory.keywords["lr"], regime=regime, batch_size=batch)
+        steps_per_epoch = config.data_regime().steps_per_epoch(config.train_size)
+        configs.append(replace(config, eval_every=max(1, steps_per_epoch // 8)))  # about 8 points an epoch
+    return configs
 
 
 def plan(cfg: TourConfig) -> list[tuple[Experiment, Any]]:
     """The runs of the tour, in order. Each later module adds its experiments here."""
     if cfg.quick:
-        base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=1, train_size=5000, log_every=10, eval_every=50)
-        optimizers: tuple[str, ...] = ("sgd", "momentum", "adam")
+        base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=2, train_size=2000, log_every=25)
     else:
-        base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=2, log_every=50, eval_every=200)
-        optimizers = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
-    return [(OPTIM_TRAIN, replace(base, optimizer=name)) for name in optimizers]
+        base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=4, train_size=10_000, log_every=50)
+    return [(OPTIM_TRAIN, config) for config in unit_configs(base)]
 
 
 def run_tour(cfg: TourConfig, out: str | Path, log: Any = print) -> Path:

@@ -63,6 +63,9 @@ def test_optim_train_help_lists_every_setting_with_its_range() -> None:
         (["runs", "compare", "/nonexistent/run"], ["not a run folder"]),
         (["report", "/nonexistent/run"], ["no such run folder"]),
         (["tour", "--config", "/nonexistent.toml"], ["--config /nonexistent.toml: no such file"]),
+        (["optim", "bench", "--only", "LBFGS"], ["--only 'LBFGS' is not a benchmarked algorithm", "valid: SGD momentum"]),
+        (["optim", "bench", "--rounds", "0"], ["--rounds 0", "integer >= 1"]),
+        (["optim", "train", "--regime", "online"], ["regime: 'online' is not valid", "full-batch, stochastic, mini-batch"]),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], fragments: list[str]) -> None:
@@ -191,3 +194,13 @@ def test_runs_list_and_compare(tmp_path: Path) -> None:
     compare = cli("runs", "compare", *dirs)
     assert compare.returncode == 0
     assert any(line.split()[:1] == ["config.optimizer"] for line in compare.stdout.splitlines())
+
+
+def test_optim_list_prints_the_unit_eight_with_their_rules() -> None:
+    result = cli("optim", "list")
+    assert result.returncode == 0
+    entries = [line for line in result.stdout.splitlines() if line[:1].isdigit()]
+    assert len(entries) == 8
+    assert entries[0] == "1. gradient descent [full batch]"
+    assert entries[7].startswith("8. Adam [mini-batch (32)]")
+    assert "m/(1-b1^t)" in result.stdout  # Adam's bias correction, which the unit omits

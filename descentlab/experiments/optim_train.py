@@ -2,8 +2,8 @@
 
 The unit's first question is what an optimizer does to training. This experiment answers it on a real
 task: the same network, the same data order for a given seed, and one optimizer per run, so several
-runs compare optimizers; ``batch_size`` picks the data regime (1: stochastic, 64: mini-batch, the whole
-training set: full-batch gradient descent).
+runs compare optimizers. ``regime`` picks the data each gradient sees (``descentlab.optim.regimes``):
+the whole training set (gradient descent), one example (stochastic gradient descent) or a mini-batch.
 
 The optimizers are ``descentlab.optim``'s, whose parameters are tested equal to ``torch.optim``'s.
 
@@ -12,6 +12,7 @@ Read top to bottom: config, data, network, loop.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +24,12 @@ from descentlab import optim as dl_optim
 from descentlab.config import RunConfig, param
 from descentlab.data import fashion_mnist, mnist
 from descentlab.errors import Interrupted
+from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, Regime, mini_batch
 from descentlab.runs import Run, RunRecord, StopFlag, progress, rng_state, seed_everything, select_device, set_rng_state
 
 EXPERIMENT = "optim-train"
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
+REGIMES = ("full-batch", "stochastic", "mini-batch")
 # Usual starting learning rates. Momentum's is smaller because its steady-state step for a constant
 # gradient is lr / (1 - momentum): ten times lr at momentum 0.9 (the unit's "decrease the learning
 # rate with a high momentum term"). AdaDelta's lr multiplies a step that is already scaled (PyTorch).
@@ -47,7 +50,12 @@ class TrainConfig(RunConfig):
     momentum: float = param(
         0.9, "momentum coefficient beta, used by --optimizer momentum", low=0.0, high=1.0, high_open=True
     )
-    batch_size: int = param(64, "examples per step: 1 stochastic, N mini-batch, all = full batch", low=1, high=60_000)
+    regime: str = param(
+        "mini-batch",
+        "data per step: full-batch (all examples), stochastic (one), mini-batch (--batch-size)",
+        choices=REGIMES,
+    )
+    batch_size: int = param(32, "examples per step of the mini-batch regime", low=1, high=60_000)
     epochs: int = param(2, "passes over the training split", low=1, high=1000)
     hidden: int = param(256, "width of the hidden layer (784-hidden-10, ReLU)", low=1, high=8192)
     train_size: int = param(0, "training images to use; 0 uses the whole training split", low=0, high=60_000)
@@ -62,7 +70,13 @@ class TrainConfig(RunConfig):
 
     @property
     def run_name(self) -> str:
-        return f"{self.dataset}-{self.optimizer}"
+        suffix = "" if self.regime == "mini-batch" else f"-{self.regime}"
+        return f"{self.dataset}-{self.optimizer}{suffix}"
+
+    def data_regime(self) -> Regime:
+        if self.regime == "full-batch":
+            return FULL_BATCH
+        return STOCHASTIC if self.regime == "stochastic" else mini_batch(self.batch_size)
 
 
 def load_splits(cfg: TrainConfig) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -120,27 +134,29 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 50
 def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
     """Train, logging to ``run``; resume from ``state`` (a checkpoint) when given.
 
-    Each epoch's example order is drawn from a generator seeded by (seed, epoch), and the global RNG
-    state is checkpointed, so a resumed run continues exactly as an unbroken one.
+    Each epoch's batches are drawn from a generator seeded by (seed, epoch), and the global RNG
+    state is checkpointed, so a resumed run continues exactly as an unbroken one. The seconds spent
+    in optimization steps (not evaluation) go to ``timing.jsonl``, apart from the metrics, which
+    stay reproducible.
     """
     device = select_device(cfg.device)
     seed_everything(cfg.seed)
     data = {k: (x.to(device), y.to(device)) for k, (x, y) in load_splits(cfg).items()}
     x_train, y_train = data["train"]
     n = len(y_train)
-    batch = min(cfg.batch_size, n)
-    steps_per_epoch = -(-n // batch)
+    regime = cfg.data_regime()
+    steps_per_epoch = regime.steps_per_epoch(n)
     total_steps = steps_per_epoch * cfg.epochs
 
     model = make_model(cfg.hidden).to(device)
     optimizer = make_optimizer(cfg, model.parameters())
-    step, loss_sum, loss_count, final = 0, 0.0, 0, False
+    step, loss_sum, loss_count, final, seconds = 0, 0.0, 0, False, 0.0
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
         step, loss_sum, loss_count = state["step"], state["loss_sum"], state["loss_count"]
-        final = state.get("final", False)
+        final, seconds = state.get("final", False), state.get("train_seconds", 0.0)
 
     def checkpoint(final: bool = False) -> str:
         return str(
@@ -153,26 +169,28 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
                     "loss_sum": loss_sum,
                     "loss_count": loss_count,
                     "final": final,  # the test metrics are logged; nothing is left to do
+                    "train_seconds": seconds,
                 }
             )
         )
 
-    order = torch.empty(0, dtype=torch.long)
+    batches: list[torch.Tensor] = []
     for t in progress(range(step, total_steps), total=total_steps, desc=run.path.name, initial=step):
         epoch, i = divmod(t, steps_per_epoch)  # t: index of this step, counted from 0
-        if i == 0 or len(order) != n:
-            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-            order = torch.randperm(n, generator=gen).to(device)
-        idx = order[i * batch : (i + 1) * batch]
+        if i == 0 or not batches:
+            batches = [b.to(device) for b in regime.batches(n, epoch, cfg.seed)]
+        idx = batches[i]
 
+        started = time.perf_counter()
         loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        seconds += time.perf_counter() - started
 
         step = t + 1  # steps completed
         loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
-        if step % cfg.log_every == 0 or step == total_steps:
+        if step % cfg.log_every == 0 or step % steps_per_epoch == 0 or step == total_steps:
             lr = optimizer.param_groups[0]["lr"]
             run.log(
                 step,
@@ -182,10 +200,12 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
                     "charts/learning_rate": lr,
                 },
             )
+            run.log_timing(step, seconds)
             loss_sum, loss_count = 0.0, 0
         if step % cfg.eval_every == 0 or step % steps_per_epoch == 0:
             val_loss, val_acc = evaluate(model, *data["val"])
-            run.log(step, {"val/loss": val_loss, "val/accuracy": val_acc})
+            run.log(step, {"val/loss": val_loss, "val/accuracy": val_acc, "val/epoch": step / steps_per_epoch})
+            run.log_timing(step, seconds)
         if stop.requested:
             raise Interrupted(checkpoint())
         if step % cfg.checkpoint_every == 0:

@@ -18,13 +18,18 @@ def _f(x: float | None, fmt: str = ".4f") -> str:
     return "-" if x is None else format(x, fmt)
 
 
+def _regime(r: RunRecord) -> str:
+    regime = str(r.config.get("regime", "mini-batch"))
+    return f"mini-batch {r.config.get('batch_size')}" if regime == "mini-batch" else regime
+
+
 def optim_train_sections(runs: Sequence[RunRecord]) -> list[Section]:
     """'Optimization in deep learning' and 'Generalization' from ``descentlab optim train`` runs."""
 
     def label(r: RunRecord) -> str:
         _, lrs = r.series("charts/learning_rate")
         lr = f"{lrs[0]:g}" if lrs else "?"
-        return f"{r.config.get('optimizer')} lr={lr} bs={r.config.get('batch_size')}"
+        return f"{r.config.get('optimizer')}, {_regime(r)}, lr={lr}"
 
     done = [r for r in runs if r.status == "complete"]
     rows = []
@@ -33,43 +38,38 @@ def optim_train_sections(runs: Sequence[RunRecord]) -> list[Section]:
         rows.append(
             [
                 str(c.get("optimizer")),
-                str(c.get("dataset")),
-                str(c.get("batch_size")),
+                _regime(r),
                 str(c.get("epochs")),
+                f"{m.get('steps', 0):.0f}",
                 _f(m.get("train/loss")),
                 _pct(m.get("val/accuracy")),
                 _pct(m.get("test/accuracy")),
-                _f(r.summary.get("wall_time_s"), ".1f"),
+                _f(r.train_seconds, ".1f"),
             ]
         )
     optimization = Section(
         id="optimization",
         title="Optimization in deep learning: the unit's optimizers training one network",
         concept=(
-            "An optimizer turns gradients of the loss into changes of the weights; which one is used "
-            "changes how fast and how far the loss falls. Here the same 784-256-10 network, with the same "
-            "data order, is trained by each optimizer; the batch size chooses the regime (1: stochastic, "
-            "mini-batch, or the whole set: full-batch gradient descent)."
+            "An optimizer turns gradients of the loss into changes of the weights; which one is used, "
+            "and on how much data each gradient is computed, changes how fast and how far the loss falls. "
+            "Here the same 784-256-10 network is trained by each of the unit's optimizers in its regime: "
+            "gradient descent on the whole training set, stochastic gradient descent on one example at a "
+            "time, the others on mini-batches of 32."
         ),
         note=(
             "The unit says mini-batch descent is faster than both SGD and full-batch descent because "
             "'fewer iterations are needed'. Per epoch it makes more updates than full-batch descent and "
             "fewer than SGD; its wall-clock advantage comes from vectorized computation and lower gradient "
-            "variance. Momentum's learning rate is smaller because its step for a constant gradient is "
-            "lr / (1 - beta)."
+            "variance (compare the two panels). Momentum's learning rate is smaller because its step for a "
+            "constant gradient is lr / (1 - beta). Adam's bias corrections, which the unit omits, are applied."
         ),
         figures=[
-            figures.overlay(
-                done,
-                ["train/loss", "val/accuracy"],
-                label,
-                "training loss and validation accuracy",
-                log_keys=["train/loss"],
-            )
+            figures.loss_against_epochs_and_seconds(done, label, "validation loss of the unit's optimizers on MNIST")
         ]
         if done
         else [],
-        table=(["optimizer", "data", "batch", "epochs", "train loss", "val acc %", "test acc %", "wall s"], rows),
+        table=(["optimizer", "regime", "epochs", "updates", "train loss", "val acc %", "test acc %", "train s"], rows),
         commands=[str(r.meta.get("command")) for r in done],
     )
     gap_rows = []

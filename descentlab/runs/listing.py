@@ -18,6 +18,7 @@ class RunRecord:
     meta: dict[str, Any]  # config.json
     summary: dict[str, Any]  # summary.json
     metrics: list[dict[str, Any]]  # metrics.jsonl
+    timing: list[dict[str, Any]]  # timing.jsonl: {"step", "elapsed_s"}
 
     @property
     def experiment(self) -> str:
@@ -40,6 +41,11 @@ class RunRecord:
         points = [(int(r["step"]), float(r[key])) for r in self.metrics if key in r]
         return [s for s, _ in points], [v for _, v in points]
 
+    @property
+    def train_seconds(self) -> float | None:
+        """Seconds spent in optimization steps, from ``timing.jsonl`` (None if not logged)."""
+        return float(self.timing[-1]["elapsed_s"]) if self.timing else None
+
     def final(self) -> dict[str, float]:
         """Final metrics from the summary, else the last logged value of each key."""
         if isinstance(self.summary.get("metrics"), dict):
@@ -57,7 +63,13 @@ def load_run(path: str | Path) -> RunRecord:
     meta = read_json(path / "config.json")
     summary_path = path / "summary.json"
     summary = read_json(summary_path) if summary_path.exists() else {}
-    return RunRecord(path=path, meta=meta, summary=summary, metrics=read_metrics(path / "metrics.jsonl"))
+    return RunRecord(
+        path=path,
+        meta=meta,
+        summary=summary,
+        metrics=read_metrics(path / "metrics.jsonl"),
+        timing=read_metrics(path / "timing.jsonl"),
+    )
 
 
 def find_runs(root: str | Path, experiment: str | None = None) -> list[RunRecord]:

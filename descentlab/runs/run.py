@@ -4,6 +4,7 @@ Layout (``runs/<experiment>/<name>__<seed>__<time>/``)::
 
     config.json       experiment, name, seed, the command that reproduces it, the resolved config
     metrics.jsonl     one JSON object per logged step: {"step": 120, "train/loss": 0.31, ...}
+    timing.jsonl      wall-clock seconds by step, kept apart so that metrics.jsonl is reproducible
     events.out.tfevents.*   the same scalars for TensorBoard
     checkpoint.pt     the latest checkpoint (atomic write, weights_only load, SHA-256 verified)
     summary.json      status (running / interrupted / complete), final metrics, wall time
@@ -72,6 +73,7 @@ class Run:
 
     def __post_init__(self) -> None:
         self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._timing = open(self.path / "timing.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self._writer: Any = None
         self._started = time.time()
 
@@ -133,8 +135,9 @@ class Run:
         step = state.get("step")
         if not isinstance(step, int) or step < 0:
             raise CheckpointError(f"{path / CHECKPOINT}: checkpoint has no valid 'step'")
-        kept = [r for r in read_metrics(path / "metrics.jsonl") if r.get("step", math.inf) <= step]
-        atomic_write_bytes(path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept).encode())
+        for log in ("metrics.jsonl", "timing.jsonl"):
+            kept = [r for r in read_metrics(path / log) if r.get("step", math.inf) <= step]
+            atomic_write_bytes(path / log, "".join(json.dumps(r) + "\n" for r in kept).encode())
         run = cls(path=path, experiment=meta["experiment"], start_step=step)
         run.write_summary({"status": "running", "resumed_from_step": step})
         return run, meta, state
@@ -148,6 +151,11 @@ class Run:
         writer = self._tensorboard()
         for key, value in metrics.items():
             writer.add_scalar(key, float(value), step)
+
+    def log_timing(self, step: int, seconds: float) -> None:
+        """Append ``{"step", "elapsed_s"}`` to ``timing.jsonl`` (not reproducible, so not a metric)."""
+        self._timing.write(json.dumps({"step": step, "elapsed_s": round(seconds, 6)}) + "\n")
+        self._timing.flush()
 
     def _tensorboard(self) -> Any:
         if self._writer is None:
@@ -186,8 +194,9 @@ class Run:
         self.close()
 
     def close(self) -> None:
-        if not self._metrics.closed:
-            self._metrics.close()
+        for log in (self._metrics, self._timing):
+            if not log.closed:
+                log.close()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
