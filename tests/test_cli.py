@@ -63,9 +63,15 @@ def test_optim_train_help_lists_every_setting_with_its_range() -> None:
         (["runs", "compare", "/nonexistent/run"], ["not a run folder"]),
         (["report", "/nonexistent/run"], ["no such run folder"]),
         (["tour", "--config", "/nonexistent.toml"], ["--config /nonexistent.toml: no such file"]),
-        (["optim", "bench", "--only", "LBFGS"], ["--only 'LBFGS' is not a benchmarked algorithm", "valid: SGD momentum"]),
+        (
+            ["optim", "bench", "--only", "LBFGS"],
+            ["--only 'LBFGS' is not a benchmarked algorithm", "valid: SGD momentum"],
+        ),
         (["optim", "bench", "--rounds", "0"], ["--rounds 0", "integer >= 1"]),
-        (["optim", "train", "--regime", "online"], ["regime: 'online' is not valid", "full-batch, stochastic, mini-batch"]),
+        (
+            ["optim", "train", "--regime", "online"],
+            ["regime: 'online' is not valid", "full-batch, stochastic, mini-batch"],
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], fragments: list[str]) -> None:
