@@ -12,6 +12,8 @@ from descentlab.optim.regimes import (
     UnitOptimizer,
     mini_batch,
 )
+from descentlab.optim.snapshots import SnapshotEnsemble, cycle_ends, cyclic_cosine, cyclic_cosine_scheduler
+from descentlab.optim.svrg import SVRG
 from descentlab.optim.transforms import Transform, chain
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "MINI_BATCH",
     "SGD",
     "STOCHASTIC",
+    "SVRG",
     "UNIT_OPTIMIZERS",
     "AdaDelta",
     "Adagrad",
@@ -28,10 +31,14 @@ __all__ = [
     "NonFiniteGradientError",
     "RMSProp",
     "Regime",
+    "SnapshotEnsemble",
     "Transform",
     "TransformOptimizer",
     "UnitOptimizer",
     "chain",
+    "cycle_ends",
+    "cyclic_cosine",
+    "cyclic_cosine_scheduler",
     "from_transforms",
     "mini_batch",
     "transforms",
