@@ -186,3 +186,13 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(sys, "stderr", Terminal())
     bar = progress(items, total=5)
     assert isinstance(bar, tqdm) and list(bar) == list(items)
+
+
+def test_resume_is_exact_with_gradient_noise_and_clipping(tmp_runs: Path) -> None:
+    cfg = replace(CFG, optimizer="rmsprop", grad_noise=0.05, clip_norm=0.5, regime="stochastic", train_size=200)
+    unbroken = start(OPTIM_TRAIN, cfg, tmp_runs / "a")
+    broken = _start_and_stop(cfg, tmp_runs / "b", 123)
+    resume(EXPERIMENTS, broken)
+    assert read_metrics(broken / "metrics.jsonl") == read_metrics(unbroken / "metrics.jsonl")
+    clean = start(OPTIM_TRAIN, replace(cfg, grad_noise=0.0), tmp_runs / "c")
+    assert read_metrics(clean / "metrics.jsonl") != read_metrics(unbroken / "metrics.jsonl")  # the noise acts

@@ -24,6 +24,7 @@ from descentlab import optim as dl_optim
 from descentlab.config import RunConfig, param
 from descentlab.data import fashion_mnist, mnist
 from descentlab.errors import Interrupted
+from descentlab.optim import transforms as T
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, Regime, mini_batch
 from descentlab.runs import Run, RunRecord, StopFlag, progress, rng_state, seed_everything, select_device, set_rng_state
 
@@ -56,6 +57,12 @@ class TrainConfig(RunConfig):
         choices=REGIMES,
     )
     batch_size: int = param(32, "examples per step of the mini-batch regime", low=1, high=60_000)
+    clip_norm: float | None = param(
+        None, "clip gradients to this global L2 norm (default: no clipping)", low=0.0, low_open=True
+    )
+    grad_noise: float = param(
+        0.0, "eta of annealed gradient noise, variance eta/(1+t)^0.55 (0: none)", low=0.0, high=10.0
+    )
     epochs: int = param(2, "passes over the training split", low=1, high=1000)
     hidden: int = param(256, "width of the hidden layer (784-hidden-10, ReLU)", low=1, high=8192)
     train_size: int = param(0, "training images to use; 0 uses the whole training split", low=0, high=60_000)
@@ -104,18 +111,29 @@ def make_model(hidden: int) -> nn.Module:
 
 
 def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
-    """One of descentlab.optim's optimizers (tested equal to torch.optim's)."""
-    lr = cfg.learning_rate
+    """One of descentlab.optim's optimizers (tested equal to torch.optim's), with optional gradient
+    clipping and annealed gradient noise (Neelakantan et al. 2015) applied to the gradients first."""
+    extras = []
+    if cfg.clip_norm is not None:
+        extras.append(T.clip_by_global_norm(cfg.clip_norm))
+    if cfg.grad_noise > 0:
+        extras.append(T.add_noise(cfg.grad_noise, 0.55, seed=cfg.seed))
+    gradient_transform = T.chain(*extras) if extras else None
     if cfg.optimizer == "momentum":
-        return dl_optim.Momentum(params, lr=lr, momentum=cfg.momentum)
-    classes = {
+        return dl_optim.Momentum(
+            params, lr=cfg.learning_rate, momentum=cfg.momentum, gradient_transform=gradient_transform
+        )
+    classes: dict[str, Any] = {
         "sgd": dl_optim.SGD,
         "adagrad": dl_optim.Adagrad,
         "rmsprop": dl_optim.RMSProp,
         "adadelta": dl_optim.AdaDelta,
         "adam": dl_optim.Adam,
     }
-    return classes[cfg.optimizer](params, lr=lr)
+    optimizer: torch.optim.Optimizer = classes[cfg.optimizer](
+        params, lr=cfg.learning_rate, gradient_transform=gradient_transform
+    )
+    return optimizer
 
 
 @torch.no_grad()

@@ -12,6 +12,7 @@ from descentlab.optim.regimes import (
     UnitOptimizer,
     mini_batch,
 )
+from descentlab.optim.restarts import Restarts, restarts
 from descentlab.optim.snapshots import SnapshotEnsemble, cycle_ends, cyclic_cosine, cyclic_cosine_scheduler
 from descentlab.optim.svrg import SVRG
 from descentlab.optim.transforms import Transform, chain
@@ -31,6 +32,7 @@ __all__ = [
     "NonFiniteGradientError",
     "RMSProp",
     "Regime",
+    "Restarts",
     "SnapshotEnsemble",
     "Transform",
     "TransformOptimizer",
@@ -41,5 +43,6 @@ __all__ = [
     "cyclic_cosine_scheduler",
     "from_transforms",
     "mini_batch",
+    "restarts",
     "transforms",
 ]

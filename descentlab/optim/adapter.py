@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from descentlab.optim.transforms import Transform
+from descentlab.optim.transforms import Transform, chain
 
 TransformFactory = Callable[[dict[str, Any]], Transform]  # a param group -> its chain
 
@@ -107,14 +107,22 @@ class TransformOptimizer(torch.optim.Optimizer):
     :class:`NonFiniteGradientError` naming the parameter, leaving parameters and state untouched.
     ``fast=True`` runs every step after the first through a compiled single pass of the same chain
     (one-off compile time in ``compile_seconds``); the plain path stays the reference.
+    ``gradient_transform`` (for example ``chain(clip_by_global_norm(1.0), add_noise())``) is applied
+    to the gradients before the optimizer's own chain; it must be stateless, and runs on the plain path.
     """
 
     def __init__(
-        self, params: Iterable[Any], defaults: dict[str, Any], check_finite: bool = False, fast: bool = False
+        self,
+        params: Iterable[Any],
+        defaults: dict[str, Any],
+        check_finite: bool = False,
+        fast: bool = False,
+        gradient_transform: Transform | None = None,
     ) -> None:
         super().__init__(params, defaults)
         self.check_finite = check_finite
-        self.fast = fast
+        self.gradient_transform = gradient_transform
+        self.fast = fast and gradient_transform is None  # a gradient transform runs on the plain path
         self.compile_seconds = 0.0  # time spent compiling fast steps (once per group and shape)
         self._compiled: dict[int, _Compiled] = {}
 
@@ -179,6 +187,8 @@ class TransformOptimizer(torch.optim.Optimizer):
                 self._fast_update(index, group, grads, params, dicts)
                 continue
             tx = self.transform(group)
+            if self.gradient_transform is not None:
+                tx = chain(self.gradient_transform, tx)
             if fresh:
                 init_state = tx.init([params[i] for i in fresh])
                 _scatter(init_state, [dicts[i] for i in fresh])

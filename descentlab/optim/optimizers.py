@@ -2,8 +2,9 @@ r"""The unit's optimizers as drop-in ``torch.optim`` optimizers, each a short ch
 
 Every class takes the hyperparameter names and defaults of its torch.optim counterpart and produces
 the same parameters (tested to rtol 1e-5 in float32 and 1e-10 in float64 after 100 steps), plus two
-keyword-only options: ``check_finite`` (refuse NaN/inf gradients, changing nothing) and ``fast``
-(compile the chain into a single pass over all tensors; see :class:`TransformOptimizer`).
+keyword-only options: ``check_finite`` (refuse NaN/inf gradients, changing nothing), ``fast``
+(compile the chain into a single pass over all tensors) and ``gradient_transform`` (a transformation
+applied to the gradients first, such as clipping or noise; see :class:`TransformOptimizer`).
 Symbols: :math:`w` parameters, :math:`g_t` gradient at step :math:`t`, :math:`\eta` learning rate,
 :math:`\lambda` weight decay.
 """
@@ -62,6 +63,7 @@ class SGD(TransformOptimizer):
         *,
         check_finite: bool = False,
         fast: bool = False,
+        gradient_transform: Transform | None = None,
     ) -> None:
         _at_least("learning rate", lr)
         _at_least("momentum value", momentum)
@@ -75,7 +77,7 @@ class SGD(TransformOptimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
         }
-        super().__init__(params, defaults, check_finite, fast)
+        super().__init__(params, defaults, check_finite, fast, gradient_transform)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         momentum = trace(group["momentum"], group["dampening"], group["nesterov"]) if group["momentum"] else identity()
@@ -104,8 +106,19 @@ class Momentum(SGD):
         *,
         check_finite: bool = False,
         fast: bool = False,
+        gradient_transform: Transform | None = None,
     ) -> None:
-        super().__init__(params, lr, momentum, dampening, weight_decay, nesterov, check_finite=check_finite, fast=fast)
+        super().__init__(
+            params,
+            lr,
+            momentum,
+            dampening,
+            weight_decay,
+            nesterov,
+            check_finite=check_finite,
+            fast=fast,
+            gradient_transform=gradient_transform,
+        )
 
 
 class Adagrad(TransformOptimizer):
@@ -131,6 +144,7 @@ class Adagrad(TransformOptimizer):
         *,
         check_finite: bool = False,
         fast: bool = False,
+        gradient_transform: Transform | None = None,
     ) -> None:
         _at_least("learning rate", lr)
         _at_least("lr_decay value", lr_decay)
@@ -144,7 +158,7 @@ class Adagrad(TransformOptimizer):
             "initial_accumulator_value": initial_accumulator_value,
             "eps": eps,
         }
-        super().__init__(params, defaults, check_finite, fast)
+        super().__init__(params, defaults, check_finite, fast, gradient_transform)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         lr, decay = group["lr"], group["lr_decay"]
@@ -178,6 +192,7 @@ class RMSProp(TransformOptimizer):
         *,
         check_finite: bool = False,
         fast: bool = False,
+        gradient_transform: Transform | None = None,
     ) -> None:
         _at_least("learning rate", lr)
         _at_least("epsilon value", eps)
@@ -192,7 +207,7 @@ class RMSProp(TransformOptimizer):
             "momentum": momentum,
             "centered": centered,
         }
-        super().__init__(params, defaults, check_finite, fast)
+        super().__init__(params, defaults, check_finite, fast, gradient_transform)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         return chain(
@@ -224,13 +239,20 @@ class AdaDelta(TransformOptimizer):
         *,
         check_finite: bool = False,
         fast: bool = False,
+        gradient_transform: Transform | None = None,
     ) -> None:
         _at_least("learning rate", lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho} (valid: 0 <= rho <= 1)")
         _at_least("epsilon value", eps)
         _at_least("weight_decay value", weight_decay)
-        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay}, check_finite, fast)
+        super().__init__(
+            params,
+            {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay},
+            check_finite,
+            fast,
+            gradient_transform,
+        )
 
     def transform(self, group: dict[str, Any]) -> Transform:
         return chain(
@@ -264,6 +286,7 @@ class Adam(TransformOptimizer):
         *,
         check_finite: bool = False,
         fast: bool = False,
+        gradient_transform: Transform | None = None,
     ) -> None:
         _at_least("learning rate", lr)
         _at_least("epsilon value", eps)
@@ -271,7 +294,7 @@ class Adam(TransformOptimizer):
         _in_unit_interval("beta parameter at index 1", betas[1])
         _at_least("weight_decay value", weight_decay)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad}
-        super().__init__(params, defaults, check_finite, fast)
+        super().__init__(params, defaults, check_finite, fast, gradient_transform)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         b1, b2 = group["betas"]
@@ -303,5 +326,16 @@ class AdamW(Adam):
         *,
         check_finite: bool = False,
         fast: bool = False,
+        gradient_transform: Transform | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, check_finite=check_finite, fast=fast)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            check_finite=check_finite,
+            fast=fast,
+            gradient_transform=gradient_transform,
+        )
