@@ -36,6 +36,11 @@ Schedule = Callable[[Any], Any]  # step number t (1, 2, ...) -> learning rate
 Counts = Sequence[Any]  # each parameter's step number: floats (plain path) or 0-d tensors (compiled)
 
 
+def _zeros(params: Sequence[Tensor]) -> list[Tensor]:
+    """A zero buffer shaped (and laid out) like each parameter."""
+    return [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
+
+
 def _step_vector(counts: Sequence[Any], like: Tensor) -> Tensor:
     """The step numbers as one vector, so per-step scalars are computed once for all tensors.
 
@@ -186,13 +191,7 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8, centered: bool = False)
     """
 
     def init(params: Sequence[Tensor]) -> ScaleByRmsState:
-        zeros = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
-        centers = (
-            [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
-            if centered
-            else [None] * len(params)
-        )
-        return ScaleByRmsState(zeros, centers)
+        return ScaleByRmsState(_zeros(params), _zeros(params) if centered else [None] * len(params))
 
     def update(
         u: Updates, state: ScaleByRmsState, params: Sequence[Tensor], counts: Counts
@@ -232,8 +231,8 @@ def scale_by_adadelta(rho: float = 0.9, eps: float = 1e-6) -> Transform:
 
     def init(params: Sequence[Tensor]) -> ScaleByAdadeltaState:
         return ScaleByAdadeltaState(
-            [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params],
-            [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params],
+            _zeros(params),
+            _zeros(params),
         )
 
     def update(
@@ -285,14 +284,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, amsgrad
     """
 
     def init(params: Sequence[Tensor]) -> ScaleByAdamState:
-        zeros = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
-        squares = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
-        maxima = (
-            [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
-            if amsgrad
-            else [None] * len(params)
-        )
-        return ScaleByAdamState(zeros, squares, maxima)
+        return ScaleByAdamState(_zeros(params), _zeros(params), _zeros(params) if amsgrad else [None] * len(params))
 
     def update(
         u: Updates, state: ScaleByAdamState, params: Sequence[Tensor], counts: Counts
