@@ -49,12 +49,20 @@ _COMING = {
 }
 
 
+def _add_experiment_options(p: argparse.ArgumentParser, config: type, default_name: str) -> None:
+    _add_run_options(p)
+    p.add_argument("--name", help=f"run name (default: {default_name})")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its checkpoint, with its config")
+    add_arguments(p, config)
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML or YAML file of settings (flags override it)")
     p.add_argument("--out", metavar="DIR", default="runs", help="root folder of run folders (default: runs)")
 
 
 def build_parser() -> Parser:
+    from descentlab.experiments.optim_race import RaceConfig
     from descentlab.experiments.optim_train import TrainConfig
     from descentlab.tour import TourConfig
 
@@ -112,10 +120,23 @@ def build_parser() -> Parser:
     bench.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run (default: cpu)")
     bench.add_argument("--rounds", type=int, default=15, help="timed steps per variant (median; default 15)")
     bench.add_argument("--only", nargs="+", metavar="NAME", help="only these algorithms (e.g. Adam RMSProp)")
-    _add_run_options(train)
-    train.add_argument("--name", help="run name (default: DATASET-OPTIMIZER)")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its checkpoint, with its config")
-    add_arguments(train, TrainConfig)
+    _add_experiment_options(train, TrainConfig, "DATASET-OPTIMIZER")
+    race = optim_sub.add_parser(
+        "race",
+        help="race the optimizers on an analytic landscape: paths over contours, loss, table",
+        description=(
+            "Every optimizer from one start on an analytic surface (rosenbrock, beale, himmelblau,\n"
+            "rastrigin, ackley, six-hump-camel, quadratic-bowl, saddle, monkey-saddle), with tuned\n"
+            "learning rates; writes race.png (and race.gif with --gif) and a table of final loss,\n"
+            "distance to the nearest minimum and steps to reach it."
+        ),
+        epilog=_examples(
+            "descentlab optim race --landscape rosenbrock",
+            "descentlab optim race --landscape rastrigin --optimizers sgd,momentum,adam --noise 2 --gif",
+            "descentlab optim race --landscape saddle --start -1.5,0.001 --lr sgd=0.01,adam=0.05",
+        ),
+    )
+    _add_experiment_options(race, RaceConfig, "LANDSCAPE")
 
     for name, (what, example) in _COMING.items():
         sub.add_parser(
@@ -194,19 +215,28 @@ def _run_folders(paths: Sequence[str]) -> list[Path]:
     return found
 
 
-def _optim_train(args: argparse.Namespace) -> int:
-    from descentlab.experiments import EXPERIMENTS, OPTIM_TRAIN, resume, start
-    from descentlab.experiments.optim_train import TrainConfig
+def _run_experiment(args: argparse.Namespace) -> int:
+    """``descentlab optim train|race``: start a run from flags and --config, or --resume one."""
+    from descentlab.experiments import EXPERIMENTS, resume, start
 
+    exp = EXPERIMENTS[f"{args.command}-{args.action}"]
     if args.resume:
-        extra = given_flags(TrainConfig, args) + (["--config"] if args.config else [])
+        extra = given_flags(exp.config, args) + (["--config"] if args.config else [])
         if extra:
             raise UserError(f"--resume continues a run with its stored config; drop {', '.join(extra)}")
         path = resume(EXPERIMENTS, args.resume)
     else:
-        cfg = resolve(TrainConfig, args, read_config_file(args.config) if args.config else None)
-        path = start(OPTIM_TRAIN, cfg, args.out, name=args.name)
+        cfg: Any = resolve(exp.config, args, read_config_file(args.config) if args.config else None)
+        path = start(exp, cfg, args.out, name=args.name)
     print(f"run complete: {path}")
+    if exp.name == "optim-race":
+        from descentlab.report.sections import race_table
+        from descentlab.runs import load_run
+
+        header, rows = race_table(load_run(path))
+        from descentlab.runs.listing import format_table
+
+        print(format_table(header, rows))
     return 0
 
 
@@ -300,7 +330,8 @@ def dispatch(args: argparse.Namespace) -> int:
         what, _ = _COMING[args.command]
         raise UserError(f"'descentlab {args.command}' is not available yet: {what}")
     handlers = {
-        ("optim", "train"): _optim_train,
+        ("optim", "train"): _run_experiment,
+        ("optim", "race"): _run_experiment,
         ("optim", "list"): _optim_list,
         ("optim", "bench"): _optim_bench,
         ("data", "check"): _data_check,

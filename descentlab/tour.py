@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from descentlab.config import RunConfig, param
-from descentlab.experiments import OPTIM_TRAIN, Experiment, start
+from descentlab.experiments import OPTIM_RACE, OPTIM_TRAIN, Experiment, start
+from descentlab.experiments.optim_race import RaceConfig
 from descentlab.experiments.optim_train import TrainConfig
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS
 from descentlab.report import build_report
@@ -45,7 +46,8 @@ def plan(cfg: TourConfig) -> list[tuple[Experiment, Any]]:
         base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=2, train_size=2000, log_every=25)
     else:
         base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=4, train_size=10_000, log_every=50)
-    return [(OPTIM_TRAIN, config) for config in unit_configs(base)]
+    race = RaceConfig(seed=cfg.seed, device=cfg.device, landscape="rosenbrock", steps=200 if cfg.quick else 500)
+    return [(OPTIM_RACE, race), *[(OPTIM_TRAIN, config) for config in unit_configs(base)]]
 
 
 def run_tour(cfg: TourConfig, out: str | Path, log: Any = print) -> Path:

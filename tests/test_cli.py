@@ -72,6 +72,11 @@ def test_optim_train_help_lists_every_setting_with_its_range() -> None:
             ["optim", "train", "--regime", "online"],
             ["regime: 'online' is not valid", "full-batch, stochastic, mini-batch"],
         ),
+        (["optim", "race", "--landscape", "everest"], ["landscape: 'everest' is not valid", "rosenbrock"]),
+        (["optim", "race", "--optimizers", "sgd,lbfgs"], ["optimizers: 'sgd,lbfgs' is not valid", "comma list of sgd"]),
+        (["optim", "race", "--start", "1,2,3"], ["start: '1,2,3' is not valid", "'X,Y'"]),
+        (["optim", "race", "--lr", "adam=-1"], ["lr: 'adam=-1' is not valid", "VALUE > 0"]),
+        (["optim", "race", "--steps", "0"], ["steps: 0 is out of range"]),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], fragments: list[str]) -> None:
@@ -210,3 +215,17 @@ def test_optim_list_prints_the_unit_eight_with_their_rules() -> None:
     assert entries[0] == "1. gradient descent [full batch]"
     assert entries[7].startswith("8. Adam [mini-batch (32)]")
     assert "m/(1-b1^t)" in result.stdout  # Adam's bias correction, which the unit omits
+
+
+def test_optim_race_writes_paths_figures_and_table(tmp_path: Path) -> None:
+    args = ["--landscape", "himmelblau", "--optimizers", "sgd,adam", "--steps", "40", "--gif", "--out", str(tmp_path)]
+    result = cli("optim", "race", *args)
+    assert result.returncode == 0, result.stderr
+    (run,) = (tmp_path / "optim-race").iterdir()
+    assert {"race.png", "race.gif", "trajectories.json", "config.json", "summary.json"} <= {
+        p.name for p in run.iterdir()
+    }
+    data = json.loads((run / "trajectories.json").read_text())
+    assert [p["name"] for p in data["paths"]] == ["sgd", "adam"] and len(data["paths"][0]["points"]) == 41
+    assert "distance to nearest minimum" in result.stdout and "adam" in result.stdout
+    assert (run / "race.gif").read_bytes()[:6] == b"GIF89a"

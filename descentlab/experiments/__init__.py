@@ -1,6 +1,6 @@
 """One readable module per experiment (config dataclass + loop); :data:`EXPERIMENTS` lists them."""
 
-from descentlab.experiments import optim_train
+from descentlab.experiments import optim_race, optim_train
 from descentlab.experiments.runner import Experiment, resume, start
 
 OPTIM_TRAIN = Experiment(
@@ -11,6 +11,14 @@ OPTIM_TRAIN = Experiment(
     figures=optim_train.figures,
 )
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (OPTIM_TRAIN,)}
+OPTIM_RACE = Experiment(
+    name=optim_race.EXPERIMENT,
+    command="descentlab optim race",
+    config=optim_race.RaceConfig,
+    train=optim_race.train,
+    figures=optim_race.figures,
+)
 
-__all__ = ["EXPERIMENTS", "OPTIM_TRAIN", "Experiment", "resume", "start"]
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (OPTIM_TRAIN, OPTIM_RACE)}
+
+__all__ = ["EXPERIMENTS", "OPTIM_RACE", "OPTIM_TRAIN", "Experiment", "resume", "start"]

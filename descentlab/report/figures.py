@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -88,3 +89,76 @@ def loss_against_epochs_and_seconds(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _contours(ax: Any, landscape_name: str) -> None:
+    """Filled contours of an analytic landscape (computed from its formula; no training)."""
+    import numpy as np
+    import torch
+
+    from descentlab.landscape import LANDSCAPES
+
+    ls = LANDSCAPES[landscape_name]
+    (x0, x1), (y0, y1) = ls.window
+    xs, ys = torch.meshgrid(
+        torch.linspace(x0, x1, 300, dtype=torch.float64),
+        torch.linspace(y0, y1, 300, dtype=torch.float64),
+        indexing="xy",
+    )
+    z = ls(xs, ys).numpy()
+    shifted = z - z.min() + 1e-3  # log-spaced levels need positive values
+    levels = np.geomspace(shifted.min(), shifted.max(), 30)
+    ax.contourf(
+        xs.numpy(), ys.numpy(), shifted, levels=levels, cmap="Greys_r", norm=matplotlib.colors.LogNorm(), alpha=0.8
+    )
+    for m in ls.minima:
+        ax.plot(*m, "*", color="gold", markersize=14, markeredgecolor="k", zorder=5)
+    for s in ls.saddles:
+        ax.plot(*s, "X", color="gold", markersize=11, markeredgecolor="k", zorder=5)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y", title=f"{landscape_name}: paths from the same start")
+
+
+def race_paths(data: dict[str, Any]) -> Figure:
+    """Each optimizer's path over the landscape's contours (start and minima marked), and f against step."""
+    fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.8))
+    _contours(ax_map, data["landscape"])
+    for i, path in enumerate(data["paths"]):
+        xs, ys = zip(*path["points"], strict=True)
+        style = {
+            "color": f"C{i % 10}",
+            "label": f"{path['name']} (lr={path['lr']:g}){' diverged' if path['diverged'] else ''}",
+        }
+        ax_map.plot(xs, ys, "-", linewidth=1.4, **style)
+        ax_loss.plot(range(len(path["losses"])), path["losses"], **style)
+    start = data["paths"][0]["points"][0]
+    ax_map.plot(*start, "o", color="red", markersize=8, markeredgecolor="k", zorder=6, label="start")
+    values = [v for p in data["paths"] for v in p["losses"]]
+    if min(values) > 0:
+        ax_loss.set_yscale("log")
+    ax_loss.set(xlabel="step", ylabel="f(x, y)", title="loss against step")
+    ax_loss.grid(alpha=0.3)
+    ax_loss.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def race_animation(data: dict[str, Any], path: Any, max_frames: int = 60) -> None:
+    """An animated GIF of the race: each optimizer's path drawn up to the frame's step."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    _contours(ax, data["landscape"])
+    lines = [ax.plot([], [], "-", color=f"C{i % 10}", label=p["name"])[0] for i, p in enumerate(data["paths"])]
+    ax.legend(fontsize=7, loc="upper right")
+    longest = max(len(p["points"]) for p in data["paths"])
+    frames = min(max_frames, longest)
+
+    def draw(frame: int) -> list[Any]:
+        upto = max(1, round(longest * (frame + 1) / frames))
+        for line, p in zip(lines, data["paths"], strict=True):
+            xs, ys = zip(*p["points"][:upto], strict=True)
+            line.set_data(xs, ys)
+        return lines
+
+    FuncAnimation(fig, draw, frames=frames, blit=True).save(path, writer=PillowWriter(fps=12))
+    plt.close(fig)

@@ -102,6 +102,57 @@ def optim_train_sections(runs: Sequence[RunRecord]) -> list[Section]:
     return [optimization, generalization]
 
 
+def race_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    """Final loss, distance to the nearest minimum (or saddle) and steps to reach it, per optimizer."""
+    m, cfg = record.final(), record.config
+    names = [k.split("/")[0] for k in m if k.endswith("/final_loss")]
+    rows = []
+    for name in names:
+        steps = m.get(f"{name}/steps_to_tol", -1.0)
+        rows.append(
+            [
+                name,
+                _f(m.get(f"{name}/final_loss"), ".4g"),
+                _f(m.get(f"{name}/distance"), ".4g"),
+                "never" if steps < 0 else f"{steps:.0f}",
+                "yes" if m.get(f"{name}/diverged") else "no",
+            ]
+        )
+    tol = f"steps to |f - f*| <= {cfg.get('tol')}"
+    return ["optimizer", "final f", "distance to nearest minimum", tol, "diverged"], rows
+
+
+def optim_race_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Non-convex optimization': each race, its paths over the contours, its table."""
+    import json
+
+    sections = []
+    for r in [r for r in runs if r.status == "complete"]:
+        data = json.loads((r.path / "trajectories.json").read_text())
+        landscape = str(r.config.get("landscape"))
+        sections.append(
+            Section(
+                id=f"race-{landscape}",
+                title=f"Non-convex optimization: the optimizers racing on {landscape}",
+                concept=(
+                    "Deep networks' losses are non-convex: curved valleys, plateaus, saddle points and many "
+                    "local minima. On an analytic surface every optimizer starts from the same point, so "
+                    "their paths show what momentum, adaptive scaling and bias correction do, as in the "
+                    "unit's picture of SGD's noisy path beside momentum's."
+                ),
+                note=(
+                    "Learning rates are each optimizer's best on a grid (lowest loss after 500 steps from "
+                    "this start), so the race is fair; the table counts steps until f is within the "
+                    "tolerance of the minimum."
+                ),
+                figures=[figures.race_paths(data)],
+                table=race_table(r),
+                commands=[str(r.meta.get("command"))],
+            )
+        )
+    return sections
+
+
 def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section]:
     """A plain section for an experiment without its own: each run's final metrics."""
     rows = [[r.path.name, r.status, " ".join(f"{k}={v:.4g}" for k, v in sorted(r.final().items()))] for r in runs]
@@ -118,6 +169,7 @@ def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section
 
 SECTION_BUILDERS: dict[str, Callable[[Sequence[RunRecord]], list[Section]]] = {
     "optim-train": optim_train_sections,
+    "optim-race": optim_race_sections,
 }
 
 

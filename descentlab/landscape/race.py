@@ -1,0 +1,112 @@
+"""Optimizer races on analytic landscapes: the unit's contour plot of SGD against momentum, for all of them.
+
+Every optimizer starts from the same point and takes the same number of steps; Gaussian noise on the
+gradient (``noise``) stands in for the noise of stochastic gradients. Default learning rates come from
+``default_lrs.json``, made by :func:`tune_lr` (a grid search; see that file for its provenance).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from descentlab import optim
+from descentlab.landscape.functions import Landscape, Point
+
+RACE_OPTIMIZERS: dict[str, Callable[[list[torch.Tensor], float], torch.optim.Optimizer]] = {
+    "sgd": lambda p, lr: optim.SGD(p, lr=lr),
+    "momentum": lambda p, lr: optim.Momentum(p, lr=lr),
+    "nesterov": lambda p, lr: optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
+    "adagrad": lambda p, lr: optim.Adagrad(p, lr=lr),
+    "rmsprop": lambda p, lr: optim.RMSProp(p, lr=lr),
+    "adadelta": lambda p, lr: optim.AdaDelta(p, lr=lr),
+    "adam": lambda p, lr: optim.Adam(p, lr=lr),
+}
+LR_GRID = tuple(round(10**e, 6) for e in [k / 2 for k in range(-10, 3)])  # 1e-5 ... 10, half decades
+LR_FILE = Path(__file__).with_name("default_lrs.json")
+
+
+@dataclass
+class Trajectory:
+    """One optimizer's path: the points visited and f there, from the start (index 0) on."""
+
+    name: str
+    lr: float
+    points: list[Point] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    diverged: bool = False  # f became infinite or NaN (the path stops there)
+
+    def steps_to(self, target: float, tol: float) -> int | None:
+        """The first step at which f is within ``tol`` of ``target``; None if never."""
+        return next((i for i, v in enumerate(self.losses) if abs(v - target) <= tol), None)
+
+
+def run_one(
+    landscape: Landscape, name: str, lr: float, start: Point, steps: int, noise: float = 0.0, seed: int = 0
+) -> Trajectory:
+    """``steps`` steps of optimizer ``name`` from ``start``; gradient noise N(0, noise^2) per coordinate."""
+    xy = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = RACE_OPTIMIZERS[name]([xy], lr)
+    gen = torch.Generator().manual_seed(seed)
+    path = Trajectory(name, lr, [start], [landscape.value(start)])
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = landscape(xy[0], xy[1])
+        loss.backward()
+        if noise > 0:
+            assert xy.grad is not None
+            xy.grad += noise * torch.randn(2, generator=gen, dtype=torch.float64)
+        opt.step()
+        x, y = (float(c) for c in xy.detach())
+        value = landscape.value((x, y))
+        if not (math.isfinite(value) and math.isfinite(x) and math.isfinite(y)) or abs(value) > 1e12:
+            path.diverged = True
+            break
+        path.points.append((x, y))
+        path.losses.append(value)
+    return path
+
+
+def race(
+    landscape: Landscape,
+    lrs: dict[str, float],
+    start: Point | None = None,
+    steps: int = 500,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> list[Trajectory]:
+    """Every optimizer of ``lrs`` (name -> learning rate) from the same start, with the same noise seed."""
+    begin = start if start is not None else landscape.start
+    return [run_one(landscape, name, lr, begin, steps, noise, seed) for name, lr in lrs.items()]
+
+
+def tune_lr(landscape: Landscape, name: str, steps: int, grid: Sequence[float] = LR_GRID) -> float:
+    """The learning rate of ``grid`` with the lowest final f from the landscape's start (no noise).
+
+    Diverged runs are out; ties (within 1e-12) go to the smaller rate.
+    """
+    best_lr, best = grid[0], math.inf
+    for lr in grid:
+        path = run_one(landscape, name, lr, landscape.start, steps)
+        final = math.inf if path.diverged else path.losses[-1]
+        if final < best - 1e-12:
+            best_lr, best = lr, final
+    return best_lr
+
+
+@cache
+def _stored() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(LR_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+def default_lr(landscape: str, optimizer: str) -> float:
+    """The tuned learning rate of ``optimizer`` on ``landscape`` (see ``default_lrs.json``)."""
+    return float(_stored()["lrs"][landscape][optimizer])
