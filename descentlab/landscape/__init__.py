@@ -1,6 +1,7 @@
-"""Non-convex landscapes: analytic surfaces, optimizer races on them."""
+"""Non-convex landscapes: analytic surfaces, optimizer races on them, Hessian tools for real networks."""
 
 from descentlab.landscape.functions import LANDSCAPES, Landscape
+from descentlab.landscape.hessian import Hessian, Spectrum
 from descentlab.landscape.race import Trajectory, race
 
-__all__ = ["LANDSCAPES", "Landscape", "Trajectory", "race"]
+__all__ = ["LANDSCAPES", "Hessian", "Landscape", "Spectrum", "Trajectory", "race"]
