@@ -38,10 +38,6 @@ def _examples(*lines: str) -> str:
 
 # Modules whose commands arrive with later issues: their help says what they will hold.
 _COMING = {
-    "landscape": (
-        "non-convex landscapes, optimizer races, saddles, Hessians (issue 4)",
-        "descentlab optim race --landscape rosenbrock",
-    ),
     "generalize": ("train/validation/test splits, dropout, early stopping (issue 5)", "descentlab generalize mnist"),
     "stn": ("spatial transformer networks on distorted MNIST (issue 5)", "descentlab stn train --distortion rts"),
     "rnn": ("RNN/LSTM/GRU from scratch, topologies, gradient flow (issue 6)", "descentlab rnn adding --cell lstm"),
@@ -145,6 +141,27 @@ def build_parser() -> Parser:
             description=f"{what}.\nNot yet available in descentlab {__version__}: it arrives with the issue named.",
             epilog=_examples(example + "   # once it lands"),
         )
+
+    # landscape ------------------------------------------------------------------------------
+    landscape = sub.add_parser(
+        "landscape",
+        help="curvature of trained networks: Hessian eigenvalues, trace and spectral density",
+        description=(
+            "Curvature of real networks. The analytic landscapes and races are in 'descentlab optim race';\n"
+            "loss-surface plots and hyperparameter search arrive with the rest of issue 4."
+        ),
+        epilog=_examples("descentlab landscape hessian runs/tour/optim-train/mnist-adam__0__20261125-120000"),
+    )
+    landscape_sub = landscape.add_subparsers(dest="action", metavar="ACTION", required=True)
+    hessian = landscape_sub.add_parser(
+        "hessian",
+        help="top eigenvalues, trace and eigenvalue density of an optim-train run's training loss",
+        description="Writes hessian.json and hessian_density.png into the run folder and prints the numbers.",
+    )
+    hessian.add_argument("run_dir", metavar="RUN_DIR", help="a finished or interrupted optim-train run")
+    hessian.add_argument("--examples", type=int, default=1000, help="training images in the loss (default 1000)")
+    hessian.add_argument("--k", type=int, default=5, help="how many top eigenvalues (default 5)")
+    hessian.add_argument("--samples", type=int, default=30, help="Hutchinson probes for the trace (default 30)")
 
     # data -----------------------------------------------------------------------------------
     data = sub.add_parser(
@@ -265,6 +282,20 @@ def _optim_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _landscape_hessian(args: argparse.Namespace) -> int:
+    from descentlab.experiments.curvature import analyze
+
+    for flag, value, low in (("--examples", args.examples, 1), ("--k", args.k, 1), ("--samples", args.samples, 2)):
+        if value < low:
+            raise UserError(f"{flag} {value}: valid: an integer >= {low}")
+    result = analyze(args.run_dir, examples=args.examples, k=args.k, samples=args.samples)
+    print(f"{result['parameters']:,} parameters, loss on {result['examples']:,} training images")
+    print("top eigenvalues: " + ", ".join(f"{e:.4g}" for e in result["top_eigenvalues"]))
+    print(f"trace (Hutchinson, {args.samples} probes): {result['trace']:.4g} +- {result['trace_stderr']:.2g}")
+    print(f"written: {Path(args.run_dir) / 'hessian.json'}, {Path(args.run_dir) / 'hessian_density.png'}")
+    return 0
+
+
 def _data_check(args: argparse.Namespace) -> int:
     from descentlab.data import check_all
 
@@ -335,6 +366,7 @@ def dispatch(args: argparse.Namespace) -> int:
         ("optim", "list"): _optim_list,
         ("optim", "bench"): _optim_bench,
         ("data", "check"): _data_check,
+        ("landscape", "hessian"): _landscape_hessian,
         ("runs", "list"): _runs,
         ("runs", "compare"): _runs,
         ("report", None): _report,

@@ -59,6 +59,7 @@ def test_optim_train_help_lists_every_setting_with_its_range() -> None:
         (["optimise"], ["invalid choice: 'optimise'"]),
         (["stn", "train"], ["unrecognized arguments"]),
         (["lm"], ["not available yet", "issue 6"]),
+        (["landscape", "surface", "x"], ["invalid choice: 'surface'"]),
         (["optim", "train", "--resume", "/nonexistent/run"], ["no such run folder"]),
         (["runs", "compare", "/nonexistent/run"], ["not a run folder"]),
         (["report", "/nonexistent/run"], ["no such run folder"]),
@@ -229,3 +230,20 @@ def test_optim_race_writes_paths_figures_and_table(tmp_path: Path) -> None:
     assert [p["name"] for p in data["paths"]] == ["sgd", "adam"] and len(data["paths"][0]["points"]) == 41
     assert "distance to nearest minimum" in result.stdout and "adam" in result.stdout
     assert (run / "race.gif").read_bytes()[:6] == b"GIF89a"
+
+
+def test_landscape_hessian_of_a_trained_run(tmp_path: Path) -> None:
+    assert cli("optim", "train", *TINY, "--epochs", "1", "--out", str(tmp_path)).returncode == 0
+    (run,) = (tmp_path / "optim-train").iterdir()
+    result = cli("landscape", "hessian", str(run), "--examples", "200", "--k", "2", "--samples", "4")
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((run / "hessian.json").read_text())
+    assert saved["parameters"] == 784 * 32 + 32 + 32 * 10 + 10 and saved["examples"] == 200
+    top = saved["top_eigenvalues"]
+    assert len(top) == 2 and top[0] >= top[1] > 0  # a trained network sits in a basin with positive curvature
+    assert (run / "hessian_density.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"top eigenvalues: {top[0]:.4g}" in result.stdout
+    assert cli("optim", "race", "--steps", "5", "--optimizers", "sgd", "--out", str(tmp_path)).returncode == 0
+    (race,) = (tmp_path / "optim-race").iterdir()
+    assert_one_line_error(cli("landscape", "hessian", str(race)), "needs an optim-train run")
+    assert_one_line_error(cli("landscape", "hessian", str(run), "--k", "0"), "--k 0: valid: an integer >= 1")
