@@ -10,6 +10,7 @@ from typing import Any
 
 from descentlab.config import RunConfig, param
 from descentlab.experiments import OPTIM_RACE, OPTIM_TRAIN, Experiment, start
+from descentlab.experiments.curvature import analyze
 from descentlab.experiments.optim_race import RaceConfig
 from descentlab.experiments.optim_train import TrainConfig
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS
@@ -60,6 +61,10 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Any = print) -> Path:
         t0 = time.time()
         paths.append(start(exp, config, root))
         log(f"[{i}/{len(jobs)}] {exp.command} ({config.run_name}) done in {time.time() - t0:.1f} s: {paths[-1]}")
+    adam = next(p for p in paths if p.parent.name == "optim-train" and load_run(p).config.get("optimizer") == "adam")
+    t0 = time.time()
+    analyze(adam, examples=500 if cfg.quick else 1000, samples=10 if cfg.quick else 30, seed=cfg.seed)
+    log(f"descentlab landscape hessian {adam} done in {time.time() - t0:.1f} s")
     report = build_report(paths, root / "report.html", title="descentlab tour")
     log(list_table([load_run(p) for p in paths]))
     log(f"tour finished in {time.time() - started:.1f} s; report: {report}")

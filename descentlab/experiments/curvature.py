@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 
 from descentlab.config import from_mapping
@@ -49,24 +48,11 @@ def analyze(run_dir: str | Path, examples: int = 1000, k: int = 5, samples: int 
         "density_weights": [w.tolist() for w in spectrum.weights],
     }
     atomic_write_bytes(Path(run_dir) / "hessian.json", json.dumps(result, indent=1).encode())
-    _plot(result, Path(run_dir) / "hessian_density.png", spectrum.density)
-    return result
-
-
-def _plot(result: dict[str, Any], path: Path, density: Any) -> None:
     import matplotlib.pyplot as plt
 
-    import descentlab.report.figures  # noqa: F401  (selects the file-only backend)
+    from descentlab.report.figures import hessian_density
 
-    nodes = torch.tensor([v for ns in result["density_nodes"] for v in ns])
-    spread = float(nodes.max() - nodes.min()) or 1.0
-    grid = torch.linspace(float(nodes.min()) - 0.05 * spread, float(nodes.max()) + 0.05 * spread, 2000)
-    values = density(grid.double(), sigma=spread / 100)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.semilogy(grid, values.clamp_min(1e-8))
-    for e in result["top_eigenvalues"]:
-        ax.axvline(e, color="tab:red", alpha=0.4, linewidth=0.8)
-    ax.set(xlabel="eigenvalue", ylabel="density", title=f"Hessian spectrum ({result['parameters']:,} parameters)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig = hessian_density(result)
+    fig.savefig(Path(run_dir) / "hessian_density.png", dpi=110)
     plt.close(fig)
+    return result

@@ -162,3 +162,28 @@ def race_animation(data: dict[str, Any], path: Any, max_frames: int = 60) -> Non
 
     FuncAnimation(fig, draw, frames=frames, blit=True).save(path, writer=PillowWriter(fps=12))
     plt.close(fig)
+
+
+def hessian_density(result: dict[str, Any]) -> Figure:
+    """The eigenvalue density saved in ``hessian.json`` (quadrature nodes and weights), top eigenvalues marked."""
+    import torch
+
+    from descentlab.landscape.hessian import Spectrum
+
+    spectrum = Spectrum(
+        [torch.tensor(n, dtype=torch.float64) for n in result["density_nodes"]],
+        [torch.tensor(w, dtype=torch.float64) for w in result["density_weights"]],
+    )
+    nodes = torch.cat(spectrum.nodes)
+    spread = float(nodes.max() - nodes.min()) or 1.0
+    grid = torch.linspace(
+        float(nodes.min()) - 0.05 * spread, float(nodes.max()) + 0.05 * spread, 2000, dtype=torch.float64
+    )
+    values = spectrum.density(grid, sigma=spread / 100)
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    ax.semilogy(grid.numpy(), values.clamp_min(1e-8).numpy())
+    for e in result["top_eigenvalues"]:
+        ax.axvline(e, color="tab:red", alpha=0.4, linewidth=0.8)
+    ax.set(xlabel="eigenvalue", ylabel="density", title=f"Hessian spectrum ({result['parameters']:,} parameters)")
+    fig.tight_layout()
+    return fig

@@ -99,7 +99,40 @@ def optim_train_sections(runs: Sequence[RunRecord]) -> list[Section]:
         table=(["run", "train acc %", "val acc %", "test acc %", "gap (train-val) pts", "val-train loss"], gap_rows),
         commands=[str(best.meta.get("command"))] if best is not None else [],
     )
-    return [optimization, generalization]
+    sections = [optimization, generalization]
+    analysed = [r for r in done if (r.path / "hessian.json").is_file()]
+    if analysed:
+        sections.append(curvature_section(analysed))
+    return sections
+
+
+def curvature_section(runs: Sequence[RunRecord]) -> Section:
+    """'Curvature of a trained network' from the ``hessian.json`` that ``landscape hessian`` wrote."""
+    import json
+
+    results = [(r, json.loads((r.path / "hessian.json").read_text())) for r in runs]
+    rows = [
+        [
+            r.path.name,
+            f"{h['parameters']:,}",
+            ", ".join(f"{e:.3g}" for e in h["top_eigenvalues"]),
+            f"{h['trace']:.4g} +- {h['trace_stderr']:.2g}",
+        ]
+        for r, h in results
+    ]
+    return Section(
+        id="curvature",
+        title="Curvature of a trained network: the Hessian spectrum",
+        concept=(
+            "Near a minimum the loss is shaped by its Hessian: large eigenvalues are sharp directions that "
+            "limit the stable learning rate, negative ones would mark a saddle. The spectrum of a trained "
+            "network is a bulk near zero with a few large outliers, measured here without forming the "
+            "Hessian, from Hessian-vector products."
+        ),
+        figures=[figures.hessian_density(h) for _, h in results[:1]],
+        table=(["run", "parameters", "top eigenvalues", "trace"], rows),
+        commands=[f"descentlab landscape hessian {r.path}" for r, _ in results],
+    )
 
 
 def race_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
