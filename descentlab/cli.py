@@ -60,6 +60,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> Parser:
     from descentlab.experiments.optim_race import RaceConfig
     from descentlab.experiments.optim_train import TrainConfig
+    from descentlab.experiments.saddle_escape import SaddleConfig
     from descentlab.tour import TourConfig
 
     parser = Parser(
@@ -153,6 +154,15 @@ def build_parser() -> Parser:
         epilog=_examples("descentlab landscape hessian runs/tour/optim-train/mnist-adam__0__20261125-120000"),
     )
     landscape_sub = landscape.add_subparsers(dest="action", metavar="ACTION", required=True)
+    saddle = landscape_sub.add_parser(
+        "saddle",
+        help="steps to escape a saddle: gradient descent, a negative-curvature step, gradient noise",
+        description="From a hair off a saddle's stable manifold, count each method's steps until f is well below the saddle.",
+        epilog=_examples(
+            "descentlab landscape saddle", "descentlab landscape saddle --landscape monkey-saddle --noise 0.05"
+        ),
+    )
+    _add_experiment_options(saddle, SaddleConfig, "LANDSCAPE")
     hessian = landscape_sub.add_parser(
         "hessian",
         help="top eigenvalues, trace and eigenvalue density of an optim-train run's training loss",
@@ -246,14 +256,14 @@ def _run_experiment(args: argparse.Namespace) -> int:
         cfg: Any = resolve(exp.config, args, read_config_file(args.config) if args.config else None)
         path = start(exp, cfg, args.out, name=args.name)
     print(f"run complete: {path}")
-    if exp.name == "optim-race":
-        from descentlab.report.sections import race_table
-        from descentlab.runs import load_run
+    from descentlab.experiments.saddle_escape import escape_table
+    from descentlab.report.sections import race_table
+    from descentlab.runs import load_run
+    from descentlab.runs.listing import format_table
 
-        header, rows = race_table(load_run(path))
-        from descentlab.runs.listing import format_table
-
-        print(format_table(header, rows))
+    tables = {"optim-race": race_table, "landscape-saddle": escape_table}
+    if exp.name in tables:
+        print(format_table(*tables[exp.name](load_run(path))))
     return 0
 
 
@@ -363,6 +373,7 @@ def dispatch(args: argparse.Namespace) -> int:
     handlers = {
         ("optim", "train"): _run_experiment,
         ("optim", "race"): _run_experiment,
+        ("landscape", "saddle"): _run_experiment,
         ("optim", "list"): _optim_list,
         ("optim", "bench"): _optim_bench,
         ("data", "check"): _data_check,

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from descentlab.config import RunConfig, param
-from descentlab.experiments import OPTIM_RACE, OPTIM_TRAIN, Experiment, start
+from descentlab.experiments import OPTIM_RACE, OPTIM_TRAIN, SADDLE, Experiment, start
 from descentlab.experiments.curvature import analyze
 from descentlab.experiments.optim_race import RaceConfig
 from descentlab.experiments.optim_train import TrainConfig
+from descentlab.experiments.saddle_escape import SaddleConfig
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS
 from descentlab.report import build_report
 from descentlab.runs import list_table, load_run
@@ -48,7 +49,8 @@ def plan(cfg: TourConfig) -> list[tuple[Experiment, Any]]:
     else:
         base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=4, train_size=10_000, log_every=50)
     race = RaceConfig(seed=cfg.seed, device=cfg.device, landscape="rosenbrock", steps=200 if cfg.quick else 500)
-    return [(OPTIM_RACE, race), *[(OPTIM_TRAIN, config) for config in unit_configs(base)]]
+    saddle = SaddleConfig(seed=cfg.seed, device=cfg.device)
+    return [(OPTIM_RACE, race), (SADDLE, saddle), *[(OPTIM_TRAIN, config) for config in unit_configs(base)]]
 
 
 def run_tour(cfg: TourConfig, out: str | Path, log: Any = print) -> Path:

@@ -247,3 +247,14 @@ def test_landscape_hessian_of_a_trained_run(tmp_path: Path) -> None:
     (race,) = (tmp_path / "optim-race").iterdir()
     assert_one_line_error(cli("landscape", "hessian", str(race)), "needs an optim-train run")
     assert_one_line_error(cli("landscape", "hessian", str(run), "--k", "0"), "--k 0: valid: an integer >= 1")
+
+
+def test_landscape_saddle_prints_steps_to_escape(tmp_path: Path) -> None:
+    result = cli("landscape", "saddle", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[-3:]}
+    assert set(rows) == {"gd", "noise", "hessian"}
+    assert int(rows["hessian"]) < int(rows["gd"]) and int(rows["noise"]) < int(rows["gd"])
+    (run,) = (tmp_path / "landscape-saddle").iterdir()
+    assert (run / "escape.png").exists() and (run / "escapes.json").exists()
+    assert_one_line_error(cli("landscape", "saddle", "--lr", "0.5"), "lr: 0.5 is out of range")

@@ -1,6 +1,6 @@
 """One readable module per experiment (config dataclass + loop); :data:`EXPERIMENTS` lists them."""
 
-from descentlab.experiments import optim_race, optim_train
+from descentlab.experiments import optim_race, optim_train, saddle_escape
 from descentlab.experiments.runner import Experiment, resume, start
 
 OPTIM_TRAIN = Experiment(
@@ -19,6 +19,14 @@ OPTIM_RACE = Experiment(
     figures=optim_race.figures,
 )
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (OPTIM_TRAIN, OPTIM_RACE)}
+SADDLE = Experiment(
+    name=saddle_escape.EXPERIMENT,
+    command="descentlab landscape saddle",
+    config=saddle_escape.SaddleConfig,
+    train=saddle_escape.train,
+    figures=saddle_escape.figures,
+)
 
-__all__ = ["EXPERIMENTS", "OPTIM_RACE", "OPTIM_TRAIN", "Experiment", "resume", "start"]
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (OPTIM_TRAIN, OPTIM_RACE, SADDLE)}
+
+__all__ = ["EXPERIMENTS", "OPTIM_RACE", "OPTIM_TRAIN", "SADDLE", "Experiment", "resume", "start"]

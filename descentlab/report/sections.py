@@ -186,6 +186,33 @@ def optim_race_sections(runs: Sequence[RunRecord]) -> list[Section]:
     return sections
 
 
+def saddle_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Saddle points' from ``descentlab landscape saddle`` runs."""
+    import json
+
+    from descentlab.experiments.saddle_escape import escape_table
+
+    sections = []
+    for r in [r for r in runs if r.status == "complete"]:
+        data = json.loads((r.path / "escapes.json").read_text())
+        sections.append(
+            Section(
+                id=f"saddle-{r.config.get('landscape')}",
+                title=f"Saddle points: escaping the {r.config.get('landscape')}",
+                concept=(
+                    "At a saddle point the gradient vanishes although the point is no minimum, so gradient "
+                    "descent started near its stable manifold slows down and lingers there. A step along the "
+                    "Hessian's most negative eigenvector (a second-order descent direction), or noise on the "
+                    "gradient, leaves it sooner."
+                ),
+                figures=[figures.race_paths(data)],
+                table=escape_table(r),
+                commands=[str(r.meta.get("command"))],
+            )
+        )
+    return sections
+
+
 def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section]:
     """A plain section for an experiment without its own: each run's final metrics."""
     rows = [[r.path.name, r.status, " ".join(f"{k}={v:.4g}" for k, v in sorted(r.final().items()))] for r in runs]
@@ -203,6 +230,7 @@ def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section
 SECTION_BUILDERS: dict[str, Callable[[Sequence[RunRecord]], list[Section]]] = {
     "optim-train": optim_train_sections,
     "optim-race": optim_race_sections,
+    "landscape-saddle": saddle_sections,
 }
 
 
