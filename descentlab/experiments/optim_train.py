@@ -208,7 +208,9 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
 
         step = t + 1  # steps completed
         loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
-        if step % cfg.log_every == 0 or step % steps_per_epoch == 0 or step == total_steps:
+        log_train = step % cfg.log_every == 0 or step % steps_per_epoch == 0 or step == total_steps
+        log_val = step % cfg.eval_every == 0 or step % steps_per_epoch == 0
+        if log_train:
             lr = optimizer.param_groups[0]["lr"]
             run.log(
                 step,
@@ -218,12 +220,12 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
                     "charts/learning_rate": lr,
                 },
             )
-            run.log_timing(step, seconds)
             loss_sum, loss_count = 0.0, 0
-        if step % cfg.eval_every == 0 or step % steps_per_epoch == 0:
+        if log_val:
             val_loss, val_acc = evaluate(model, *data["val"])
             run.log(step, {"val/loss": val_loss, "val/accuracy": val_acc, "val/epoch": step / steps_per_epoch})
-            run.log_timing(step, seconds)
+        if log_train or log_val:
+            run.log_timing(step, seconds)  # once per logged step
         if stop.requested:
             raise Interrupted(checkpoint())
         if step % cfg.checkpoint_every == 0:
