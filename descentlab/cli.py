@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -173,6 +174,38 @@ def build_parser() -> Parser:
     hessian.add_argument("--k", type=int, default=5, help="how many top eigenvalues (default 5)")
     hessian.add_argument("--samples", type=int, default=30, help="Hutchinson probes for the trace (default 30)")
 
+    # hpo ------------------------------------------------------------------------------------
+    hpo = sub.add_parser(
+        "hpo",
+        help="hyperparameter search with Optuna (TPE, median pruning; SQLite or PostgreSQL storage)",
+        description=(
+            "Search an experiment's hyperparameters with Optuna. Settings you give are held fixed; the\n"
+            "rest of the search space is searched (optim-train: lr, momentum, batch size; optim-race: the\n"
+            "optimizer's lr). Each trial is a run folder under OUT/hpo/STUDY. The same command again\n"
+            "continues the study; several processes with one --storage and --study share it. The best\n"
+            "trial's config is written to OUT/hpo/STUDY/best.toml for --config."
+        ),
+        epilog=_examples(
+            "descentlab hpo optim-train --trials 20 --optimizer adam --epochs 1 --train-size 5000",
+            "descentlab hpo optim-race --trials 30 --landscape rosenbrock --optimizers momentum",
+            "descentlab hpo optim-train --trials 40 --storage postgresql://me@dbhost/optuna --study adam-lr",
+            "descentlab optim train --config runs/hpo/optim-train-mnist-adam/best.toml",
+        ),
+    )
+    hpo_sub = hpo.add_subparsers(dest="action", metavar="EXPERIMENT", required=True)
+    for exp_name, config, what in (
+        ("optim-train", TrainConfig, "the MNIST MLP of 'optim train'; minimizes the final validation loss"),
+        ("optim-race", RaceConfig, "one optimizer of 'optim race'; minimizes its final f"),
+    ):
+        p = hpo_sub.add_parser(exp_name, help=what, description=f"Search {what}.")
+        p.add_argument("--trials", type=int, required=True, metavar="N", help="finished trials the study should hold")
+        p.add_argument("--storage", metavar="URL", help="SQLAlchemy URL (default: sqlite:///OUT/hpo/optuna.db)")
+        p.add_argument("--study", metavar="NAME", help="study name (default: EXPERIMENT-RUNNAME)")
+        p.add_argument("--sampler-seed", type=int, default=0, help="TPE seed; give each parallel worker its own")
+        p.add_argument("--no-prune", action="store_true", help="never stop a trial early")
+        _add_run_options(p)
+        add_arguments(p, config)
+
     # data -----------------------------------------------------------------------------------
     data = sub.add_parser(
         "data",
@@ -306,6 +339,33 @@ def _landscape_hessian(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hpo(args: argparse.Namespace) -> int:
+    from descentlab.experiments import EXPERIMENTS
+    from descentlab.hpo import search, trial_table
+    from descentlab.runs.listing import format_table
+
+    exp = EXPERIMENTS[args.action]
+    file_values = read_config_file(args.config) if args.config else {}
+    cfg: Any = resolve(exp.config, args, file_values)
+    fixed = frozenset(f.lstrip("-").replace("-", "_") for f in given_flags(exp.config, args)) | frozenset(file_values)
+    command = "descentlab " + shlex.join(args.argv)
+    result = search(
+        args.action,
+        cfg,
+        args.trials,
+        out=args.out,
+        storage=args.storage,
+        study_name=args.study,
+        fixed=fixed,
+        sampler_seed=args.sampler_seed,
+        prune=not args.no_prune,
+        resume_command=command + "   # the same command continues the study",
+    )
+    print(format_table(*trial_table(result)))
+    print(f"best: {result.best_value:.6g}; config: {result.config_file}; figure: {result.folder / 'history.png'}")
+    return 0
+
+
 def _data_check(args: argparse.Namespace) -> int:
     from descentlab.data import check_all
 
@@ -377,6 +437,8 @@ def dispatch(args: argparse.Namespace) -> int:
         ("optim", "list"): _optim_list,
         ("optim", "bench"): _optim_bench,
         ("data", "check"): _data_check,
+        ("hpo", "optim-train"): _hpo,
+        ("hpo", "optim-race"): _hpo,
         ("landscape", "hessian"): _landscape_hessian,
         ("runs", "list"): _runs,
         ("runs", "compare"): _runs,
@@ -389,6 +451,7 @@ def dispatch(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to say how to continue an interrupted search
     try:
         return dispatch(args)
     except UserError as e:

@@ -239,3 +239,20 @@ def command_line(config: Any, prefix: str) -> str:
         else:
             parts.append(f"{flag(f.name)} {value}")
     return " ".join(parts)
+
+
+def config_toml(config: Any, comment: str = "") -> str:
+    """``config`` as a TOML file that ``--config`` reads back to the same config (None fields omitted)."""
+    lines = [f"# {line}" for line in comment.splitlines()]
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | float):
+            text = repr(value)
+        else:
+            text = json.dumps(str(value))  # a TOML basic string: JSON's escapes are valid TOML
+        lines.append(f"{f.name} = {text}")
+    return "\n".join(lines) + "\n"

@@ -27,3 +27,7 @@ class Interrupted(Exception):
         super().__init__(checkpoint)
         self.checkpoint = checkpoint
         self.resume_command = resume_command  # e.g. "descentlab optim train --resume RUN_DIR"
+
+
+class Pruned(Exception):
+    """A hyperparameter search stopped this run early for poor metrics (run status 'pruned')."""

