@@ -147,10 +147,11 @@ def build_parser() -> Parser:
     # landscape ------------------------------------------------------------------------------
     landscape = sub.add_parser(
         "landscape",
-        help="curvature of trained networks: Hessian eigenvalues, trace and spectral density",
+        help="non-convex landscapes: saddles, many starts, plateaus, Hessian spectra and loss surfaces",
         description=(
-            "Curvature of real networks. The analytic landscapes and races are in 'descentlab optim race';\n"
-            "loss-surface plots and hyperparameter search arrive with the rest of issue 4."
+            "The unit's non-convex optimization: saddles and other pathologies on analytic surfaces, and the\n"
+            "curvature and loss surface of trained networks. Optimizer races are 'descentlab optim race';\n"
+            "hyperparameter search is 'descentlab hpo'."
         ),
         epilog=_examples("descentlab landscape hessian runs/tour/optim-train/mnist-adam__0__20261125-120000"),
     )
@@ -205,6 +206,27 @@ def build_parser() -> Parser:
         p.add_argument("--no-prune", action="store_true", help="never stop a trial early")
         _add_run_options(p)
         add_arguments(p, config)
+
+    surface = landscape_sub.add_parser(
+        "surface",
+        help="loss surface of an optim-train run: 1D interpolations and a filter-normalized 2D plane",
+        description=(
+            "Li et al. (2018): the training loss along the line from the run's initial to its trained\n"
+            "weights (and on to --other's trained weights), and on the plane through the trained weights\n"
+            "spanned by two filter-normalized random directions. Writes surface.json, surface_1d.png and\n"
+            "surface_2d.png into the run folder."
+        ),
+        epilog=_examples(
+            "descentlab landscape surface runs/optim-train/mnist-adam__0__20261126-120000",
+            "descentlab landscape surface RUN_A --other RUN_B --grid 31 --span 0.5",
+        ),
+    )
+    surface.add_argument("run_dir", metavar="RUN_DIR", help="a finished or interrupted optim-train run")
+    surface.add_argument("--other", metavar="RUN_DIR", help="a second optim-train run: interpolate between the two")
+    surface.add_argument("--examples", type=int, default=2000, help="training images in the loss (default 2000)")
+    surface.add_argument("--grid", type=int, default=21, help="points per side of the 2D plane (default 21)")
+    surface.add_argument("--span", type=float, default=1.0, help="the plane covers [-SPAN, SPAN]^2 (default 1)")
+    surface.add_argument("--seed", type=int, default=0, help="seed of the random directions (default 0)")
 
     # data -----------------------------------------------------------------------------------
     data = sub.add_parser(
@@ -366,6 +388,30 @@ def _hpo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _landscape_surface(args: argparse.Namespace) -> int:
+    import math
+
+    from descentlab.experiments.loss_surface import analyze_surface, barrier
+
+    for flag_name, value, low in (("--examples", args.examples, 1), ("--grid", args.grid, 3)):
+        if value < low:
+            raise UserError(f"{flag_name} {value}: valid: an integer >= {low}")
+    if not (math.isfinite(args.span) and args.span > 0):
+        raise UserError(f"--span {args.span}: valid: a number > 0")
+    result = analyze_surface(args.run_dir, args.other, args.examples, args.grid, args.span, args.seed)
+    print(f"training loss at the trained weights ({result['examples']:,} images): {result['center_loss']:.4g}")
+    for line in result["lines"]:
+        start, end = line["train"][line["alphas"].index(0.0)], line["train"][line["alphas"].index(1.0)]
+        print(f"{line['name']}: loss {start:.4g} -> {end:.4g}, barrier {barrier(line):.4g} above the straight line")
+    plane = [v for row in result["plane"] for v in row]
+    print(
+        f"plane of {args.grid}x{args.grid} points in [-{args.span:g}, {args.span:g}]^2: loss {min(plane):.4g} .. {max(plane):.4g}"
+    )
+    names = ", ".join(str(Path(args.run_dir) / n) for n in ("surface.json", "surface_1d.png", "surface_2d.png"))
+    print(f"written: {names}")
+    return 0
+
+
 def _data_check(args: argparse.Namespace) -> int:
     from descentlab.data import check_all
 
@@ -440,6 +486,7 @@ def dispatch(args: argparse.Namespace) -> int:
         ("hpo", "optim-train"): _hpo,
         ("hpo", "optim-race"): _hpo,
         ("landscape", "hessian"): _landscape_hessian,
+        ("landscape", "surface"): _landscape_surface,
         ("runs", "list"): _runs,
         ("runs", "compare"): _runs,
         ("report", None): _report,

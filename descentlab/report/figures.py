@@ -211,3 +211,42 @@ def search_history(trials: list[dict[str, Any]], objective: str, study: str) -> 
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def loss_interpolation(result: dict[str, Any]) -> Figure:
+    """Training and validation loss along the lines of ``surface.json`` (alpha 0 and 1 marked)."""
+    lines = result["lines"]
+    fig, axes = plt.subplots(1, len(lines), figsize=(6 * len(lines), 3.8), squeeze=False)
+    for ax, line in zip(axes[0], lines, strict=True):
+        ax.plot(line["alphas"], line["train"], label="training loss", color="C0")
+        ax.plot(line["alphas"], line["val"], label="validation loss", color="C1", linestyle="--")
+        for a in (0.0, 1.0):
+            ax.axvline(a, color="0.6", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set(xlabel="alpha", ylabel="cross-entropy", title=line["name"])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def loss_plane(result: dict[str, Any]) -> Figure:
+    """The loss on the plane of two filter-normalized directions: contours (log scale) and a 3D view."""
+    import numpy as np
+
+    coords = np.array(result["coords"])
+    a, b = np.meshgrid(coords, coords)  # rows: b, columns: a (as LossSurface.plane)
+    z = np.log10(np.array(result["plane"]))
+    fig = plt.figure(figsize=(12, 4.8))
+    ax = fig.add_subplot(1, 2, 1)
+    filled = ax.contourf(a, b, z, levels=30, cmap="viridis")
+    ax.contour(a, b, z, levels=15, colors="k", linewidths=0.4)
+    ax.plot(0, 0, "r*", markersize=12, label="trained weights")
+    fig.colorbar(filled, ax=ax, label="log10 training loss")
+    ax.set(xlabel="direction 1 (filter-normalized)", ylabel="direction 2", title="loss surface, contours")
+    ax.legend(fontsize=8, loc="upper right")
+    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
+    ax3.plot_surface(a, b, z, cmap="viridis", linewidth=0, antialiased=True)
+    ax3.set(xlabel="direction 1", ylabel="direction 2", zlabel="log10 loss", title="loss surface, 3D")
+    fig.tight_layout()
+    return fig
