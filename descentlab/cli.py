@@ -59,8 +59,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
+    from descentlab.experiments.many_starts import MinimaConfig
     from descentlab.experiments.optim_race import RaceConfig
     from descentlab.experiments.optim_train import TrainConfig
+    from descentlab.experiments.pathologies import PlateauConfig, SteepConfig
     from descentlab.experiments.saddle_escape import SaddleConfig
     from descentlab.tour import TourConfig
 
@@ -165,6 +167,38 @@ def build_parser() -> Parser:
         ),
     )
     _add_experiment_options(saddle, SaddleConfig, "LANDSCAPE")
+    minima = landscape_sub.add_parser(
+        "minima",
+        help="bad local minima: many random starts, plain and with gradient noise; what restarts buy",
+        description=(
+            "Gradient descent from many random starts (rastrigin by default), once plainly and once with\n"
+            "annealed gradient noise: where the runs end, the distribution of final values, and the mean\n"
+            "best of k runs (k restarts). Writes minima.json and minima.png."
+        ),
+        epilog=_examples("descentlab landscape minima", "descentlab landscape minima --starts 2000 --noise 200"),
+    )
+    _add_experiment_options(minima, MinimaConfig, "LANDSCAPE")
+    plateau = landscape_sub.add_parser(
+        "plateau",
+        help="a flat region: steps to leave it for gradient descent, momentum, RMSProp and Adam",
+        description=(
+            "On f = 1 - exp(-r^2/2) the gradient all but vanishes far from the well. Counts each method's\n"
+            "steps until f < 0.5 from several distances. Writes pathology.json, plateau.png, plateau_steps.png."
+        ),
+        epilog=_examples("descentlab landscape plateau", "descentlab landscape plateau --radii 2,3,4,5,5.5"),
+    )
+    _add_experiment_options(plateau, PlateauConfig, "plateau")
+    steep = landscape_sub.add_parser(
+        "steep",
+        help="high curvature: gradient descent diverges; clipping or an adaptive method does not",
+        description=(
+            "From (-2, -1) on Rosenbrock, where the curvature is about 5,200, gradient descent with a step\n"
+            "size that is stable near the minimum diverges; with its gradient clipped, or with RMSProp or\n"
+            "Adam, it does not. Writes pathology.json and steep.png."
+        ),
+        epilog=_examples("descentlab landscape steep", "descentlab landscape steep --clip 1 --steps 20000"),
+    )
+    _add_experiment_options(steep, SteepConfig, "rosenbrock")
     hessian = landscape_sub.add_parser(
         "hessian",
         help="top eigenvalues, trace and eigenvalue density of an optim-train run's training loss",
@@ -311,12 +345,20 @@ def _run_experiment(args: argparse.Namespace) -> int:
         cfg: Any = resolve(exp.config, args, read_config_file(args.config) if args.config else None)
         path = start(exp, cfg, args.out, name=args.name)
     print(f"run complete: {path}")
+    from descentlab.experiments.many_starts import minima_table
+    from descentlab.experiments.pathologies import plateau_table, steep_table
     from descentlab.experiments.saddle_escape import escape_table
     from descentlab.report.sections import race_table
     from descentlab.runs import load_run
     from descentlab.runs.listing import format_table
 
-    tables = {"optim-race": race_table, "landscape-saddle": escape_table}
+    tables = {
+        "optim-race": race_table,
+        "landscape-saddle": escape_table,
+        "landscape-minima": minima_table,
+        "landscape-plateau": plateau_table,
+        "landscape-steep": steep_table,
+    }
     if exp.name in tables:
         print(format_table(*tables[exp.name](load_run(path))))
     return 0
@@ -480,6 +522,9 @@ def dispatch(args: argparse.Namespace) -> int:
         ("optim", "train"): _run_experiment,
         ("optim", "race"): _run_experiment,
         ("landscape", "saddle"): _run_experiment,
+        ("landscape", "minima"): _run_experiment,
+        ("landscape", "plateau"): _run_experiment,
+        ("landscape", "steep"): _run_experiment,
         ("optim", "list"): _optim_list,
         ("optim", "bench"): _optim_bench,
         ("data", "check"): _data_check,

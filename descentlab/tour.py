@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from descentlab.config import RunConfig, param
-from descentlab.experiments import OPTIM_RACE, OPTIM_TRAIN, SADDLE, Experiment, start
+from descentlab.experiments import MINIMA, OPTIM_RACE, OPTIM_TRAIN, PLATEAU, SADDLE, STEEP, Experiment, start
 from descentlab.experiments.curvature import analyze
+from descentlab.experiments.loss_surface import analyze_surface
+from descentlab.experiments.many_starts import MinimaConfig
 from descentlab.experiments.optim_race import RaceConfig
 from descentlab.experiments.optim_train import TrainConfig
+from descentlab.experiments.pathologies import PlateauConfig, SteepConfig
 from descentlab.experiments.saddle_escape import SaddleConfig
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS
 from descentlab.report import build_report
@@ -48,9 +51,14 @@ def plan(cfg: TourConfig) -> list[tuple[Experiment, Any]]:
         base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=2, train_size=2000, log_every=25)
     else:
         base = TrainConfig(seed=cfg.seed, device=cfg.device, epochs=4, train_size=10_000, log_every=50)
-    race = RaceConfig(seed=cfg.seed, device=cfg.device, landscape="rosenbrock", steps=200 if cfg.quick else 500)
+    q = cfg.quick
+    race = RaceConfig(seed=cfg.seed, device=cfg.device, landscape="rosenbrock", steps=200 if q else 500)
     saddle = SaddleConfig(seed=cfg.seed, device=cfg.device)
-    return [(OPTIM_RACE, race), (SADDLE, saddle), *[(OPTIM_TRAIN, config) for config in unit_configs(base)]]
+    minima = MinimaConfig(seed=cfg.seed, device=cfg.device, starts=200 if q else 500, steps=1000 if q else 2000)
+    plateau = PlateauConfig(seed=cfg.seed, device=cfg.device, radii="3,4" if q else "3,4,5")
+    steep = SteepConfig(seed=cfg.seed, device=cfg.device, steps=1500 if q else 5000)
+    landscapes = [(OPTIM_RACE, race), (SADDLE, saddle), (MINIMA, minima), (PLATEAU, plateau), (STEEP, steep)]
+    return [*landscapes, *[(OPTIM_TRAIN, config) for config in unit_configs(base)]]
 
 
 def run_tour(cfg: TourConfig, out: str | Path, log: Any = print) -> Path:
@@ -63,10 +71,14 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Any = print) -> Path:
         t0 = time.time()
         paths.append(start(exp, config, root))
         log(f"[{i}/{len(jobs)}] {exp.command} ({config.run_name}) done in {time.time() - t0:.1f} s: {paths[-1]}")
-    adam = next(p for p in paths if p.parent.name == "optim-train" and load_run(p).config.get("optimizer") == "adam")
+    trained = {load_run(p).config.get("optimizer"): p for p in paths if p.parent.name == "optim-train"}
+    adam, momentum = trained["adam"], trained["momentum"]
     t0 = time.time()
     analyze(adam, examples=500 if cfg.quick else 1000, samples=10 if cfg.quick else 30, seed=cfg.seed)
     log(f"descentlab landscape hessian {adam} done in {time.time() - t0:.1f} s")
+    t0 = time.time()
+    analyze_surface(adam, momentum, examples=500 if cfg.quick else 1000, grid=9 if cfg.quick else 17, seed=cfg.seed)
+    log(f"descentlab landscape surface {adam} --other {momentum} done in {time.time() - t0:.1f} s")
     report = build_report(paths, root / "report.html", title="descentlab tour")
     log(list_table([load_run(p) for p in paths]))
     log(f"tour finished in {time.time() - started:.1f} s; report: {report}")

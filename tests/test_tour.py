@@ -16,7 +16,8 @@ def test_quick_tour_writes_the_report(tmp_path: Path) -> None:
     html = report.read_text()
     assert '<section id="optimization"' in html and '<section id="generalization"' in html
     assert '<section id="race-rosenbrock"' in html and '<section id="curvature"' in html
-    assert '<section id="saddle-saddle"' in html
+    assert '<section id="saddle-saddle"' in html and '<section id="minima-rastrigin"' in html
+    assert '<section id="plateau"' in html and '<section id="steep"' in html and '<section id="surface"' in html
     (race,) = (tmp_path / "tour" / "optim-race").iterdir()
     assert json.loads((race / "summary.json").read_text())["status"] == "complete"
     runs = sorted((tmp_path / "tour" / "optim-train").iterdir())

@@ -1,6 +1,6 @@
 """One readable module per experiment (config dataclass + loop); :data:`EXPERIMENTS` lists them."""
 
-from descentlab.experiments import optim_race, optim_train, saddle_escape
+from descentlab.experiments import many_starts, optim_race, optim_train, pathologies, saddle_escape
 from descentlab.experiments.runner import Experiment, resume, start
 
 OPTIM_TRAIN = Experiment(
@@ -27,6 +27,41 @@ SADDLE = Experiment(
     figures=saddle_escape.figures,
 )
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (OPTIM_TRAIN, OPTIM_RACE, SADDLE)}
+MINIMA = Experiment(
+    name=many_starts.EXPERIMENT,
+    command="descentlab landscape minima",
+    config=many_starts.MinimaConfig,
+    train=many_starts.train,
+    figures=many_starts.figures,
+)
 
-__all__ = ["EXPERIMENTS", "OPTIM_RACE", "OPTIM_TRAIN", "SADDLE", "Experiment", "resume", "start"]
+PLATEAU = Experiment(
+    name=pathologies.PLATEAU,
+    command="descentlab landscape plateau",
+    config=pathologies.PlateauConfig,
+    train=pathologies.plateau_train,
+    figures=pathologies.figures,
+)
+
+STEEP = Experiment(
+    name=pathologies.STEEP,
+    command="descentlab landscape steep",
+    config=pathologies.SteepConfig,
+    train=pathologies.steep_train,
+    figures=pathologies.figures,
+)
+
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (OPTIM_TRAIN, OPTIM_RACE, SADDLE, MINIMA, PLATEAU, STEEP)}
+
+__all__ = [
+    "EXPERIMENTS",
+    "MINIMA",
+    "OPTIM_RACE",
+    "OPTIM_TRAIN",
+    "PLATEAU",
+    "SADDLE",
+    "STEEP",
+    "Experiment",
+    "resume",
+    "start",
+]

@@ -78,6 +78,10 @@ def _quadratic_bowl(x: Tensor, y: Tensor) -> Tensor:
     return 0.5 * (x**2 + 25 * y**2)  # condition number 25
 
 
+def _plateau(x: Tensor, y: Tensor) -> Tensor:
+    return 1 - torch.exp(-(x**2 + y**2) / 2)  # gradient r exp(-r^2 / 2): 1.9e-5 at r = 5
+
+
 def _saddle(x: Tensor, y: Tensor) -> Tensor:
     return x**2 - y**2
 
@@ -111,6 +115,8 @@ LANDSCAPES: dict[str, Landscape] = {
                   ((-2.0, 2.0), (-1.0, 1.0)), (-1.5, -0.5), "two global and four local minima"),
         Landscape("quadratic-bowl", _quadratic_bowl, ((0.0, 0.0),), 0.0, (), ((-2.0, 2.0), (-1.0, 1.0)), (-1.8, 0.8),
                   "convex but ill-conditioned (curvatures 1 and 25): plain steps zig-zag"),
+        Landscape("plateau", _plateau, ((0.0, 0.0),), 0.0, (), ((-6.0, 6.0), (-6.0, 6.0)), (5.0, 1.0),
+                  "a narrow well in a nearly flat plain: far from it the gradient all but vanishes"),
         Landscape("saddle", _saddle, (), None, ((0.0, 0.0),), ((-2.0, 2.0), (-2.0, 2.0)), (-1.5, 1e-3),
                   "a saddle point: a minimum along x, a maximum along y"),
         Landscape("monkey-saddle", _monkey_saddle, (), None, ((0.0, 0.0),), ((-1.5, 1.5), (-1.5, 1.5)), (-1.0, 1e-3),

@@ -2,14 +2,14 @@
 
 Every optimizer starts from the same point and takes the same number of steps; Gaussian noise on the
 gradient (``noise``) stands in for the noise of stochastic gradients. Default learning rates come from
-``default_lrs.json``, made by :func:`tune_lr` (a grid search; see that file for its provenance).
+``default_lrs.json``, made by :func:`tune_lr` (an Optuna search; see that file for its provenance).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -29,7 +29,7 @@ RACE_OPTIMIZERS: dict[str, Callable[[list[torch.Tensor], float], torch.optim.Opt
     "adadelta": lambda p, lr: optim.AdaDelta(p, lr=lr),
     "adam": lambda p, lr: optim.Adam(p, lr=lr),
 }
-LR_GRID = tuple(round(10**e, 6) for e in [k / 2 for k in range(-10, 3)])  # 1e-5 ... 10, half decades
+LR_RANGE = (1e-5, 10.0)  # the search range of tune_lr (log scale)
 LR_FILE = Path(__file__).with_name("default_lrs.json")
 
 
@@ -52,8 +52,23 @@ def run_one(
     landscape: Landscape, name: str, lr: float, start: Point, steps: int, noise: float = 0.0, seed: int = 0
 ) -> Trajectory:
     """``steps`` steps of optimizer ``name`` from ``start``; gradient noise N(0, noise^2) per coordinate."""
+    return descend(landscape, lambda p: RACE_OPTIMIZERS[name](p, lr), start, steps, noise, seed, name=name, lr=lr)
+
+
+def descend(
+    landscape: Landscape,
+    make_optimizer: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
+    start: Point,
+    steps: int,
+    noise: float = 0.0,
+    seed: int = 0,
+    name: str = "",
+    lr: float = math.nan,
+    stop_below: float | None = None,
+) -> Trajectory:
+    """``steps`` steps of any optimizer from ``start`` (stopping early once f < ``stop_below``)."""
     xy = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    opt = RACE_OPTIMIZERS[name]([xy], lr)
+    opt = make_optimizer([xy])
     gen = torch.Generator().manual_seed(seed)
     path = Trajectory(name, lr, [start], [landscape.value(start)])
     for _ in range(steps):
@@ -71,6 +86,8 @@ def run_one(
             break
         path.points.append((x, y))
         path.losses.append(value)
+        if stop_below is not None and value < stop_below:
+            break
     return path
 
 
@@ -87,18 +104,21 @@ def race(
     return [run_one(landscape, name, lr, begin, steps, noise, seed) for name, lr in lrs.items()]
 
 
-def tune_lr(landscape: Landscape, name: str, steps: int, grid: Sequence[float] = LR_GRID) -> float:
-    """The learning rate of ``grid`` with the lowest final f from the landscape's start (no noise).
-
-    Diverged runs are out; ties (within 1e-12) go to the smaller rate.
+def tune_lr(landscape: Landscape, name: str, steps: int, trials: int = 30, seed: int = 0) -> float:
+    """The learning rate with the lowest final f from the landscape's start (no noise), found by
+    Optuna's TPE sampler (seeded, so the search is repeatable) over ``trials`` rates, log-uniform
+    in [1e-5, 10]. A diverged run scores +inf; among equal scores the earliest trial wins.
     """
-    best_lr, best = grid[0], math.inf
-    for lr in grid:
-        path = run_one(landscape, name, lr, landscape.start, steps)
-        final = math.inf if path.diverged else path.losses[-1]
-        if final < best - 1e-12:
-            best_lr, best = lr, final
-    return best_lr
+    import optuna
+
+    def objective(trial: optuna.Trial) -> float:
+        path = run_one(landscape, name, trial.suggest_float("lr", *LR_RANGE, log=True), landscape.start, steps)
+        return math.inf if path.diverged else path.losses[-1]
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(objective, n_trials=trials)
+    return float(study.best_params["lr"])
 
 
 @cache

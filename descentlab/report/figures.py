@@ -250,3 +250,49 @@ def loss_plane(result: dict[str, Any]) -> Figure:
     ax3.set(xlabel="direction 1", ylabel="direction 2", zlabel="log10 loss", title="loss surface, 3D")
     fig.tight_layout()
     return fig
+
+
+def plateau_steps(data: dict[str, Any]) -> Figure:
+    """Steps to leave the plateau against the starting distance, one line per method (log scale)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    radii = data["radii"]
+    for i, name in enumerate(("gd", "momentum", "rmsprop", "adam")):
+        steps = [data["metrics"].get(f"{name}/steps_to_leave@r={r:g}", -1.0) for r in radii]
+        pts = [(r, s) for r, s in zip(radii, steps, strict=True) if s > 0]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), "o-", color=f"C{i}", label=name)
+    ax.set_yscale("log")
+    ax.set(xlabel="distance of the start from the well's centre", ylabel="steps until f < 0.5",
+           title="a flat region: steps to leave it")  # fmt: skip
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def many_starts(data: dict[str, Any]) -> Figure:
+    """Many random starts: where they end (over the contours), the final values, and best-of-k restarts."""
+    import numpy as np
+
+    fig, (ax_map, ax_hist, ax_best) = plt.subplots(1, 3, figsize=(16, 4.6))
+    _contours(ax_map, data["landscape"])
+    ax_map.set_title(f"{data['landscape']}: where {len(data['starts'])} runs end")
+    labels = {"plain": "gradient descent", "noise": "with annealed gradient noise"}
+    values = [np.array(data[k]["values"]) for k in labels]
+    top = max(float(v.max()) for v in values)
+    bins = np.linspace(min(float(v.min()) for v in values), top, 40)
+    for i, (key, label) in enumerate(labels.items()):
+        finals = np.array(data[key]["finals"])
+        ax_map.plot(finals[:, 0], finals[:, 1], "o", color=f"C{i}", markersize=4 + 2 * (1 - i), alpha=0.5, label=label)
+        ax_hist.hist(data[key]["values"], bins=bins, color=f"C{i}", alpha=0.55, label=label)
+        ks = data[key]["best_of"]["k"]
+        ax_best.plot(ks, data[key]["best_of"]["mean"], "o-", color=f"C{i}", label=label)
+    ax_map.legend(fontsize=7, loc="lower left")
+    ax_hist.set(xlabel="final f", ylabel="runs", title="final values of all runs")
+    ax_hist.legend(fontsize=8)
+    ax_best.set_xscale("log")
+    ax_best.set(xlabel="restarts k", ylabel="mean best f of k runs", title="restarts: the best of k runs")
+    ax_best.grid(alpha=0.3, which="both")
+    ax_best.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

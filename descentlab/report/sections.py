@@ -103,6 +103,9 @@ def optim_train_sections(runs: Sequence[RunRecord]) -> list[Section]:
     analysed = [r for r in done if (r.path / "hessian.json").is_file()]
     if analysed:
         sections.append(curvature_section(analysed))
+    surfaces = [r for r in done if (r.path / "surface.json").is_file()]
+    if surfaces:
+        sections.append(surface_section(surfaces))
     return sections
 
 
@@ -213,6 +216,111 @@ def saddle_sections(runs: Sequence[RunRecord]) -> list[Section]:
     return sections
 
 
+def minima_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Bad local minima' from ``descentlab landscape minima`` runs."""
+    import json
+
+    from descentlab.experiments.many_starts import minima_table
+
+    return [
+        Section(
+            id=f"minima-{r.config.get('landscape')}",
+            title=f"Bad local minima: {r.config.get('starts')} random starts on {r.config.get('landscape')}",
+            concept=(
+                "Gradient descent ends in the minimum of the basin it starts in, and on a non-convex surface "
+                "most basins hold poor minima. Two remedies of the unit: restart from several points and keep "
+                "the best (the best of k runs falls as k grows), and add gradient noise, annealed to zero, "
+                "which carries a run over the ridges between basins early on."
+            ),
+            figures=[figures.many_starts(json.loads((r.path / "minima.json").read_text()))],
+            table=minima_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def pathology_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Flat regions' and 'High curvature' from ``descentlab landscape plateau|steep`` runs."""
+    import json
+
+    from descentlab.experiments.pathologies import PLATEAU, plateau_table, steep_table
+
+    sections = []
+    for r in [r for r in runs if r.status == "complete"]:
+        data = json.loads((r.path / "pathology.json").read_text())
+        if r.experiment == PLATEAU:
+            sections.append(
+                Section(
+                    id="plateau",
+                    title="Flat regions: steps to leave a plateau",
+                    concept=(
+                        "Where the loss is nearly flat the gradient is tiny, and so is every gradient-descent "
+                        "step: the steps needed grow as fast as the gradient shrinks (here like exp(r^2/2)). "
+                        "Momentum accumulates the small gradients; RMSProp and Adam divide each step by the "
+                        "gradient's own recent size, so they cross a plateau at about lr per step. In networks "
+                        "the same cure comes from better activations and normalization, which keep gradients "
+                        "from vanishing in the first place."
+                    ),
+                    figures=[figures.plateau_steps(data), figures.race_paths(data)],
+                    table=plateau_table(r),
+                    commands=[str(r.meta.get("command"))],
+                )
+            )
+        else:
+            sections.append(
+                Section(
+                    id="steep",
+                    title="High curvature: divergence, and clipping or adaptive steps",
+                    concept=(
+                        "A step size is stable only below 2 / (largest curvature). Where the curvature is "
+                        "much higher than near the minimum (a steep wall or cliff), a step size chosen for "
+                        "the minimum overshoots and the loss explodes. Clipping the gradient's norm bounds "
+                        "every step; an adaptive method divides by the gradient's scale. Both get through."
+                    ),
+                    figures=[figures.race_paths(data)],
+                    table=steep_table(r),
+                    commands=[str(r.meta.get("command"))],
+                )
+            )
+    return sections
+
+
+def surface_section(runs: Sequence[RunRecord]) -> Section:
+    """'Loss surface of a trained network' from the ``surface.json`` that ``landscape surface`` wrote."""
+    import json
+
+    from descentlab.experiments.loss_surface import barrier
+
+    results = [(r, json.loads((r.path / "surface.json").read_text())) for r in runs]
+    rows = []
+    for r, s in results:
+        for line in s["lines"]:
+            train = line["train"]
+            at = line["alphas"].index
+            rows.append([r.path.name, line["name"], f"{train[at(0.0)]:.4g}", f"{train[at(1.0)]:.4g}",
+                         f"{barrier(line):.4g}"])  # fmt: skip
+    return Section(
+        id="surface",
+        title="The loss surface of a trained network",
+        concept=(
+            "A network's loss lives in a space of as many dimensions as it has weights, so it is plotted "
+            "along a line or a plane: from the initial to the trained weights (Goodfellow et al. 2015), "
+            "between two trained minima (a barrier between them would show as a bump), and on the plane "
+            "of two random directions around the minimum, each direction's filters rescaled to the norms "
+            "of the weights' filters so that the picture does not depend on the scale of a layer "
+            "(Li et al. 2018)."
+        ),
+        figures=[f(s) for _, s in results[:1] for f in (figures.loss_interpolation, figures.loss_plane)],
+        table=(["run", "line", "train loss at alpha 0", "at alpha 1", "barrier above the chord"], rows),
+        commands=[
+            f"descentlab landscape surface {r.path}" + (f" --other {s['other']}" if s["other"] else "")
+            for r, s in results
+        ],
+    )
+
+
 def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section]:
     """A plain section for an experiment without its own: each run's final metrics."""
     rows = [[r.path.name, r.status, " ".join(f"{k}={v:.4g}" for k, v in sorted(r.final().items()))] for r in runs]
@@ -231,6 +339,9 @@ SECTION_BUILDERS: dict[str, Callable[[Sequence[RunRecord]], list[Section]]] = {
     "optim-train": optim_train_sections,
     "optim-race": optim_race_sections,
     "landscape-saddle": saddle_sections,
+    "landscape-minima": minima_sections,
+    "landscape-plateau": pathology_sections,
+    "landscape-steep": pathology_sections,
 }
 
 

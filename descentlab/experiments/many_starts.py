@@ -1,0 +1,100 @@
+"""Bad local minima: gradient descent from many random starts, plain and with annealed gradient noise.
+
+Each start ends in some local minimum; the distribution of the final values shows how bad they are,
+and the mean best of k runs shows what k restarts buy (the unit's first remedy). Annealed gradient
+noise (Neelakantan et al. 2015) is the second. The runs are ``descentlab.landscape.minima``'s.
+
+Read top to bottom: config, the two sets of runs from the same starts, what is logged (``minima.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from descentlab.config import RunConfig, param
+from descentlab.landscape import LANDSCAPES
+from descentlab.landscape.minima import ManyStarts, descend_from_many, random_starts
+from descentlab.runs import Run, RunRecord, StopFlag
+from descentlab.runs.checkpoint import atomic_write_bytes
+
+EXPERIMENT = "landscape-minima"
+MULTIMODAL = ("rastrigin", "ackley", "himmelblau", "six-hump-camel")
+GLOBAL_TOL = 1e-3  # f within this of the global minimum value counts as found
+
+
+@dataclass(frozen=True)
+class MinimaConfig(RunConfig):
+    """Settings of ``descentlab landscape minima``."""
+
+    landscape: str = param("rastrigin", "a surface with many minima", choices=MULTIMODAL)
+    starts: int = param(500, "random starts, uniform over the plotting window", low=1, high=100_000)
+    lr: float = param(0.002, "gradient-descent step size", low=0.0, low_open=True, high=1.0)
+    steps: int = param(2000, "steps (with noise, in the noisy runs)", low=1, high=1_000_000)
+    settle: int = param(500, "further steps without noise, so that every run ends in a minimum", low=0, high=1_000_000)
+    noise: float = param(400.0, "sigma of the gradient noise, annealed as sigma / (1 + t)^0.275", low=0.0, high=1e6)
+
+    @property
+    def run_name(self) -> str:
+        return self.landscape
+
+
+def best_of_k(values: torch.Tensor, ks: list[int]) -> list[float]:
+    """The mean, over disjoint groups of k runs, of each group's best value: what k restarts find."""
+    out = []
+    for k in ks:
+        groups = values[: len(values) // k * k].view(-1, k)
+        out.append(float(groups.min(dim=1).values.mean()))
+    return out
+
+
+def _summary(result: ManyStarts, target: float, ks: list[int]) -> dict[str, Any]:
+    return {
+        "finals": result.finals.tolist(),
+        "values": result.values.tolist(),
+        "best_of": {"k": ks, "mean": best_of_k(result.values, ks)},
+        "median": float(result.values.median()),
+        "best": float(result.values.min()),
+        "global_fraction": float(((result.values - target).abs() <= GLOBAL_TOL).double().mean()),
+    }
+
+
+def train(cfg: MinimaConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
+    """Plain and noisy descent from the same starts; medians, best values, global-minimum fractions."""
+    landscape = LANDSCAPES[cfg.landscape]
+    starts = random_starts(landscape, cfg.starts, seed=cfg.seed)
+    plain = descend_from_many(landscape, starts, cfg.lr, cfg.steps, settle=cfg.settle)
+    noisy = descend_from_many(landscape, starts, cfg.lr, cfg.steps, cfg.noise, seed=cfg.seed + 1, settle=cfg.settle)
+    target = landscape.minimum_value if landscape.minimum_value is not None else float(plain.values.min())
+    ks = [k for k in (1, 2, 5, 10, 20, 50, 100, 200) if k <= max(1, cfg.starts // 5) or k == 1]
+    record: dict[str, Any] = {"landscape": cfg.landscape, "starts": starts.tolist(), "global_value": target}
+    metrics: dict[str, float] = {}
+    for key, result in (("plain", plain), ("noise", noisy)):
+        record[key] = _summary(result, target, ks)
+        for stat in ("median", "best", "global_fraction"):
+            metrics[f"{key}/{stat}"] = record[key][stat]
+        for k, mean in zip(ks, record[key]["best_of"]["mean"], strict=True):
+            metrics[f"{key}/best_of_{k}"] = mean
+    run.log(0, metrics)
+    atomic_write_bytes(run.path / "minima.json", json.dumps(record).encode())
+    run.save_checkpoint({"step": 0, "final": True})
+    return metrics
+
+
+def figures(record: RunRecord) -> dict[str, Any]:
+    from descentlab.report.figures import many_starts
+
+    return {"minima.png": many_starts(json.loads((record.path / "minima.json").read_text()))}
+
+
+def minima_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m = record.final()
+    ks = [k for k in (1, 10, 100) if f"plain/best_of_{k}" in m]
+    rows = []
+    for key, label in (("plain", "gradient descent"), ("noise", "+ annealed gradient noise")):
+        rows.append([label, f"{m[f'{key}/median']:.3g}", f"{100 * m[f'{key}/global_fraction']:.1f}%",
+                     *(f"{m[f'{key}/best_of_{k}']:.3g}" for k in ks), f"{m[f'{key}/best']:.3g}"])  # fmt: skip
+    return ["method", "median final f", "found the global minimum", *(f"best of {k}" for k in ks), "best of all"], rows

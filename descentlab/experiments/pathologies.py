@@ -1,0 +1,175 @@
+"""Flat regions and high curvature: two of the unit's ways training goes wrong, each with its remedies.
+
+* ``descentlab landscape plateau``: on the ``plateau`` landscape, f = 1 - exp(-r^2 / 2), the gradient
+  r exp(-r^2 / 2) all but vanishes far from the well, so the steps gradient descent needs to leave the
+  plateau grow like exp(r^2 / 2). Momentum accumulates the small gradients (up to 1 / (1 - beta) times
+  the step); RMSProp and Adam divide by the gradient's own scale, so their steps stay about lr long.
+* ``descentlab landscape steep``: from (-2, -1) on Rosenbrock the curvature is about 5,200, so a step
+  size that is stable near the minimum (curvature about 1,000) throws gradient descent off the map
+  within two steps. Clipping the gradient's norm bounds the step; an adaptive method scales it.
+
+Read top to bottom: configs, the variants each runs, what is logged (``pathology.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from descentlab import optim
+from descentlab.config import RunConfig, param
+from descentlab.errors import ConfigError
+from descentlab.landscape import LANDSCAPES
+from descentlab.landscape.race import Trajectory, descend
+from descentlab.optim import transforms as T
+from descentlab.runs import Run, RunRecord, StopFlag
+from descentlab.runs.checkpoint import atomic_write_bytes
+
+PLATEAU, STEEP = "landscape-plateau", "landscape-steep"
+LEAVE = 0.5  # f below this: off the plateau, on the well's slope
+ANGLE = 0.2  # starts lie on the ray at this angle (radians) from the x axis
+
+
+@dataclass(frozen=True)
+class PlateauConfig(RunConfig):
+    """Settings of ``descentlab landscape plateau``."""
+
+    radii: str = param("3,4,5", "comma list of starting distances from the well's centre")
+    lr: float = param(1.0, "step size of gradient descent and momentum", low=0.0, low_open=True, high=1.9)
+    adaptive_lr: float = param(0.05, "step size of RMSProp and Adam", low=0.0, low_open=True, high=1.0)
+    steps: int = param(40_000, "give up after this many steps", low=1, high=1_000_000)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.distances()
+
+    def distances(self) -> list[float]:
+        try:
+            radii = [float(r) for r in self.radii.split(",")]
+        except ValueError:
+            radii = []
+        if not radii or not all(0 < r <= 6 for r in radii):
+            raise ConfigError(
+                f"radii: {self.radii!r} is not valid; valid: a comma list of numbers in (0, 6], e.g. 3,4,5"
+            )
+        return radii
+
+    @property
+    def run_name(self) -> str:
+        return "plateau"
+
+
+@dataclass(frozen=True)
+class SteepConfig(RunConfig):
+    """Settings of ``descentlab landscape steep``."""
+
+    lr: float = param(1.5e-3, "step size of gradient descent (stable near the minimum below 2e-3)",
+                      low=0.0, low_open=True, high=1e-2)  # fmt: skip
+    clip: float = param(10.0, "clip the gradient to this L2 norm in the 'gd + clip' variant", low=0.0, low_open=True)
+    rmsprop_lr: float = param(0.01, "step size of RMSProp", low=0.0, low_open=True, high=1.0)
+    adam_lr: float = param(0.02, "step size of Adam", low=0.0, low_open=True, high=1.0)
+    steps: int = param(5000, "steps per variant", low=1, high=1_000_000)
+
+    @property
+    def run_name(self) -> str:
+        return "rosenbrock"
+
+
+def plateau_variants(cfg: PlateauConfig) -> dict[str, Any]:
+    return {
+        "gd": lambda p: optim.SGD(p, lr=cfg.lr),
+        "momentum": lambda p: optim.Momentum(p, lr=cfg.lr, momentum=0.9),
+        "rmsprop": lambda p: optim.RMSProp(p, lr=cfg.adaptive_lr),
+        "adam": lambda p: optim.Adam(p, lr=cfg.adaptive_lr),
+    }
+
+
+def steep_variants(cfg: SteepConfig) -> dict[str, Any]:
+    return {
+        "gd": lambda p: optim.SGD(p, lr=cfg.lr),
+        "gd + clip": lambda p: optim.SGD(p, lr=cfg.lr, gradient_transform=T.clip_by_global_norm(cfg.clip)),
+        "rmsprop": lambda p: optim.RMSProp(p, lr=cfg.rmsprop_lr),
+        "adam": lambda p: optim.Adam(p, lr=cfg.adam_lr),
+    }
+
+
+def _path(p: Trajectory) -> dict[str, Any]:
+    return {"name": p.name, "lr": p.lr, "points": p.points, "losses": p.losses, "diverged": p.diverged}
+
+
+def plateau_train(
+    cfg: PlateauConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Steps to leave the plateau (f < 0.5) from each distance; the paths from the farthest start."""
+    landscape = LANDSCAPES["plateau"]
+    metrics: dict[str, float] = {}
+    paths = []
+    radii = cfg.distances()
+    for name, make in plateau_variants(cfg).items():
+        for r in radii:
+            start = (r * math.cos(ANGLE), r * math.sin(ANGLE))
+            lr = cfg.lr if name in ("gd", "momentum") else cfg.adaptive_lr
+            path = descend(landscape, make, start, cfg.steps, name=name, lr=lr, stop_below=1e-4)
+            left = next((i for i, v in enumerate(path.losses) if v < LEAVE), None)
+            metrics[f"{name}/steps_to_leave@r={r:g}"] = float(left) if left is not None else -1.0
+            if r == max(radii):
+                paths.append(_path(path))
+    run.log(0, metrics)
+    record = {"landscape": "plateau", "radii": radii, "paths": paths, "metrics": metrics}
+    atomic_write_bytes(run.path / "pathology.json", json.dumps(record).encode())
+    run.save_checkpoint({"step": 0, "final": True})
+    return metrics
+
+
+def steep_train(cfg: SteepConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
+    """Each variant from (-2, -1) on Rosenbrock: final f, the step it diverged at, its longest step."""
+    landscape = LANDSCAPES["rosenbrock"]
+    metrics: dict[str, float] = {}
+    paths = []
+    lrs = {"gd": cfg.lr, "gd + clip": cfg.lr, "rmsprop": cfg.rmsprop_lr, "adam": cfg.adam_lr}
+    for name, make in steep_variants(cfg).items():
+        path = descend(landscape, make, (-2.0, -1.0), cfg.steps, name=name, lr=lrs[name])
+        pts = torch.tensor(path.points, dtype=torch.float64)
+        metrics[f"{name}/final_loss"] = path.losses[-1]  # the last finite f when it diverged
+        metrics[f"{name}/diverged_at"] = float(len(path.losses)) if path.diverged else -1.0
+        metrics[f"{name}/longest_step"] = float((pts[1:] - pts[:-1]).norm(dim=1).max()) if len(pts) > 1 else 0.0
+        paths.append(_path(path))
+    run.log(0, metrics)
+    record = {"landscape": "rosenbrock", "paths": paths, "metrics": metrics}
+    atomic_write_bytes(run.path / "pathology.json", json.dumps(record).encode())
+    run.save_checkpoint({"step": 0, "final": True})
+    return metrics
+
+
+def figures(record: RunRecord) -> dict[str, Any]:
+    from descentlab.report.figures import plateau_steps, race_paths
+
+    data = json.loads((record.path / "pathology.json").read_text())
+    if record.experiment == PLATEAU:
+        return {"plateau.png": race_paths(data), "plateau_steps.png": plateau_steps(data)}
+    return {"steep.png": race_paths(data)}
+
+
+def plateau_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m = json.loads((record.path / "pathology.json").read_text())
+    radii = m["radii"]
+    rows = []
+    for name in ("gd", "momentum", "rmsprop", "adam"):
+        cells = [m["metrics"].get(f"{name}/steps_to_leave@r={r:g}", -1.0) for r in radii]
+        rows.append([name, *("never" if c < 0 else f"{c:.0f}" for c in cells)])
+    return ["method", *(f"steps to f < {LEAVE} from r = {r:g}" for r in radii)], rows
+
+
+def steep_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m = json.loads((record.path / "pathology.json").read_text())["metrics"]
+    rows = []
+    for name in ("gd", "gd + clip", "rmsprop", "adam"):
+        at = m[f"{name}/diverged_at"]
+        final = "-" if at >= 0 else f"{m[f'{name}/final_loss']:.4g}"
+        rows.append([name, final, "no" if at < 0 else f"at step {at:.0f}",
+                     f"{m[f'{name}/longest_step']:.3g}"])  # fmt: skip
+    return ["method", "final f", "diverged", "longest step"], rows
