@@ -39,7 +39,6 @@ def _examples(*lines: str) -> str:
 
 # Modules whose commands arrive with later issues: their help says what they will hold.
 _COMING = {
-    "generalize": ("train/validation/test splits, dropout, early stopping (issue 5)", "descentlab generalize mnist"),
     "stn": ("spatial transformer networks on distorted MNIST (issue 5)", "descentlab stn train --distortion rts"),
     "rnn": ("RNN/LSTM/GRU from scratch, topologies, gradient flow (issue 6)", "descentlab rnn adding --cell lstm"),
     "lm": ("word-level RNN language models on Penn Treebank (issue 6)", "descentlab lm train --corpus my.txt"),
@@ -59,6 +58,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> Parser:
+    from descentlab.experiments.generalization import GeneralizeConfig, OptimizersConfig
     from descentlab.experiments.many_starts import MinimaConfig
     from descentlab.experiments.optim_race import RaceConfig
     from descentlab.experiments.optim_train import TrainConfig
@@ -145,6 +145,46 @@ def build_parser() -> Parser:
             description=f"{what}.\nNot yet available in descentlab {__version__}: it arrives with the issue named.",
             epilog=_examples(example + "   # once it lands"),
         )
+
+    # generalize -----------------------------------------------------------------------------
+    generalize = sub.add_parser(
+        "generalize",
+        help="generalization on MNIST: dropout against none, and the unit's optimizers racing to a target",
+        description=(
+            "Train, validation and test sets on real MNIST: 55,000 training and 5,000 validation images\n"
+            "(stratified from the official 60,000) and the official 10,000 test images, used once."
+        ),
+        epilog=_examples(
+            "descentlab generalize mnist",
+            "descentlab generalize mnist --epochs 10 --patience 5",
+            "descentlab generalize optimizers --max-seconds 60",
+        ),
+    )
+    generalize_sub = generalize.add_subparsers(dest="action", metavar="ACTION", required=True)
+    gen_mnist = generalize_sub.add_parser(
+        "mnist",
+        help="a 784-1024-1024-10 MLP without and with dropout: learning curves, generalization gap, test error",
+        description=(
+            "The same network, optimizer, initial weights and data order, trained plainly and with dropout\n"
+            "(keep 0.8 on inputs, 0.5 on hidden units; --keep-* use the unit's convention, the probability\n"
+            "of keeping a unit). Writes learning_curves.png and prints the generalization gap and test error."
+        ),
+        epilog=_examples("descentlab generalize mnist", "descentlab generalize mnist --variants dropout --epochs 50"),
+    )
+    _add_experiment_options(gen_mnist, GeneralizeConfig, "mlp-WIDTHS")
+    gen_opt = generalize_sub.add_parser(
+        "optimizers",
+        help="the unit's eight optimizers on the same network: seconds to 97% validation accuracy",
+        description=(
+            "Each of the unit's eight optimizers, in its data regime, trains the network for at most\n"
+            "--max-seconds of training; the score is the training time to reach --target validation\n"
+            "accuracy, as AlgoPerf scores optimizers. Writes time_to_target.png and a table."
+        ),
+        epilog=_examples(
+            "descentlab generalize optimizers", "descentlab generalize optimizers --hidden 256 --max-seconds 30"
+        ),
+    )
+    _add_experiment_options(gen_opt, OptimizersConfig, "mlp-WIDTHS")
 
     # landscape ------------------------------------------------------------------------------
     landscape = sub.add_parser(
@@ -345,6 +385,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         cfg: Any = resolve(exp.config, args, read_config_file(args.config) if args.config else None)
         path = start(exp, cfg, args.out, name=args.name)
     print(f"run complete: {path}")
+    from descentlab.experiments.generalization import gap_table, target_table
     from descentlab.experiments.many_starts import minima_table
     from descentlab.experiments.pathologies import plateau_table, steep_table
     from descentlab.experiments.saddle_escape import escape_table
@@ -358,6 +399,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
         "landscape-minima": minima_table,
         "landscape-plateau": plateau_table,
         "landscape-steep": steep_table,
+        "generalize-mnist": gap_table,
+        "generalize-optimizers": target_table,
     }
     if exp.name in tables:
         print(format_table(*tables[exp.name](load_run(path))))
@@ -525,6 +568,8 @@ def dispatch(args: argparse.Namespace) -> int:
         ("landscape", "minima"): _run_experiment,
         ("landscape", "plateau"): _run_experiment,
         ("landscape", "steep"): _run_experiment,
+        ("generalize", "mnist"): _run_experiment,
+        ("generalize", "optimizers"): _run_experiment,
         ("optim", "list"): _optim_list,
         ("optim", "bench"): _optim_bench,
         ("data", "check"): _data_check,

@@ -1,6 +1,6 @@
 """One readable module per experiment (config dataclass + loop); :data:`EXPERIMENTS` lists them."""
 
-from descentlab.experiments import many_starts, optim_race, optim_train, pathologies, saddle_escape
+from descentlab.experiments import generalization, many_starts, optim_race, optim_train, pathologies, saddle_escape
 from descentlab.experiments.runner import Experiment, resume, start
 
 OPTIM_TRAIN = Experiment(
@@ -51,10 +51,31 @@ STEEP = Experiment(
     figures=pathologies.figures,
 )
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (OPTIM_TRAIN, OPTIM_RACE, SADDLE, MINIMA, PLATEAU, STEEP)}
+GENERALIZE_MNIST = Experiment(
+    name=generalization.MNIST_EXPERIMENT,
+    command="descentlab generalize mnist",
+    config=generalization.GeneralizeConfig,
+    train=generalization.mnist_train,
+    figures=generalization.figures,
+)
+
+GENERALIZE_OPTIMIZERS = Experiment(
+    name=generalization.OPTIMIZERS_EXPERIMENT,
+    command="descentlab generalize optimizers",
+    config=generalization.OptimizersConfig,
+    train=generalization.optimizers_train,
+    figures=generalization.figures,
+)
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (OPTIM_TRAIN, OPTIM_RACE, SADDLE, MINIMA, PLATEAU, STEEP, GENERALIZE_MNIST, GENERALIZE_OPTIMIZERS)
+}
 
 __all__ = [
     "EXPERIMENTS",
+    "GENERALIZE_MNIST",
+    "GENERALIZE_OPTIMIZERS",
     "MINIMA",
     "OPTIM_RACE",
     "OPTIM_TRAIN",

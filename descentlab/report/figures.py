@@ -296,3 +296,48 @@ def many_starts(data: dict[str, Any]) -> Figure:
     ax_best.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def dropout_curves(record: RunRecord) -> Figure:
+    """Training and validation loss and error against epoch for each variant (plain, dropout), one figure."""
+    fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(11, 4))
+    for i, name in enumerate(("plain", "dropout")):
+        for ax, key in ((ax_loss, "loss"), (ax_err, "error")):
+            for split, style in (("train", "-"), ("val", "--")):
+                wanted = f"{name}/{split}/{key}"
+                points = [
+                    (r[f"{name}/epoch"], r[wanted]) for r in record.metrics if f"{name}/epoch" in r and wanted in r
+                ]
+                scale = 100.0 if key == "error" else 1.0
+                if points:
+                    ax.plot([e for e, _ in points], [scale * v for _, v in points], style, color=f"C{i}",
+                            label=f"{name}: {split}")  # fmt: skip
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss (training: 5,000 images, eval mode)",
+                yscale="log")  # fmt: skip
+    ax_err.set(xlabel="epoch", ylabel="error %", title="error", yscale="log")
+    for ax in (ax_loss, ax_err):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def time_to_target(record: RunRecord) -> Figure:
+    """Validation accuracy against seconds of training for each optimizer, with the target marked."""
+    from descentlab.experiments.generalization import unit_variants
+
+    seconds_at = {int(r["step"]): float(r["elapsed_s"]) for r in record.timing}
+    target = float(record.config.get("target", 0.97))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, name in enumerate(unit_variants()):
+        steps, values = record.series(f"{name}/val/accuracy")
+        if steps:
+            ax.plot([seconds_at.get(s, math.nan) for s in steps], [100 * v for v in values], ".-", color=f"C{i}",
+                    label=name)  # fmt: skip
+    ax.axhline(100 * target, color="k", linewidth=0.8, linestyle=":", label=f"target {100 * target:g}%")
+    ax.set(xlabel="seconds of training (evaluation excluded)", ylabel="validation accuracy %",
+           title="time to a target (AlgoPerf-style)", ylim=(80, 100))  # fmt: skip
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,371 @@
+"""Generalization on MNIST: the same multilayer perceptron without and with dropout, and the unit's
+eight optimizers racing to a validation accuracy on it.
+
+Two experiments share this module:
+
+* ``generalize-mnist`` (``descentlab generalize mnist``): variants ``plain`` and ``dropout`` (keep 0.8
+  on the inputs, 0.5 on the hidden layers) of a 784-1024-1024-10 ReLU network, same data order and
+  optimizer; learning curves of training and validation loss and error, the generalization gap, and
+  the test error, measured once at the end of each variant.
+* ``generalize-optimizers`` (``descentlab generalize optimizers``): the unit's eight optimizers, each
+  in its data regime (``descentlab.optim.UNIT_OPTIMIZERS``), training the same network under one time
+  budget; the score is the training time to reach a validation accuracy (as AlgoPerf scores
+  optimizers: time to a target) and the final test accuracy.
+
+The variants of a run train one after another; a run's checkpoint records the finished variants and
+the state of the current one, so Ctrl-C and ``--resume`` work as for every run. Steps are counted
+across variants, so each record also carries ``VARIANT/epoch``.
+
+Read top to bottom: config, data, network, one variant's loop, the experiments, figures.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from descentlab.config import RunConfig, param
+from descentlab.errors import ConfigError, Interrupted
+from descentlab.experiments.optim_train import DEFAULT_LR, OPTIMIZERS, evaluate
+from descentlab.generalize import Dropout, EarlyStopping, mnist_splits
+from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS, Regime, mini_batch
+from descentlab.runs import Run, RunRecord, StopFlag, rng_state, seed_everything, select_device, set_rng_state
+
+MNIST_EXPERIMENT, OPTIMIZERS_EXPERIMENT = "generalize-mnist", "generalize-optimizers"
+# Learning curves measure the training loss and error in evaluation mode (no dropout) on this many
+# training images, as the validation ones are measured; the running loss of the training batches
+# (with dropout's noise in it) is logged as train/batch_loss.
+TRAIN_PROBE = 5000
+MEAN, STD = 0.1307, 0.3081
+
+
+@dataclass(frozen=True)
+class GeneralizeConfig(RunConfig):
+    """Settings of ``descentlab generalize mnist``."""
+
+    hidden: str = param("1024,1024", "hidden layer widths, comma-separated (ReLU after each)")
+    keep_input: float = param(0.8, "dropout variant: probability of keeping an input pixel", low=0.0, low_open=True,
+                              high=1.0)  # fmt: skip
+    keep_hidden: float = param(0.5, "dropout variant: probability of keeping a hidden unit", low=0.0, low_open=True,
+                               high=1.0)  # fmt: skip
+    variants: str = param("plain,dropout", "which variants to train, in order: plain, dropout, or both")
+    optimizer: str = param("momentum", "optimizer of both variants", choices=OPTIMIZERS)
+    lr: float | None = param(0.05, "learning rate (default: the optimizer's usual one)", low=0.0, low_open=True,
+                             high=10.0)  # fmt: skip
+    momentum: float = param(0.9, "momentum coefficient, for --optimizer momentum", low=0.0, high=1.0, high_open=True)
+    batch_size: int = param(128, "examples per step", low=1, high=60_000)
+    epochs: int = param(30, "passes over the training split (at most)", low=1, high=10_000)
+    patience: int = param(0, "early stopping: evaluations without a better validation loss (0: off)", low=0)
+    max_seconds: float = param(0.0, "training-time budget per variant in seconds (0: none)", low=0.0)
+    train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
+    val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
+    eval_every: int = param(11_000, "training examples between validation passes", low=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.widths()
+        self.variant_names()
+
+    def widths(self) -> list[int]:
+        try:
+            widths = [int(w) for w in self.hidden.split(",")]
+        except ValueError:
+            widths = []
+        if not widths or not all(1 <= w <= 8192 for w in widths):
+            raise ConfigError(
+                f"hidden: {self.hidden!r} is not valid; valid: widths 1..8192, comma-separated, e.g. 1024,1024"
+            )
+        return widths
+
+    def variant_names(self) -> list[str]:
+        names = [v.strip() for v in self.variants.split(",") if v.strip()]
+        if not names or any(v not in ("plain", "dropout") for v in names) or len(set(names)) != len(names):
+            raise ConfigError(f"variants: {self.variants!r} is not valid; valid: plain, dropout, or plain,dropout")
+        return names
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    @property
+    def run_name(self) -> str:
+        return f"mlp-{self.hidden.replace(',', 'x')}"
+
+
+@dataclass(frozen=True)
+class OptimizersConfig(RunConfig):
+    """Settings of ``descentlab generalize optimizers``."""
+
+    hidden: str = param("1024,1024", "hidden layer widths, comma-separated (ReLU after each)")
+    target: float = param(0.97, "the validation accuracy each optimizer races to", low=0.0, low_open=True, high=1.0)
+    max_seconds: float = param(120.0, "training-time budget per optimizer, in seconds", low=0.0, low_open=True)
+    epochs: int = param(20, "at most this many epochs per optimizer", low=1, high=10_000)
+    train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
+    val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
+    eval_every: int = param(5500, "training examples between validation passes", low=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        GeneralizeConfig(hidden=self.hidden)  # the same check of the widths
+
+    @property
+    def run_name(self) -> str:
+        return f"mlp-{self.hidden.replace(',', 'x')}"
+
+
+# ---- data and network -------------------------------------------------------------------------
+
+
+def load_data(val_size: int, train_size: int, device: torch.device) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Normalized (N, 784) float images and labels of the stratified 55k / 5k / official 10k split."""
+    splits = mnist_splits(val_size=val_size, seed=0)  # the same validation images for every seed
+    out = {}
+    for name, (x, y) in splits.items():
+        if name == "train" and train_size:
+            x, y = x[:train_size], y[:train_size]
+        out[name] = (((x.float() / 255.0 - MEAN) / STD).reshape(len(x), -1).to(device), y.to(device))
+    return out
+
+
+def make_mlp(widths: list[int], keep_input: float = 1.0, keep_hidden: float = 1.0) -> nn.Sequential:
+    """784-widths-10 with ReLU; Dropout(keep=...) on the input and after each hidden layer when keep < 1."""
+    layers: list[nn.Module] = [Dropout(keep=keep_input)] if keep_input < 1 else []
+    fan_in = 784
+    for width in widths:
+        layers += [nn.Linear(fan_in, width), nn.ReLU()]
+        if keep_hidden < 1:
+            layers.append(Dropout(keep=keep_hidden))
+        fan_in = width
+    layers.append(nn.Linear(fan_in, 10))
+    return nn.Sequential(*layers)
+
+
+# ---- one variant ------------------------------------------------------------------------------
+
+
+@dataclass
+class Variant:
+    name: str
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    regime: Regime
+    epochs: int
+    max_seconds: float = 0.0  # 0: no budget
+    target: float | None = None  # validation accuracy whose first crossing is timed
+    patience: int = 0
+
+
+def run_variant(
+    v: Variant,
+    data: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    run: Run,
+    stop: StopFlag,
+    step0: int,
+    eval_every: int,
+    seed: int,
+    state: dict[str, Any] | None,
+    save: Any,
+) -> tuple[dict[str, float], int]:
+    """Train one variant, logging ``NAME/...`` metrics at global steps from ``step0``; returns its final
+    metrics and the next global step. ``save(state)`` writes a checkpoint of this variant's state."""
+    x_train, y_train = data["train"]
+    n = len(y_train)
+    steps_per_epoch = v.regime.steps_per_epoch(n)
+    total = steps_per_epoch * v.epochs
+    every = max(1, eval_every // (v.regime.batch_size or n))
+    early = EarlyStopping(v.patience) if v.patience else None
+    t, seconds, reached, loss_sum, loss_count = 0, 0.0, math.nan, 0.0, 0
+    if state is not None:
+        v.model.load_state_dict(state["model"])
+        v.optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        t, seconds, reached = state["t"], state["seconds"], state["reached"]
+        loss_sum, loss_count = state["loss_sum"], state["loss_count"]
+        if early is not None and state.get("early") is not None:
+            early.load_state_dict(state["early"])
+
+    def checkpoint() -> str:
+        return save({
+            "model": v.model.state_dict(), "optimizer": v.optimizer.state_dict(), "rng": rng_state(), "t": t,
+            "seconds": seconds, "reached": reached, "loss_sum": loss_sum, "loss_count": loss_count,
+            "early": early.state_dict() if early is not None else None,
+        })  # fmt: skip
+
+    v.model.train()
+    batches: list[torch.Tensor] = []
+    stopped_early = False
+    while t < total and not (v.max_seconds and seconds >= v.max_seconds):
+        epoch, i = divmod(t, steps_per_epoch)
+        if i == 0 or not batches:
+            batches = [b.to(x_train.device) for b in v.regime.batches(n, epoch, seed)]
+        idx = batches[i]
+        started = time.perf_counter()
+        loss = F.cross_entropy(v.model(x_train[idx]), y_train[idx])
+        v.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        v.optimizer.step()
+        seconds += time.perf_counter() - started
+        t += 1
+        loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
+        if t % every == 0 or t % steps_per_epoch == 0 or t == total or (v.max_seconds and seconds >= v.max_seconds):
+            val_loss, val_acc = evaluate(v.model, *data["val"])
+            tr_loss, tr_acc = evaluate(v.model, x_train[:TRAIN_PROBE], y_train[:TRAIN_PROBE])
+            if math.isnan(reached) and v.target is not None and val_acc >= v.target:
+                reached = seconds
+            run.log(step0 + t, {
+                f"{v.name}/train/loss": tr_loss, f"{v.name}/train/error": 1 - tr_acc,
+                f"{v.name}/train/batch_loss": loss_sum / loss_count, f"{v.name}/val/loss": val_loss,
+                f"{v.name}/val/error": 1 - val_acc, f"{v.name}/val/accuracy": val_acc,
+                f"{v.name}/epoch": t / steps_per_epoch,
+            })  # fmt: skip
+            run.log_timing(step0 + t, seconds)
+            loss_sum, loss_count = 0.0, 0
+            if early is not None and early.step(val_loss, v.model, t):
+                stopped_early = True
+                break
+        if stop.requested:
+            raise Interrupted(checkpoint())
+    if early is not None:
+        early.restore(v.model)  # the weights with the best validation loss
+    train_loss, train_acc = evaluate(v.model, *data["train"])
+    val_loss, val_acc = evaluate(v.model, *data["val"])
+    test_loss, test_acc = evaluate(v.model, *data["test"])  # the test set, once
+    metrics = {
+        "train/loss": train_loss, "train/error": 1 - train_acc, "val/loss": val_loss, "val/error": 1 - val_acc,
+        "test/loss": test_loss, "test/error": 1 - test_acc, "test/accuracy": test_acc,
+        "gap/error": (1 - val_acc) - (1 - train_acc), "gap/loss": val_loss - train_loss,
+        "epochs": t / steps_per_epoch, "train_seconds": seconds, "stopped_early": float(stopped_early),
+        "seconds_to_target": reached if not math.isnan(reached) else -1.0,
+        "best_epoch": (early.best_step / steps_per_epoch) if early is not None else t / steps_per_epoch,
+    }  # fmt: skip
+    return {f"{v.name}/{k}": value for k, value in metrics.items()}, step0 + t
+
+
+def run_variants(
+    variants: list[Any], build: Any, data: Any, eval_every: int, seed: int, run: Run, stop: StopFlag,
+    state: dict[str, Any] | None,
+) -> dict[str, float]:  # fmt: skip
+    """Train ``build(name)`` for each name in ``variants`` in turn, checkpointing between and within them."""
+    finished: dict[str, float] = dict(state["finished"]) if state else {}
+    step = state["step"] if state else 0
+    current = state.get("current") if state else None
+    for name in variants:
+        if any(k.startswith(f"{name}/") for k in finished):
+            continue
+        seed_everything(seed)  # each variant starts from the same initial weights and data order
+        v = build(name)
+        inner = current if current is not None and current["name"] == name else None
+
+        def save(inner_state: dict[str, Any], name: str = name, step0: int = step) -> str:
+            # "step" is the global step reached, so that a resume keeps exactly the records logged so far
+            payload = {"step": step0 + inner_state["t"], "finished": finished, "current": {"name": name, **inner_state}}
+            return str(run.save_checkpoint(payload))
+
+        metrics, step = run_variant(v, data, run, stop, step, eval_every, seed, inner, save)
+        finished.update(metrics)
+        run.log(step, metrics)
+        run.save_checkpoint({"step": step, "finished": finished, "current": None})
+    return finished
+
+
+# ---- the two experiments ----------------------------------------------------------------------
+
+
+def mnist_train(
+    cfg: GeneralizeConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Train the plain and the dropout network with the same optimizer, data order and initial weights."""
+    device = select_device(cfg.device)
+    data = load_data(cfg.val_size, cfg.train_size, device)
+
+    def build(name: str) -> Variant:
+        keep_in, keep_hid = (cfg.keep_input, cfg.keep_hidden) if name == "dropout" else (1.0, 1.0)
+        model = make_mlp(cfg.widths(), keep_in, keep_hid).to(device)
+        return Variant(name, model, _optimizer(cfg, model), mini_batch(cfg.batch_size), cfg.epochs,
+                       cfg.max_seconds, None, cfg.patience)  # fmt: skip
+
+    return run_variants(cfg.variant_names(), build, data, cfg.eval_every, cfg.seed, run, stop, state)
+
+
+def _optimizer(cfg: GeneralizeConfig, model: nn.Module) -> torch.optim.Optimizer:
+    from descentlab.experiments.optim_train import TrainConfig, make_optimizer
+
+    return make_optimizer(TrainConfig(optimizer=cfg.optimizer, lr=cfg.learning_rate, momentum=cfg.momentum),
+                          model.parameters())  # fmt: skip
+
+
+def unit_variants() -> dict[str, tuple[Any, Regime]]:
+    """The unit's eight optimizers as ``name -> (optimizer factory, regime)``, names like ``sgd-full-batch``."""
+    out: dict[str, tuple[Any, Regime]] = {}
+    for unit in UNIT_OPTIMIZERS:
+        factory = unit.optimizer
+        assert isinstance(factory, partial)
+        base = factory.func.__name__.lower()
+        suffix = {FULL_BATCH.name: "-full-batch", STOCHASTIC.name: "-stochastic"}.get(unit.regime.name, "")
+        if base == "sgd" and not suffix:
+            suffix = "-mini-batch"
+        out[base + suffix] = (factory, unit.regime)
+    return out
+
+
+def optimizers_train(
+    cfg: OptimizersConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """Each of the unit's eight optimizers trains the network until the budget; time to the target."""
+    device = select_device(cfg.device)
+    data = load_data(cfg.val_size, cfg.train_size, device)
+    widths = GeneralizeConfig(hidden=cfg.hidden).widths()
+    table = unit_variants()
+
+    def build(name: str) -> Variant:
+        factory, regime = table[name]
+        model = make_mlp(widths).to(device)
+        return Variant(name, model, factory(model.parameters()), regime, cfg.epochs, cfg.max_seconds, cfg.target)
+
+    return run_variants(list(table), build, data, cfg.eval_every, cfg.seed, run, stop, state)
+
+
+# ---- figures and tables -----------------------------------------------------------------------
+
+
+def figures(record: RunRecord) -> dict[str, Any]:
+    from descentlab.report.figures import dropout_curves, time_to_target
+
+    if record.experiment == MNIST_EXPERIMENT:
+        return {"learning_curves.png": dropout_curves(record)}
+    return {"time_to_target.png": time_to_target(record)}
+
+
+def gap_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m = record.final()
+    rows = []
+    for name in [v for v in ("plain", "dropout") if f"{v}/test/error" in m]:
+        rows.append([name, f"{100 * m[f'{name}/train/error']:.2f}", f"{100 * m[f'{name}/val/error']:.2f}",
+                     f"{100 * m[f'{name}/gap/error']:.2f}", f"{m[f'{name}/gap/loss']:.4f}",
+                     f"{100 * m[f'{name}/test/error']:.2f}", f"{m[f'{name}/epochs']:.1f}",
+                     f"{m[f'{name}/train_seconds']:.0f}"])  # fmt: skip
+    head = ["variant", "train error %", "val error %", "gap (val-train) pts", "gap in loss", "test error %", "epochs",
+            "train s"]  # fmt: skip
+    return head, rows
+
+
+def target_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m = record.final()
+    target = record.config.get("target", 0.97)
+    rows = []
+    for name in unit_variants():
+        if f"{name}/test/accuracy" not in m:
+            continue
+        reached = m[f"{name}/seconds_to_target"]
+        rows.append([name, "not reached" if reached < 0 else f"{reached:.1f}",
+                     f"{100 * (1 - m[f'{name}/val/error']):.2f}", f"{100 * m[f'{name}/test/accuracy']:.2f}",
+                     f"{m[f'{name}/epochs']:.2f}", f"{m[f'{name}/train_seconds']:.0f}"])  # fmt: skip
+    return ["optimizer", f"seconds to {100 * target:g}% val acc", "final val acc %", "test acc %", "epochs",
+            "train s"], rows  # fmt: skip

@@ -1,0 +1,45 @@
+r"""Dropout, with the unit's convention and PyTorch's both accepted and named.
+
+The unit (after Srivastava et al. 2014) speaks of :math:`p`, the probability of **keeping** a unit:
+1.0 means no dropout, 0.5 to 0.8 is usual for hidden layers and 0.8 for inputs. PyTorch's
+``nn.Dropout(p)`` takes the probability of **dropping** one. The same number means opposite things,
+so :class:`Dropout` takes exactly one of ``keep=`` or ``drop=`` (``drop = 1 - keep``).
+
+In training each unit is kept with probability ``keep`` and the kept ones are divided by ``keep``
+("inverted dropout"), so the expected activation is unchanged and evaluation uses the network as
+it is. (The unit's text scales the weights by :math:`p` at test time instead; the two agree in
+expectation, and inverted scaling leaves the evaluated network untouched.)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+CONVENTIONS = (
+    "give exactly one of keep= (the unit's p: the probability of keeping a unit; 1.0 = no dropout) "
+    "or drop= (PyTorch's p: the probability of dropping one); drop = 1 - keep"
+)
+
+
+class Dropout(nn.Module):
+    """``Dropout(keep=0.5)`` or ``Dropout(drop=0.5)``; identity in ``eval()`` mode."""
+
+    def __init__(self, *, keep: float | None = None, drop: float | None = None) -> None:
+        super().__init__()
+        if (keep is None) == (drop is None):
+            raise ValueError(f"Dropout: {CONVENTIONS}")
+        if keep is not None and not 0.0 < keep <= 1.0:
+            raise ValueError(f"Dropout(keep={keep}): valid: 0 < keep <= 1 ({CONVENTIONS})")
+        if drop is not None and not 0.0 <= drop < 1.0:
+            raise ValueError(f"Dropout(drop={drop}): valid: 0 <= drop < 1 ({CONVENTIONS})")
+        self.keep = float(keep) if keep is not None else 1.0 - float(drop)  # type: ignore[arg-type]
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.keep == 1.0:
+            return x
+        mask = torch.empty_like(x).bernoulli_(self.keep)  # 1 with probability keep
+        return x * mask / self.keep
+
+    def extra_repr(self) -> str:
+        return f"keep={self.keep:g} (drop={1 - self.keep:g})"
