@@ -39,7 +39,6 @@ def _examples(*lines: str) -> str:
 
 # Modules whose commands arrive with later issues: their help says what they will hold.
 _COMING = {
-    "stn": ("spatial transformer networks on distorted MNIST (issue 5)", "descentlab stn train --distortion rts"),
     "rnn": ("RNN/LSTM/GRU from scratch, topologies, gradient flow (issue 6)", "descentlab rnn adding --cell lstm"),
     "lm": ("word-level RNN language models on Penn Treebank (issue 6)", "descentlab lm train --corpus my.txt"),
 }
@@ -64,6 +63,7 @@ def build_parser() -> Parser:
     from descentlab.experiments.optim_train import TrainConfig
     from descentlab.experiments.pathologies import PlateauConfig, SteepConfig
     from descentlab.experiments.saddle_escape import SaddleConfig
+    from descentlab.experiments.stn_train import StnConfig
     from descentlab.tour import TourConfig
 
     parser = Parser(
@@ -185,6 +185,34 @@ def build_parser() -> Parser:
         ),
     )
     _add_experiment_options(gen_opt, OptimizersConfig, "mlp-WIDTHS")
+
+    # stn ------------------------------------------------------------------------------------
+    stn = sub.add_parser(
+        "stn",
+        help="spatial transformer networks: a CNN against an ST-CNN on distorted MNIST",
+        description="Spatial transformer networks (Jaderberg et al. 2015) on rotated, scaled and cluttered MNIST.",
+        epilog=_examples(
+            "descentlab stn train --distortion rts",
+            "descentlab stn train --distortion r --transform rst --epochs 5",
+        ),
+    )
+    stn_sub = stn.add_subparsers(dest="action", metavar="ACTION", required=True)
+    stn_train = stn_sub.add_parser(
+        "train",
+        help="train a CNN and an ST-CNN with the same budget; test errors and the transformed digits",
+        description=(
+            "Distorted MNIST (r: rotated +-90 deg; rts: rotated +-45 deg, scaled 0.7-1.2, moved in 42x42;\n"
+            "clutter: moved in 60x60 with 6x6 clutter), generated from the seed. Trains a CNN and the same\n"
+            "CNN behind a spatial transformer (affine, translation, rst or projective) with the same\n"
+            "optimizer, epochs and time cap; prints their test errors beside the paper's and writes\n"
+            "learning_curves.png and transformed.png."
+        ),
+        epilog=_examples(
+            "descentlab stn train --distortion rts",
+            "descentlab stn train --distortion clutter --transform translation --out-size 28",
+        ),
+    )
+    _add_experiment_options(stn_train, StnConfig, "DISTORTION-TRANSFORM")
 
     # landscape ------------------------------------------------------------------------------
     landscape = sub.add_parser(
@@ -389,6 +417,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
     from descentlab.experiments.many_starts import minima_table
     from descentlab.experiments.pathologies import plateau_table, steep_table
     from descentlab.experiments.saddle_escape import escape_table
+    from descentlab.experiments.stn_train import error_table
     from descentlab.report.sections import race_table
     from descentlab.runs import load_run
     from descentlab.runs.listing import format_table
@@ -401,6 +430,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         "landscape-steep": steep_table,
         "generalize-mnist": gap_table,
         "generalize-optimizers": target_table,
+        "stn-train": error_table,
     }
     if exp.name in tables:
         print(format_table(*tables[exp.name](load_run(path))))
@@ -570,6 +600,7 @@ def dispatch(args: argparse.Namespace) -> int:
         ("landscape", "steep"): _run_experiment,
         ("generalize", "mnist"): _run_experiment,
         ("generalize", "optimizers"): _run_experiment,
+        ("stn", "train"): _run_experiment,
         ("optim", "list"): _optim_list,
         ("optim", "bench"): _optim_bench,
         ("data", "check"): _data_check,

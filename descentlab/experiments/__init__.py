@@ -1,6 +1,14 @@
 """One readable module per experiment (config dataclass + loop); :data:`EXPERIMENTS` lists them."""
 
-from descentlab.experiments import generalization, many_starts, optim_race, optim_train, pathologies, saddle_escape
+from descentlab.experiments import (
+    generalization,
+    many_starts,
+    optim_race,
+    optim_train,
+    pathologies,
+    saddle_escape,
+    stn_train,
+)
 from descentlab.experiments.runner import Experiment, resume, start
 
 OPTIM_TRAIN = Experiment(
@@ -67,9 +75,27 @@ GENERALIZE_OPTIMIZERS = Experiment(
     figures=generalization.figures,
 )
 
+STN_TRAIN = Experiment(
+    name=stn_train.EXPERIMENT,
+    command="descentlab stn train",
+    config=stn_train.StnConfig,
+    train=stn_train.train,
+    figures=stn_train.figures,
+)
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
-    for e in (OPTIM_TRAIN, OPTIM_RACE, SADDLE, MINIMA, PLATEAU, STEEP, GENERALIZE_MNIST, GENERALIZE_OPTIMIZERS)
+    for e in (
+        OPTIM_TRAIN,
+        OPTIM_RACE,
+        SADDLE,
+        MINIMA,
+        PLATEAU,
+        STEEP,
+        GENERALIZE_MNIST,
+        GENERALIZE_OPTIMIZERS,
+        STN_TRAIN,
+    )
 }
 
 __all__ = [
@@ -82,6 +108,7 @@ __all__ = [
     "PLATEAU",
     "SADDLE",
     "STEEP",
+    "STN_TRAIN",
     "Experiment",
     "resume",
     "start",

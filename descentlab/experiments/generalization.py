@@ -250,9 +250,10 @@ def run_variant(
 
 def run_variants(
     variants: list[Any], build: Any, data: Any, eval_every: int, seed: int, run: Run, stop: StopFlag,
-    state: dict[str, Any] | None,
+    state: dict[str, Any] | None, on_finish: Any = None,
 ) -> dict[str, float]:  # fmt: skip
-    """Train ``build(name)`` for each name in ``variants`` in turn, checkpointing between and within them."""
+    """Train ``build(name)`` for each name in ``variants`` in turn, checkpointing between and within them;
+    ``on_finish(variant)`` is called with each trained variant."""
     finished: dict[str, float] = dict(state["finished"]) if state else {}
     step = state["step"] if state else 0
     current = state.get("current") if state else None
@@ -269,6 +270,8 @@ def run_variants(
             return str(run.save_checkpoint(payload))
 
         metrics, step = run_variant(v, data, run, stop, step, eval_every, seed, inner, save)
+        if on_finish is not None:
+            on_finish(v)
         finished.update(metrics)
         run.log(step, metrics)
         run.save_checkpoint({"step": step, "finished": finished, "current": None})

@@ -298,10 +298,10 @@ def many_starts(data: dict[str, Any]) -> Figure:
     return fig
 
 
-def dropout_curves(record: RunRecord) -> Figure:
+def dropout_curves(record: RunRecord, names: Sequence[str] = ("plain", "dropout")) -> Figure:
     """Training and validation loss and error against epoch for each variant (plain, dropout), one figure."""
     fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(11, 4))
-    for i, name in enumerate(("plain", "dropout")):
+    for i, name in enumerate(names):
         for ax, key in ((ax_loss, "loss"), (ax_err, "error")):
             for split, style in (("train", "-"), ("val", "--")):
                 wanted = f"{name}/{split}/{key}"
@@ -339,5 +339,21 @@ def time_to_target(record: RunRecord) -> Figure:
            title="time to a target (AlgoPerf-style)", ylim=(80, 100))  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def transformed_digits(inputs: Any, outputs: Any, title: str) -> Figure:
+    """Input digits (top row) above what the spatial transformer made of them (bottom row)."""
+    n = len(inputs)
+    fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 2.7), squeeze=False)
+    for j in range(n):
+        for row, images in enumerate((inputs, outputs)):
+            axes[row, j].imshow(images[j, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+            axes[row, j].set_xticks([])
+            axes[row, j].set_yticks([])
+    axes[0, 0].set_ylabel("input", fontsize=8)
+    axes[1, 0].set_ylabel("transformed", fontsize=8)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,0 +1,126 @@
+"""``descentlab stn train``: a CNN and a spatial-transformer CNN on distorted MNIST (Jaderberg et al. 2015).
+
+Both models get the same data, data order, optimizer and budget (epochs and a time cap). The ST-CNN
+is the same classifier behind a spatial transformer whose localisation network looks at the whole
+input and whose sampler writes a ``out_size`` x ``out_size`` image for the classifier. The trained
+weights of each model are saved in the run folder (``cnn.pt``, ``st-cnn.pt``), and the figure
+``transformed.png`` shows test digits beside what the transformer made of them.
+
+Read top to bottom: config, data, models, the run, figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from descentlab import optim
+from descentlab.config import RunConfig, param
+from descentlab.experiments.generalization import Variant, run_variants
+from descentlab.optim.regimes import mini_batch
+from descentlab.runs import Run, RunRecord, StopFlag, load_checkpoint, save_checkpoint, select_device
+from descentlab.stn import GENERATORS, cnn, st_cnn
+from descentlab.stn.distort import DISTORTIONS, distorted_mnist
+
+EXPERIMENT = "stn-train"
+PAPER = {"r": {"cnn": 1.2, "st-cnn": 0.7}, "rts": {"cnn": 0.8, "st-cnn": 0.5}}  # test error %, Table 1 (affine)
+
+
+@dataclass(frozen=True)
+class StnConfig(RunConfig):
+    """Settings of ``descentlab stn train``."""
+
+    distortion: str = param("rts", "distorted MNIST: r, rts or clutter", choices=tuple(DISTORTIONS))
+    transform: str = param("affine", "the transformer's family", choices=tuple(GENERATORS))
+    localisation: str = param("conv", "localisation network: conv or fc", choices=("conv", "fc"))
+    out_size: int = param(28, "side of the transformer's output image (the classifier's input)", low=20, high=128)
+    variants: str = param("cnn,st-cnn", "models to train, in order", choices=("cnn,st-cnn", "cnn", "st-cnn"))
+    lr: float = param(1e-3, "Adam's learning rate", low=0.0, low_open=True, high=1.0)
+    loc_lr_scale: float = param(0.1, "the localisation network's lr, as a fraction of lr", low=0.0, high=10.0)
+    batch_size: int = param(64, "examples per step", low=1, high=55_000)
+    epochs: int = param(10, "passes over the training split (at most)", low=1, high=1000)
+    max_seconds: float = param(1200.0, "training-time budget per model, in seconds (0: none)", low=0.0)
+    train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
+    val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
+    eval_every: int = param(11_000, "training examples between validation passes", low=1)
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.distortion}-{self.transform}"
+
+
+def build_model(cfg: StnConfig, name: str) -> nn.Module:
+    side = DISTORTIONS[cfg.distortion]
+    if name == "cnn":
+        return cnn((1, side, side))
+    return st_cnn((1, side, side), cfg.transform, (cfg.out_size, cfg.out_size), cfg.localisation)
+
+
+def _optimizer(cfg: StnConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """Adam; the localisation network's parameters at ``loc_lr_scale * lr`` (a transformer that moves too
+    fast early on can lose the digit, so the paper trains it with a lower rate)."""
+    loc = [p for n, p in model.named_parameters() if ".localisation." in f".{n}"]
+    rest = [p for n, p in model.named_parameters() if ".localisation." not in f".{n}"]
+    groups: list[dict[str, Any]] = [{"params": rest}]
+    if loc:
+        groups.append({"params": loc, "lr": cfg.lr * cfg.loc_lr_scale})
+    return optim.Adam(groups, lr=cfg.lr)
+
+
+def train(cfg: StnConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
+    device = select_device(cfg.device)
+    data = distorted_mnist(cfg.distortion, cfg.val_size, seed=cfg.seed)
+    if cfg.train_size:
+        data["train"] = (data["train"][0][: cfg.train_size], data["train"][1][: cfg.train_size])
+    data = {k: (x.to(device), y.to(device)) for k, (x, y) in data.items()}
+
+    def build(name: str) -> Variant:
+        model = build_model(cfg, name).to(device)
+        return Variant(name, model, _optimizer(cfg, model), mini_batch(cfg.batch_size), cfg.epochs, cfg.max_seconds)
+
+    def keep(v: Variant) -> None:
+        save_checkpoint(run.path / f"{v.name}.pt", {"model": v.model.state_dict()})
+
+    metrics = run_variants(cfg.variants.split(","), build, data, cfg.eval_every, cfg.seed, run, stop, state, keep)
+    for name in cfg.variants.split(","):
+        metrics[f"{name}/parameters"] = float(sum(p.numel() for p in build_model(cfg, name).parameters()))
+    return metrics
+
+
+def figures(record: RunRecord) -> dict[str, Any]:
+    from descentlab.report.figures import dropout_curves, transformed_digits
+
+    cfg = StnConfig(**{k: v for k, v in record.config.items()})
+    out = {"learning_curves.png": dropout_curves(record, cfg.variants.split(","))}
+    if (record.path / "st-cnn.pt").is_file():
+        out["transformed.png"] = transformed_digits(*transformer_examples(record))
+    return out
+
+
+def transformer_examples(record: RunRecord, count: int = 10) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The first ``count`` test digits and the trained transformer's output for them."""
+    cfg = StnConfig(**{k: v for k, v in record.config.items()})
+    model = build_model(cfg, "st-cnn")
+    assert isinstance(model, nn.Sequential)
+    model.load_state_dict(load_checkpoint(record.path / "st-cnn.pt")["model"])
+    model.eval()
+    x = distorted_mnist(cfg.distortion, cfg.val_size, seed=cfg.seed)["test"][0][:count]
+    with torch.no_grad():
+        return x, model[0](x), f"{cfg.distortion}, {cfg.transform} transformer"
+
+
+def error_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m = record.final()
+    cfg = record.config
+    rows = []
+    for name in str(cfg.get("variants", "cnn,st-cnn")).split(","):
+        if f"{name}/test/error" not in m:
+            continue
+        paper = PAPER.get(str(cfg.get("distortion")), {}).get(name)
+        rows.append([name, f"{m[f'{name}/parameters']:,.0f}", f"{100 * m[f'{name}/test/error']:.2f}",
+                     f"{paper:.1f}" if paper is not None and cfg.get("transform") == "affine" else "-",
+                     f"{m[f'{name}/epochs']:.1f}", f"{m[f'{name}/train_seconds']:.0f}"])  # fmt: skip
+    return ["model", "parameters", "test error %", "paper (Table 1) %", "epochs", "train s"], rows
