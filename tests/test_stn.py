@@ -128,3 +128,17 @@ def test_stn_train_runs_both_models_and_draws_the_transformed_digits(tmp_path: P
         cli("stn", "train", "--transform", "shear", "--out", str(tmp_path)), "transform: 'shear'", "affine"
     )
     assert_one_line_error(cli("stn", "train", "--out-size", "4", "--out", str(tmp_path)), "out_size")
+
+
+def test_compiled_sampler_equals_the_eager_one() -> None:
+    from descentlab.stn.sampler import compiled_bilinear_sample
+
+    gen = torch.Generator().manual_seed(5)
+    image = torch.randn(4, 2, 12, 10, generator=gen, requires_grad=True)
+    grid = (torch.rand(4, 7, 6, 2, generator=gen) * 2.6 - 1.3).requires_grad_(True)
+    eager, compiled = bilinear_sample(image, grid), compiled_bilinear_sample()(image, grid)
+    torch.testing.assert_close(compiled, eager, rtol=1e-6, atol=1e-6)
+    g_eager = torch.autograd.grad(eager.square().sum(), (image, grid))
+    g_compiled = torch.autograd.grad(compiled.square().sum(), (image, grid))
+    for a, b in zip(g_compiled, g_eager, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

@@ -14,8 +14,15 @@ gives the gradients of equations (6) and (7) with respect to both the image and 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import cast
+
 import torch
 from torch import Tensor
+
+NEIGHBOUR_DX = torch.tensor([0.0, 1.0, 0.0, 1.0])
+NEIGHBOUR_DY = torch.tensor([0.0, 0.0, 1.0, 1.0])
 
 
 def unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
@@ -33,17 +40,21 @@ def bilinear_sample(input: Tensor, grid: Tensor, align_corners: bool = False) ->
     """
     n, c, h, w = input.shape
     _, ho, wo, _ = grid.shape
-    x = unnormalize(grid[..., 0], w, align_corners)  # (N, Ho, Wo)
-    y = unnormalize(grid[..., 1], h, align_corners)
-    x0, y0 = torch.floor(x), torch.floor(y)
-    flat = input.reshape(n, c, h * w)
-    out = input.new_zeros(n, c, ho * wo)
-    for dx in (0, 1):
-        for dy in (0, 1):
-            xi, yi = x0 + dx, y0 + dy  # this neighbour's pixel indices (may lie outside)
-            weight = (1 - (x - xi).abs()) * (1 - (y - yi).abs())  # (N, Ho, Wo)
-            inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
-            index = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).long().reshape(n, 1, ho * wo)
-            values = flat.gather(2, index.expand(n, c, ho * wo))  # (N, C, Ho*Wo)
-            out = out + values * (weight * inside).reshape(n, 1, ho * wo)
+    x = unnormalize(grid[..., 0], w, align_corners).reshape(n, ho * wo, 1)  # (N, P, 1), P output points
+    y = unnormalize(grid[..., 1], h, align_corners).reshape(n, ho * wo, 1)
+    # the four neighbours at once, along a last axis: (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1)
+    xi = torch.floor(x) + NEIGHBOUR_DX.to(x)  # (N, P, 4)
+    yi = torch.floor(y) + NEIGHBOUR_DY.to(y)
+    weight = (1 - (x - xi).abs()) * (1 - (y - yi).abs())  # (N, P, 4), bilinear weights
+    inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)  # neighbours outside count as zero
+    index = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1)).long().reshape(n, 1, -1)  # (N, 1, 4P)
+    values = input.reshape(n, c, h * w).gather(2, index.expand(n, c, index.shape[2]))  # (N, C, 4P)
+    out = (values.reshape(n, c, ho * wo, 4) * (weight * inside).unsqueeze(1)).sum(-1)  # weighted average
     return out.reshape(n, c, ho, wo)
+
+
+@functools.cache
+def compiled_bilinear_sample() -> Callable[..., Tensor]:
+    """:func:`bilinear_sample` through ``torch.compile`` (one fused kernel per pass; the first call
+    compiles, about 15 s on a CPU). The same arithmetic, tested equal to the eager one."""
+    return cast(Callable[..., Tensor], torch.compile(bilinear_sample, dynamic=False))
