@@ -174,7 +174,7 @@ def build_parser() -> Parser:
     _add_experiment_options(gen_mnist, GeneralizeConfig, "mlp-WIDTHS")
     gen_opt = generalize_sub.add_parser(
         "optimizers",
-        help="the unit's eight optimizers on the same network: seconds to 97% validation accuracy",
+        help="the unit's eight optimizers on the same network: seconds to 97%% validation accuracy",
         description=(
             "Each of the unit's eight optimizers, in its data regime, trains the network for at most\n"
             "--max-seconds of training; the score is the training time to reach --target validation\n"

@@ -9,14 +9,27 @@ from pathlib import Path
 from typing import Any
 
 from descentlab.config import RunConfig, param
-from descentlab.experiments import MINIMA, OPTIM_RACE, OPTIM_TRAIN, PLATEAU, SADDLE, STEEP, Experiment, start
+from descentlab.experiments import (
+    GENERALIZE_MNIST,
+    MINIMA,
+    OPTIM_RACE,
+    OPTIM_TRAIN,
+    PLATEAU,
+    SADDLE,
+    STEEP,
+    STN_TRAIN,
+    Experiment,
+    start,
+)
 from descentlab.experiments.curvature import analyze
+from descentlab.experiments.generalization import GeneralizeConfig
 from descentlab.experiments.loss_surface import analyze_surface
 from descentlab.experiments.many_starts import MinimaConfig
 from descentlab.experiments.optim_race import RaceConfig
 from descentlab.experiments.optim_train import TrainConfig
 from descentlab.experiments.pathologies import PlateauConfig, SteepConfig
 from descentlab.experiments.saddle_escape import SaddleConfig
+from descentlab.experiments.stn_train import StnConfig
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS
 from descentlab.report import build_report
 from descentlab.runs import list_table, load_run
@@ -58,7 +71,16 @@ def plan(cfg: TourConfig) -> list[tuple[Experiment, Any]]:
     plateau = PlateauConfig(seed=cfg.seed, device=cfg.device, radii="3,4" if q else "3,4,5")
     steep = SteepConfig(seed=cfg.seed, device=cfg.device, steps=1500 if q else 5000)
     landscapes = [(OPTIM_RACE, race), (SADDLE, saddle), (MINIMA, minima), (PLATEAU, plateau), (STEEP, steep)]
-    return [*landscapes, *[(OPTIM_TRAIN, config) for config in unit_configs(base)]]
+    dropout = GeneralizeConfig(
+        seed=cfg.seed, device=cfg.device, hidden="256,256" if q else "1024,1024", train_size=3000 if q else 10_000,
+        epochs=3 if q else 5, eval_every=1000 if q else 2500,
+    )  # fmt: skip
+    stn = StnConfig(
+        seed=cfg.seed, device=cfg.device, distortion="r", train_size=2000 if q else 10_000, epochs=1 if q else 3,
+        eval_every=1000 if q else 2500,
+    )  # fmt: skip
+    later = [(GENERALIZE_MNIST, dropout), (STN_TRAIN, stn)]
+    return [*landscapes, *[(OPTIM_TRAIN, config) for config in unit_configs(base)], *later]
 
 
 def run_tour(cfg: TourConfig, out: str | Path, log: Any = print) -> Path:

@@ -15,17 +15,20 @@ from conftest import REPO, TINY, assert_one_line_error, cli, cli_process
 
 from descentlab.runs import read_metrics
 
-SUBCOMMANDS = ["optim", "landscape", "generalize", "stn", "rnn", "lm", "data", "runs", "report", "tour"]
+SUBCOMMANDS = ["optim", "landscape", "generalize", "stn", "hpo", "rnn", "lm", "data", "runs", "report", "tour"]
+ACTIONS = [
+    ["optim", "train"], ["runs", "list"], ["data", "check"], ["generalize", "mnist"], ["generalize", "optimizers"],
+    ["stn", "train"], ["hpo", "optim-train"], ["hpo", "optim-race"], ["landscape", "surface"],
+    ["landscape", "minima"], ["landscape", "plateau"], ["landscape", "steep"],
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "command", [[], *[[c] for c in SUBCOMMANDS], ["optim", "train"], ["runs", "list"], ["data", "check"]]
-)
+@pytest.mark.parametrize("command", [[], *[[c] for c in SUBCOMMANDS], *ACTIONS])
 def test_help_says_what_and_shows_an_example(command: list[str]) -> None:
     result = cli(*command, "--help")
     assert result.returncode == 0, result.stderr
     assert "usage: descentlab" in result.stdout
-    if command not in (["runs", "list"], ["data", "check"]):
+    if command not in (["runs", "list"], ["data", "check"], ["hpo", "optim-train"], ["hpo", "optim-race"]):
         assert "examples:\n  descentlab " in result.stdout
 
 
@@ -57,9 +60,11 @@ def test_optim_train_help_lists_every_setting_with_its_range() -> None:
         (["optim", "train", "--momentum", "1.0"], ["momentum: 1.0 is out of range", "0.0 <= momentum < 1.0"]),
         (["optim", "train", "--bogus"], ["unrecognized arguments: --bogus"]),
         (["optimise"], ["invalid choice: 'optimise'"]),
-        (["stn", "train"], ["unrecognized arguments"]),
+        (["stn", "train", "--bogus"], ["unrecognized arguments: --bogus"]),
         (["lm"], ["not available yet", "issue 6"]),
-        (["landscape", "surface", "x"], ["invalid choice: 'surface'"]),
+        (["landscape", "surface", "/nonexistent/run"], ["/nonexistent/run"]),
+        (["hpo", "optim-train"], ["--trials"]),
+        (["generalize", "mnist", "--keep-input", "1.5"], ["keep_input: 1.5 is out of range"]),
         (["optim", "train", "--resume", "/nonexistent/run"], ["no such run folder"]),
         (["runs", "compare", "/nonexistent/run"], ["not a run folder"]),
         (["report", "/nonexistent/run"], ["no such run folder"]),

@@ -321,6 +321,81 @@ def surface_section(runs: Sequence[RunRecord]) -> Section:
     )
 
 
+def dropout_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Generalization and dropout' from ``descentlab generalize mnist`` runs."""
+    from descentlab.experiments.generalization import gap_table
+
+    return [
+        Section(
+            id="dropout",
+            title="Generalization: the same network without and with dropout",
+            concept=(
+                "Weights are fitted on the training set, choices are made on the validation set, and the "
+                "test set is used once. A large network fits its training set better than it predicts new "
+                "data: the gap between training and validation error grows as it trains. Dropout keeps each "
+                "unit with probability p during training (the unit's p is the probability of keeping; "
+                "PyTorch's is of dropping), so no unit can rely on particular others; it trains slower but "
+                "narrows the gap."
+            ),
+            figures=[figures.dropout_curves(r)],
+            table=gap_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def time_to_target_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Optimizers on a real task' from ``descentlab generalize optimizers`` runs."""
+    from descentlab.experiments.generalization import target_table
+
+    return [
+        Section(
+            id="time-to-target",
+            title="The unit's optimizers on MNIST: time to a validation accuracy",
+            concept=(
+                "An optimizer is worth what it saves in training time. As AlgoPerf scores optimizers, each "
+                "of the unit's eight trains the same network in its data regime, and the score is the "
+                "training time until the validation accuracy first reaches the target."
+            ),
+            figures=[figures.time_to_target(r)],
+            table=target_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def stn_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Spatial transformer networks' from ``descentlab stn train`` runs."""
+    from descentlab.experiments.stn_train import error_table, transformer_examples
+
+    sections = []
+    for r in [r for r in runs if r.status == "complete"]:
+        figs = [figures.dropout_curves(r, str(r.config.get("variants", "cnn,st-cnn")).split(","))]
+        if (r.path / "st-cnn.pt").is_file():
+            figs.insert(0, figures.transformed_digits(*transformer_examples(r)))
+        sections.append(
+            Section(
+                id=f"stn-{r.config.get('distortion')}",
+                title=f"Spatial transformer: {r.config.get('distortion')} distorted MNIST",
+                concept=(
+                    "A spatial transformer learns, from the image itself, where to look: a localisation "
+                    "network regresses the parameters of a transform, a grid generator maps each output "
+                    "pixel to a point of the input, and a bilinear sampler reads the input there. Trained "
+                    "only through the classifier's loss, it learns to undo rotation, scale and translation, "
+                    "so the classifier behind it sees straightened, centred digits."
+                ),
+                figures=figs,
+                table=error_table(r),
+                commands=[str(r.meta.get("command"))],
+            )
+        )
+    return sections
+
+
 def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section]:
     """A plain section for an experiment without its own: each run's final metrics."""
     rows = [[r.path.name, r.status, " ".join(f"{k}={v:.4g}" for k, v in sorted(r.final().items()))] for r in runs]
@@ -342,6 +417,9 @@ SECTION_BUILDERS: dict[str, Callable[[Sequence[RunRecord]], list[Section]]] = {
     "landscape-minima": minima_sections,
     "landscape-plateau": pathology_sections,
     "landscape-steep": pathology_sections,
+    "generalize-mnist": dropout_sections,
+    "generalize-optimizers": time_to_target_sections,
+    "stn-train": stn_sections,
 }
 
 
