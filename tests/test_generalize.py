@@ -189,3 +189,45 @@ def test_generalize_optimizers_times_each_of_the_eight_to_the_target(tmp_path: P
         assert reached == pytest.approx(first, abs=1e-6)  # the first logged crossing of the target
         assert m[f"{name}/train_seconds"] < 1 + 2.0  # the budget stops training (one step may overrun)
     assert (run / "time_to_target.png").stat().st_size > 10_000
+
+
+class _StopAfter:
+    """A stop flag that asks to stop at the n-th check (as Ctrl-C would, after n training steps)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @property
+    def requested(self) -> bool:
+        self.n -= 1
+        return self.n == 0
+
+
+def test_an_interrupted_run_of_two_variants_resumes_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contextlib import contextmanager
+
+    from descentlab.errors import Interrupted
+    from descentlab.experiments import EXPERIMENTS, runner, start
+    from descentlab.experiments.generalization import GeneralizeConfig
+
+    cfg = GeneralizeConfig(hidden="32", train_size=1000, val_size=500, eval_every=300, epochs=2, batch_size=50)
+    exp = EXPERIMENTS["generalize-mnist"]
+    unbroken = load_run(start(exp, cfg, tmp_path / "unbroken"))
+
+    @contextmanager
+    def stop_in_second_variant():  # type: ignore[no-untyped-def]
+        yield _StopAfter(40 + 13)  # 40 steps of 'plain', then 13 of 'dropout'
+
+    monkeypatch.setattr(runner, "stop_on_sigint", stop_in_second_variant)
+    with pytest.raises(Interrupted):
+        start(exp, cfg, tmp_path / "broken")
+    monkeypatch.undo()
+    (run,) = (tmp_path / "broken" / "generalize-mnist").iterdir()
+    assert load_run(run).status == "interrupted"
+    runner.resume(EXPERIMENTS, run)
+    resumed = load_run(run)
+    assert resumed.metrics == unbroken.metrics  # step for step, both variants
+    timed = ("/train_seconds", "/seconds_to_target")  # wall clock: the only values that may differ
+    assert {k: v for k, v in resumed.final().items() if not k.endswith(timed)} == {
+        k: v for k, v in unbroken.final().items() if not k.endswith(timed)
+    }
