@@ -72,7 +72,7 @@ def _optimizer(cfg: StnConfig, model: nn.Module) -> torch.optim.Optimizer:
 
 def train(cfg: StnConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
     device = select_device(cfg.device)
-    data = distorted_mnist(cfg.distortion, cfg.val_size, seed=cfg.seed)
+    data = dict(distorted_mnist(cfg.distortion, cfg.val_size, seed=cfg.seed))  # a copy: the sets are cached
     if cfg.train_size:
         data["train"] = (data["train"][0][: cfg.train_size], data["train"][1][: cfg.train_size])
     data = {k: (x.to(device), y.to(device)) for k, (x, y) in data.items()}

@@ -12,6 +12,7 @@ grid and bilinear sampling (``torch.nn.functional.grid_sample``); clutter is pas
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -83,9 +84,11 @@ def _clutter(chunk: Tensor, pool: Tensor, gen: torch.Generator) -> Tensor:
     return canvas
 
 
+@functools.lru_cache(maxsize=2)
 def distorted_mnist(kind: str, val_size: int = 5000, seed: int = 0) -> dict[str, tuple[Tensor, Tensor]]:
     """Train / val (stratified from the official training set) / official test, each distorted with its
-    own seed derived from ``seed``; images (N, 1, S, S) float, labels (N,)."""
+    own seed derived from ``seed``; images (N, 1, S, S) float, labels (N,). Cached (the run, its figure
+    and the report ask for the same set): copy the dict before changing it, and do not modify the tensors."""
     from descentlab.generalize import mnist_splits
 
     splits = mnist_splits(val_size=val_size, seed=0)
