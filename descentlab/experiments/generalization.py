@@ -342,10 +342,10 @@ def optimizers_train(
 
 
 def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import dropout_curves, time_to_target
+    from descentlab.report.figures import time_to_target, variant_curves
 
     if record.experiment == MNIST_EXPERIMENT:
-        return {"learning_curves.png": dropout_curves(record)}
+        return {"learning_curves.png": variant_curves(record)}
     return {"time_to_target.png": time_to_target(record)}
 
 

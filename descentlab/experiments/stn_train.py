@@ -91,10 +91,10 @@ def train(cfg: StnConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None
 
 
 def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import dropout_curves, transformed_digits
+    from descentlab.report.figures import transformed_digits, variant_curves
 
     cfg = StnConfig(**{k: v for k, v in record.config.items()})
-    out = {"learning_curves.png": dropout_curves(record, cfg.variants.split(","))}
+    out = {"learning_curves.png": variant_curves(record, cfg.variants.split(","))}
     if (record.path / "st-cnn.pt").is_file():
         out["transformed.png"] = transformed_digits(*transformer_examples(record))
     return out

@@ -298,8 +298,8 @@ def many_starts(data: dict[str, Any]) -> Figure:
     return fig
 
 
-def dropout_curves(record: RunRecord, names: Sequence[str] = ("plain", "dropout")) -> Figure:
-    """Training and validation loss and error against epoch for each variant (plain, dropout), one figure."""
+def variant_curves(record: RunRecord, names: Sequence[str] = ("plain", "dropout")) -> Figure:
+    """Training and validation loss and error against epoch for each variant of a run (plain and dropout, or cnn and st-cnn), one figure."""
     fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(11, 4))
     for i, name in enumerate(names):
         for ax, key in ((ax_loss, "loss"), (ax_err, "error")):

@@ -337,7 +337,7 @@ def dropout_sections(runs: Sequence[RunRecord]) -> list[Section]:
                 "PyTorch's is of dropping), so no unit can rely on particular others; it trains slower but "
                 "narrows the gap."
             ),
-            figures=[figures.dropout_curves(r)],
+            figures=[figures.variant_curves(r)],
             table=gap_table(r),
             commands=[str(r.meta.get("command"))],
         )
@@ -374,7 +374,7 @@ def stn_sections(runs: Sequence[RunRecord]) -> list[Section]:
 
     sections = []
     for r in [r for r in runs if r.status == "complete"]:
-        figs = [figures.dropout_curves(r, str(r.config.get("variants", "cnn,st-cnn")).split(","))]
+        figs = [figures.variant_curves(r, str(r.config.get("variants", "cnn,st-cnn")).split(","))]
         if (r.path / "st-cnn.pt").is_file():
             figs.insert(0, figures.transformed_digits(*transformer_examples(r)))
         sections.append(
