@@ -36,6 +36,7 @@ from descentlab.errors import ConfigError, Interrupted
 from descentlab.experiments.optim_train import DEFAULT_LR, OPTIMIZERS, evaluate
 from descentlab.generalize import Dropout, EarlyStopping, mnist_splits
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS, Regime, mini_batch
+from descentlab.optim.snapshots import cyclic_cosine_scheduler
 from descentlab.runs import Run, RunRecord, StopFlag, rng_state, seed_everything, select_device, set_rng_state
 
 MNIST_EXPERIMENT, OPTIMIZERS_EXPERIMENT = "generalize-mnist", "generalize-optimizers"
@@ -63,6 +64,9 @@ class GeneralizeConfig(RunConfig):
     momentum: float = param(0.9, "momentum coefficient, for --optimizer momentum", low=0.0, high=1.0, high_open=True)
     batch_size: int = param(128, "examples per step", low=1, high=60_000)
     epochs: int = param(30, "passes over the training split (at most)", low=1, high=10_000)
+    schedule: str = param(
+        "constant", "learning rate: constant, or cosine decay to 0 over --epochs", choices=("constant", "cosine")
+    )
     patience: int = param(0, "early stopping: evaluations without a better validation loss (0: off)", low=0)
     max_seconds: float = param(0.0, "training-time budget per variant in seconds (0: none)", low=0.0)
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
@@ -161,6 +165,7 @@ class Variant:
     max_seconds: float = 0.0  # 0: no budget
     target: float | None = None  # validation accuracy whose first crossing is timed
     patience: int = 0
+    schedule: str = "constant"  # or "cosine": the learning rate decays to 0 over epochs x steps per epoch
 
 
 def run_variant(
@@ -182,6 +187,7 @@ def run_variant(
     total = steps_per_epoch * v.epochs
     every = max(1, eval_every // (v.regime.batch_size or n))
     early = EarlyStopping(v.patience) if v.patience else None
+    scheduler = cyclic_cosine_scheduler(v.optimizer, total, 1) if v.schedule == "cosine" else None
     t, seconds, reached, loss_sum, loss_count = 0, 0.0, math.nan, 0.0, 0
     if state is not None:
         v.model.load_state_dict(state["model"])
@@ -191,12 +197,15 @@ def run_variant(
         loss_sum, loss_count = state["loss_sum"], state["loss_count"]
         if early is not None and state.get("early") is not None:
             early.load_state_dict(state["early"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
 
     def checkpoint() -> str:
         return save({
             "model": v.model.state_dict(), "optimizer": v.optimizer.state_dict(), "rng": rng_state(), "t": t,
             "seconds": seconds, "reached": reached, "loss_sum": loss_sum, "loss_count": loss_count,
             "early": early.state_dict() if early is not None else None,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
         })  # fmt: skip
 
     v.model.train()
@@ -212,6 +221,8 @@ def run_variant(
         v.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         v.optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         seconds += time.perf_counter() - started
         t += 1
         loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
@@ -295,7 +306,7 @@ def mnist_train(
         keep_in, keep_hid = (cfg.keep_input, cfg.keep_hidden) if name == "dropout" else (1.0, 1.0)
         model = make_mlp(cfg.widths(), keep_in, keep_hid).to(device)
         return Variant(name, model, _optimizer(cfg, model), mini_batch(cfg.batch_size), cfg.epochs,
-                       cfg.max_seconds, None, cfg.patience)  # fmt: skip
+                       cfg.max_seconds, None, cfg.patience, cfg.schedule)  # fmt: skip
 
     return run_variants(cfg.variant_names(), build, data, cfg.eval_every, cfg.seed, run, stop, state)
 

@@ -1,0 +1,317 @@
+r"""Stacked, optionally bidirectional RNN, LSTM and GRU layers over whole sequences.
+
+Each layer reads the sequence left to right (and, when bidirectional, a second set of weights reads it
+right to left; the two outputs are concatenated feature-wise), and its outputs are the next layer's
+inputs, with dropout between layers in training (not after the last one), exactly as ``torch.nn.LSTM``.
+Parameters are named and shaped as torch's (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``,
+``bias_hh_l0``, ``weight_ih_l0_reverse``, ...), so ``load_state_dict`` works in both directions.
+
+Three implementations, chosen once at construction with ``impl``; all compute the same function of the
+same parameters and are tested equal:
+
+``"loop"``
+    The written-out path: the input projections of all time steps in one matrix product, then a Python
+    loop over time calling the cell's step function (:mod:`descentlab.rnn.cells`). Autograd gives
+    backpropagation through time.
+``"compiled"``
+    The same step function through ``torch.compile``, which fuses each step's gate arithmetic (the
+    sigmoids, tanh and products) into one kernel, forward and backward; the first call compiles.
+``"bptt"``
+    The same steps with backpropagation through time written out by hand as well
+    (:mod:`descentlab.rnn.bptt`): one ``autograd.Function`` per layer and direction whose backward walks the
+    steps in reverse and forms each weight gradient in one matrix product at the end. The fastest of the
+    written-out paths, and the one the benchmark's "written out, run fast" row measures.
+``"fused"``
+    The same parameters handed to PyTorch's own recurrent kernel (``torch._VF.lstm`` and friends, the
+    function behind ``torch.nn.LSTM``; cuDNN on a GPU). For training real models.
+
+Shapes follow torch: input ``(T, N, in)`` (``(N, T, in)`` with ``batch_first``, or unbatched ``(T, in)``);
+initial states ``(layers * directions, N, hidden)``; the output ``(T, N, directions * hidden)`` and the
+final states ``(layers * directions, N, hidden)``, ordered layer by layer, forward before reverse.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any, cast
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from descentlab.rnn.bptt import GRURecurrence, LSTMRecurrence, RNNRecurrence
+from descentlab.rnn.cells import GATES, NONLINEARITIES, LSTMGates, check_sizes, gru_step, lstm_step, rnn_step
+
+IMPLS = ("loop", "compiled", "bptt", "fused")
+
+
+@functools.cache
+def _compiled(step: Callable[..., Any]) -> Callable[..., Any]:
+    return cast(Callable[..., Any], torch.compile(step, dynamic=False))
+
+
+class _Stacked(nn.Module):
+    kind = "rnn"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        impl: str = "loop",
+        nonlinearity: str = "tanh",
+    ) -> None:
+        super().__init__()
+        check_sizes(input_size, hidden_size)
+        if not (isinstance(num_layers, int) and num_layers >= 1):
+            raise ValueError(f"num_layers must be an integer >= 1, got {num_layers!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout is the probability of dropping a unit, in [0, 1); got {dropout!r}")
+        if impl not in IMPLS:
+            raise ValueError(f"impl must be one of {', '.join(IMPLS)}, got {impl!r}")
+        if nonlinearity not in NONLINEARITIES:
+            raise ValueError(f"nonlinearity must be one of {', '.join(NONLINEARITIES)}, got {nonlinearity!r}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
+        self.impl, self.nonlinearity = impl, nonlinearity
+        self.directions = 2 if bidirectional else 1
+        g = GATES[self.kind]
+        self._names: list[list[str]] = []  # per (layer, direction): w_ih, w_hh[, b_ih, b_hh]
+        for layer in range(num_layers):
+            size = input_size if layer == 0 else hidden_size * self.directions
+            for d in range(self.directions):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                shapes: dict[str, tuple[int, ...]] = {
+                    "weight_ih": (g * hidden_size, size),
+                    "weight_hh": (g * hidden_size, hidden_size),
+                }
+                if bias:
+                    shapes |= {"bias_ih": (g * hidden_size,), "bias_hh": (g * hidden_size,)}
+                for name, shape in shapes.items():
+                    self.register_parameter(name + sfx, nn.Parameter(torch.empty(shape)))
+                self._names.append([name + sfx for name in shapes])
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """:math:`U(-1/\\sqrt{H}, 1/\\sqrt{H})` for every parameter, as torch."""
+        bound = 1 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def flat_weights(self) -> list[Tensor]:
+        """Parameters in torch's order: per layer, per direction, w_ih, w_hh, b_ih, b_hh."""
+        return [getattr(self, name) for names in self._names for name in names]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, impl={self.impl!r}"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        if self.batch_first:
+            s += ", batch_first=True"
+        return s
+
+    # ---- shapes in and out ----
+
+    def _prepare(self, input: Tensor, hx: Any) -> tuple[Tensor, bool, int]:
+        if input.dim() not in (2, 3) or input.shape[-1] != self.input_size:
+            raise ValueError(
+                f"input must be (seq, batch, {self.input_size}), (batch, seq, {self.input_size}) with batch_first, "
+                f"or unbatched (seq, {self.input_size}); got {tuple(input.shape)}"
+            )
+        unbatched = input.dim() == 2
+        if unbatched:
+            input = input.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        return input, unbatched, input.shape[1]
+
+    def _state(self, hx: Tensor | None, input: Tensor, batch: int, unbatched: bool) -> Tensor:
+        shape = (self.num_layers * self.directions, batch, self.hidden_size)
+        if hx is None:
+            return torch.zeros(shape, dtype=input.dtype, device=input.device)
+        h = hx.unsqueeze(1) if unbatched else hx
+        if tuple(h.shape) != shape:
+            want = shape[:1] + shape[2:] if unbatched else shape
+            raise ValueError(f"initial state must have shape {want} (layers * directions, batch, hidden); "
+                             f"got {tuple(hx.shape)}")  # fmt: skip
+        return h
+
+    def _finish(self, output: Tensor, unbatched: bool) -> Tensor:
+        if unbatched:
+            return output.squeeze(1)
+        return output.transpose(0, 1) if self.batch_first else output
+
+    # ---- the written-out path ----
+
+    def _step(self) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def _loop(self, input: Tensor, states: list[Tensor], record: list[Any] | None) -> tuple[Tensor, list[Tensor]]:
+        """All layers and directions; ``states`` holds one (L*D, N, H) tensor per state (h, and c for the
+        LSTM). Returns the last layer's output and the final states."""
+        step = _compiled(self._step()) if self.impl == "compiled" else self._step()
+        finals: list[list[Tensor]] = [[] for _ in states]
+        layer_input = input
+        for layer in range(self.num_layers):
+            outputs = []
+            for d in range(self.directions):
+                k = layer * self.directions + d
+                w_ih, w_hh, *b = (getattr(self, n) for n in self._names[k])
+                b_ih, b_hh = (b[0], b[1]) if b else (None, None)
+                state = [s[k] for s in states]
+                if self.impl == "bptt" and record is None:
+                    xs = F.linear(layer_input if not d else layer_input.flip(0), w_ih, b_ih)
+                    out, *state = self._recurrence(xs, state, w_hh, b_hh)
+                    outputs.append(out.flip(0) if d else out)
+                    for f, s in zip(finals, state, strict=True):
+                        f.append(s)
+                    continue
+                # every step's input projection in one product; unbind (not xw[t]) so that backward
+                # stacks the steps' gradients once instead of scattering each into a zero tensor
+                xw = F.linear(layer_input, w_ih, b_ih).unbind(0)
+                hs: list[Tensor] = []
+                gates: list[LSTMGates] = []
+                times = range(len(xw) - 1, -1, -1) if d else range(len(xw))
+                for t in times:
+                    state, extra = self._advance(step, xw[t], state, w_hh, b_hh)
+                    hs.append(state[0])
+                    if record is not None and extra is not None:
+                        gates.append(extra)
+                if d:
+                    hs.reverse()
+                    gates.reverse()
+                outputs.append(torch.stack(hs))
+                for f, s in zip(finals, state, strict=True):
+                    f.append(s)
+                if record is not None:
+                    record.append(LSTMGates(*(torch.stack(g) for g in zip(*gates, strict=True))))
+            layer_input = outputs[0] if self.directions == 1 else torch.cat(outputs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+        return layer_input, [torch.stack(f) for f in finals]
+
+    def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
+        raise NotImplementedError
+
+    def _advance(
+        self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None
+    ) -> tuple[list[Tensor], Any]:
+        raise NotImplementedError
+
+
+class RNN(_Stacked):
+    """Stacked Elman RNN with tanh or ReLU (see :func:`descentlab.rnn.cells.rnn_step`); the interface of
+    ``torch.nn.RNN``: ``output, h_n = rnn(input, h_0)``."""
+
+    kind = "rnn"
+
+    def _step(self) -> Callable[..., Any]:
+        return rnn_step
+
+    def _advance(self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor,
+               b_hh: Tensor | None) -> tuple[list[Tensor], Any]:  # fmt: skip
+        return [step(xw, state[0], w_hh, b_hh, self.nonlinearity)], None
+
+    def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
+        return RNNRecurrence.apply(xw, state[0], w_hh, b_hh, self.nonlinearity == "tanh")
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        x, unbatched, n = self._prepare(input, hx)
+        h0 = self._state(hx, x, n, unbatched)
+        if self.impl == "fused":
+            fn = torch._VF.rnn_tanh if self.nonlinearity == "tanh" else torch._VF.rnn_relu
+            out, h = fn(x, h0, self.flat_weights(), self.bias, self.num_layers, self.dropout, self.training,
+                        self.bidirectional, False)  # fmt: skip
+        else:
+            out, (h,) = self._loop(x, [h0], None)
+        return self._finish(out, unbatched), h.squeeze(1) if unbatched else h
+
+
+class GRU(_Stacked):
+    """Stacked GRU (see :func:`descentlab.rnn.cells.gru_step`); the interface of ``torch.nn.GRU``."""
+
+    kind = "gru"
+
+    def _step(self) -> Callable[..., Any]:
+        return gru_step
+
+    def _advance(self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor,
+               b_hh: Tensor | None) -> tuple[list[Tensor], Any]:  # fmt: skip
+        return [step(xw, state[0], w_hh, b_hh)], None
+
+    def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
+        return GRURecurrence.apply(xw, state[0], w_hh, b_hh)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        x, unbatched, n = self._prepare(input, hx)
+        h0 = self._state(hx, x, n, unbatched)
+        if self.impl == "fused":
+            out, h = torch._VF.gru(x, h0, self.flat_weights(), self.bias, self.num_layers,
+                                   self.dropout, self.training, self.bidirectional, False)  # fmt: skip
+        else:
+            out, (h,) = self._loop(x, [h0], None)
+        return self._finish(out, unbatched), h.squeeze(1) if unbatched else h
+
+
+class LSTM(_Stacked):
+    """Stacked LSTM (see :func:`descentlab.rnn.cells.lstm_step`); the interface of ``torch.nn.LSTM``:
+    ``output, (h_n, c_n) = lstm(input, (h_0, c_0))``. :meth:`forward_with_gates` also returns every
+    gate's activation at every step (the written-out path)."""
+
+    kind = "lstm"
+
+    def _step(self) -> Callable[..., Any]:
+        return lstm_step
+
+    def _advance(self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor,
+               b_hh: Tensor | None) -> tuple[list[Tensor], Any]:  # fmt: skip
+        h, c, gates = step(xw, state[0], state[1], w_hh, b_hh)
+        return [h, c], gates
+
+    def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
+        return LSTMRecurrence.apply(xw, state[0], state[1], w_hh, b_hh)
+
+    def _states(self, hx: tuple[Tensor, Tensor] | None, x: Tensor, n: int, unbatched: bool) -> list[Tensor]:
+        if hx is None:
+            return [self._state(None, x, n, unbatched)] * 2
+        if not (isinstance(hx, tuple | list) and len(hx) == 2):
+            raise ValueError("an LSTM's initial state is a pair (h_0, c_0)")
+        return [self._state(hx[0], x, n, unbatched), self._state(hx[1], x, n, unbatched)]
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        x, unbatched, n = self._prepare(input, hx)
+        h0, c0 = self._states(hx, x, n, unbatched)
+        if self.impl == "fused":
+            out, h, c = torch._VF.lstm(x, (h0, c0), self.flat_weights(), self.bias,
+                                       self.num_layers, self.dropout, self.training, self.bidirectional, False)  # fmt: skip
+        else:
+            out, (h, c) = self._loop(x, [h0, c0], None)
+        if unbatched:
+            h, c = h.squeeze(1), c.squeeze(1)
+        return self._finish(out, unbatched), (h, c)
+
+    def forward_with_gates(
+        self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor], list[LSTMGates]]:
+        """As :meth:`forward` (always the written-out loop), plus one :class:`LSTMGates` per layer and
+        direction, each gate of shape (T, N, hidden) (time first, batch dimension kept)."""
+        x, unbatched, n = self._prepare(input, hx)
+        h0, c0 = self._states(hx, x, n, unbatched)
+        record: list[LSTMGates] = []
+        step = self.impl
+        self.impl = "loop"
+        try:
+            out, (h, c) = self._loop(x, [h0, c0], record)
+        finally:
+            self.impl = step
+        if unbatched:
+            h, c = h.squeeze(1), c.squeeze(1)
+        return self._finish(out, unbatched), (h, c), record
