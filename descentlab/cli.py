@@ -40,7 +40,6 @@ def _examples(*lines: str) -> str:
 # Modules whose commands arrive with later issues: their help says what they will hold.
 _COMING = {
     "rnn": ("RNN/LSTM/GRU from scratch, topologies, gradient flow (issue 6)", "descentlab rnn adding --cell lstm"),
-    "lm": ("word-level RNN language models on Penn Treebank (issue 6)", "descentlab lm train --corpus my.txt"),
 }
 
 
@@ -58,6 +57,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> Parser:
     from descentlab.experiments.generalization import GeneralizeConfig, OptimizersConfig
+    from descentlab.experiments.lm_train import LMConfig
     from descentlab.experiments.many_starts import MinimaConfig
     from descentlab.experiments.optim_race import RaceConfig
     from descentlab.experiments.optim_train import TrainConfig
@@ -213,6 +213,66 @@ def build_parser() -> Parser:
         ),
     )
     _add_experiment_options(stn_train, StnConfig, "DISTORTION-TRANSFORM")
+
+    # lm -------------------------------------------------------------------------------------
+    lm = sub.add_parser(
+        "lm",
+        help="word-level recurrent language models: train on Penn Treebank or your text, evaluate, generate",
+        description=(
+            "Word-level language models (embedding, LSTM/GRU/RNN, decoder; optionally tied) trained with\n"
+            "truncated backpropagation through time, scored by perplexity."
+        ),
+        epilog=_examples(
+            "descentlab lm train --tied",
+            "descentlab lm train --corpus my.txt --epochs 10",
+            "descentlab lm generate runs/lm-train/lstm-2x200-tied__0__20261126-120000 --prompt 'the market'",
+        ),
+    )
+    lm_sub = lm.add_subparsers(dest="action", metavar="ACTION", required=True)
+    lm_train = lm_sub.add_parser(
+        "train",
+        help="train a language model (PyTorch's word_language_model recipe by default)",
+        description=(
+            "Penn Treebank by default (929k training words, 10k vocabulary), or --corpus FILE (its lines\n"
+            "split 90/5/5) or --corpus FOLDER (train.txt, valid.txt, test.txt). Keeps the weights with the\n"
+            "best validation perplexity in model.pt, prints validation and test perplexity and writes\n"
+            "perplexity.png. --impl chooses the recurrent layer: ours written out (loop, compiled, bptt),\n"
+            "ours on PyTorch's fused kernel (fused), or torch.nn.LSTM itself (torch)."
+        ),
+        epilog=_examples(
+            "descentlab lm train --tied",
+            "descentlab lm train --emsize 650 --hidden 650 --dropout 0.5 --tied --epochs 40 --impl fused",
+            "descentlab lm train --optimizer adam --lr 0.002 --clip 1",
+        ),
+    )
+    _add_experiment_options(lm_train, LMConfig, "CELL-LAYERSxHIDDEN")
+    lm_eval = lm_sub.add_parser(
+        "eval",
+        help="validation and test perplexity of a trained language model",
+        description="Validation and test perplexity of the run's best weights (model.pt).",
+        epilog=_examples("descentlab lm eval runs/lm-train/lstm-2x200-tied__0__20261126-120000 --json"),
+    )
+    lm_eval.add_argument("run_dir", metavar="RUN_DIR", help="a descentlab lm train run folder")
+    lm_eval.add_argument("--json", action="store_true", help="print one JSON object")
+    lm_eval.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    lm_gen = lm_sub.add_parser(
+        "generate",
+        help="sample text from a trained language model",
+        description=(
+            "Reads the prompt's words (unknown ones become <unk>), then samples each next word from the\n"
+            "softmax of the logits divided by --temperature, among the --top-k most likely (0: all)."
+        ),
+        epilog=_examples(
+            "descentlab lm generate RUN_DIR --prompt 'the company said' --words 40 --temperature 0.8 --top-k 40"
+        ),
+    )
+    lm_gen.add_argument("run_dir", metavar="RUN_DIR", help="a descentlab lm train run folder")
+    lm_gen.add_argument("--prompt", default="", help="words to start from (default: a sentence start)")
+    lm_gen.add_argument("--words", type=int, default=50, help="words to generate (default: 50)")
+    lm_gen.add_argument("--temperature", type=float, default=1.0, help="softmax temperature > 0 (default: 1)")
+    lm_gen.add_argument("--top-k", type=int, default=0, help="sample among the k most likely words (0: all)")
+    lm_gen.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    lm_gen.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
 
     # landscape ------------------------------------------------------------------------------
     landscape = sub.add_parser(
@@ -414,6 +474,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         path = start(exp, cfg, args.out, name=args.name)
     print(f"run complete: {path}")
     from descentlab.experiments.generalization import gap_table, target_table
+    from descentlab.experiments.lm_train import result_table
     from descentlab.experiments.many_starts import minima_table
     from descentlab.experiments.pathologies import plateau_table, steep_table
     from descentlab.experiments.saddle_escape import escape_table
@@ -431,6 +492,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         "generalize-mnist": gap_table,
         "generalize-optimizers": target_table,
         "stn-train": error_table,
+        "lm-train": result_table,
     }
     if exp.name in tables:
         print(format_table(*tables[exp.name](load_run(path))))
@@ -527,6 +589,54 @@ def _landscape_surface(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lm_eval(args: argparse.Namespace) -> int:
+    from descentlab.experiments.lm_train import evaluate, load, load_model, perplexity
+    from descentlab.lm.corpus import batchify
+    from descentlab.runs import select_device
+
+    device = select_device(args.device)
+    model, vocab, cfg = load_model(args.run_dir, device)
+    corpus = load(cfg)
+    if corpus.vocab.itos != vocab.itos:
+        raise UserError(f"{args.run_dir}: the corpus now gives a different vocabulary than the run was trained on")
+    result: dict[str, Any] = {"run": str(args.run_dir), "corpus": corpus.source}
+    for split in ("valid", "test"):
+        loss = evaluate(model, batchify(corpus.split(split), cfg.eval_batch_size).to(device), cfg.bptt)
+        result |= {f"{split}_loss": loss, f"{split}_perplexity": perplexity(loss)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{corpus.source}: valid perplexity {result['valid_perplexity']:.2f}, "
+              f"test perplexity {result['test_perplexity']:.2f}")  # fmt: skip
+    return 0
+
+
+def _lm_generate(args: argparse.Namespace) -> int:
+    import math
+
+    import torch
+
+    from descentlab.experiments.lm_train import load_model
+    from descentlab.lm.corpus import EOS
+    from descentlab.lm.model import generate
+    from descentlab.runs import select_device
+
+    if args.words < 1:
+        raise UserError(f"--words {args.words}: valid: an integer >= 1")
+    if not (math.isfinite(args.temperature) and args.temperature > 0):
+        raise UserError(f"--temperature {args.temperature}: valid: a number > 0")
+    if args.top_k < 0:
+        raise UserError(f"--top-k {args.top_k}: valid: an integer >= 0 (0: all words)")
+    device = select_device(args.device)
+    model, vocab, _ = load_model(args.run_dir, device)
+    prompt = args.prompt.split() or [EOS]
+    ids = vocab.encode(prompt)
+    sample = generate(model, ids, args.words, args.temperature, args.top_k, torch.Generator().manual_seed(args.seed))
+    words = " ".join(w if w != EOS else "\n" for w in vocab.decode(sample))
+    print((args.prompt + " " if args.prompt else "") + words.replace(" \n ", "\n").strip())
+    return 0
+
+
 def _data_check(args: argparse.Namespace) -> int:
     from descentlab.data import check_all
 
@@ -601,6 +711,9 @@ def dispatch(args: argparse.Namespace) -> int:
         ("generalize", "mnist"): _run_experiment,
         ("generalize", "optimizers"): _run_experiment,
         ("stn", "train"): _run_experiment,
+        ("lm", "train"): _run_experiment,
+        ("lm", "eval"): _lm_eval,
+        ("lm", "generate"): _lm_generate,
         ("optim", "list"): _optim_list,
         ("optim", "bench"): _optim_bench,
         ("data", "check"): _data_check,

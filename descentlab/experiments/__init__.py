@@ -2,6 +2,7 @@
 
 from descentlab.experiments import (
     generalization,
+    lm_train,
     many_starts,
     optim_race,
     optim_train,
@@ -83,6 +84,14 @@ STN_TRAIN = Experiment(
     figures=stn_train.figures,
 )
 
+LM_TRAIN = Experiment(
+    name=lm_train.EXPERIMENT,
+    command="descentlab lm train",
+    config=lm_train.LMConfig,
+    train=lm_train.train,
+    figures=lm_train.figures,
+)
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
@@ -95,6 +104,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         GENERALIZE_MNIST,
         GENERALIZE_OPTIMIZERS,
         STN_TRAIN,
+        LM_TRAIN,
     )
 }
 
@@ -102,6 +112,7 @@ __all__ = [
     "EXPERIMENTS",
     "GENERALIZE_MNIST",
     "GENERALIZE_OPTIMIZERS",
+    "LM_TRAIN",
     "MINIMA",
     "OPTIM_RACE",
     "OPTIM_TRAIN",

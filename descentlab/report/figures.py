@@ -357,3 +357,25 @@ def transformed_digits(inputs: Any, outputs: Any, title: str) -> Figure:
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def lm_curves(record: RunRecord) -> Figure:
+    """Training perplexity (running mean between records) and validation perplexity after each epoch,
+    against epochs, with the learning rate underneath."""
+    fig, (ax, ax_lr) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    train = [(r["epoch"], r["train/perplexity"]) for r in record.metrics if "train/perplexity" in r]
+    val = [(r["epoch"], r["val/perplexity"]) for r in record.metrics if "val/perplexity" in r]
+    lr = [(r["epoch"], r["lr"]) for r in record.metrics if "lr" in r]
+    if train:
+        ax.plot(*zip(*train, strict=True), label="training (dropout on)")
+    if val:
+        ax.plot(*zip(*val, strict=True), "o-", label="validation")
+    ax.set(ylabel="perplexity", yscale="log", title=f"{record.path.name}: word-level language model")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    if lr:
+        ax_lr.step(*zip(*lr, strict=True), where="post")
+    ax_lr.set(xlabel="epoch", ylabel="learning rate", yscale="log")
+    ax_lr.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig

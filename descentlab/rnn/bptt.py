@@ -50,37 +50,44 @@ class LSTMRecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, xw: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Any:
-        hs, cs, acts = [h0], [c0], []
-        h, c = h0, c0
-        for t in range(len(xw)):
-            gates = _pre(xw[t], h, w_hh, b_hh)
-            i, f, g, o = gates.chunk(4, 1)
-            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-            c = f * c + i * g
-            h = o * torch.tanh(c)
-            hs.append(h)
-            cs.append(c)
-            acts.append(torch.cat([i, f, g, o], 1))
-        out = torch.stack(hs)  # (T + 1, N, H): h0 and every step's h
-        ctx.save_for_backward(out, torch.stack(cs), torch.stack(acts), w_hh)
+        steps, n, size = len(xw), h0.shape[0], h0.shape[1]
+        acts = torch.empty_like(xw)  # (T, N, 4H): i, f, g, o after their nonlinearities
+        hs = torch.empty(steps + 1, n, size, dtype=h0.dtype, device=h0.device)  # h0 and every step's h
+        cs, tcs = torch.empty_like(hs), torch.empty_like(hs[1:])  # c0 and every c; tanh(c_t)
+        hs[0], cs[0] = h0, c0
+        xb = xw if b_hh is None else xw + b_hh  # both biases in, once for every step
+        w_t = w_hh.t()
+        for t in range(steps):
+            a = torch.addmm(xb[t], hs[t], w_t, out=acts[t])
+            a[:, : 2 * size].sigmoid_()  # i, f
+            a[:, 2 * size : 3 * size].tanh_()  # g
+            a[:, 3 * size :].sigmoid_()  # o
+            i, f, g, o = a.chunk(4, 1)
+            torch.addcmul(f * cs[t], i, g, out=cs[t + 1])  # c_t = f c_{t-1} + i g
+            torch.tanh(cs[t + 1], out=tcs[t])
+            torch.mul(o, tcs[t], out=hs[t + 1])  # h_t = o tanh(c_t)
+        ctx.save_for_backward(hs, cs, tcs, acts, w_hh)
         ctx.bias = b_hh is not None
-        return out[1:], h, c
+        return hs[1:].clone(), hs[-1].clone(), cs[-1].clone()
 
     @staticmethod
     def backward(ctx: Any, d_out: Tensor, d_hT: Tensor, d_cT: Tensor) -> Any:
-        hs, cs, acts, w_hh = ctx.saved_tensors
-        steps = len(acts)
-        delta = torch.empty_like(acts)
+        hs, cs, tcs, acts, w_hh = ctx.saved_tensors
+        steps, n, size = acts.shape[0], acts.shape[1], hs.shape[-1]
+        i, f, g, o = acts.chunk(4, 2)
+        # every factor that does not depend on the incoming gradient, for all steps at once
+        dc_from_h = o * (1 - tcs * tcs)  # d c_t / d h_t along h_t = o tanh(c_t)
+        scale = torch.stack([g * i * (1 - i), cs[:-1] * f * (1 - f), i * (1 - g * g), tcs * o * (1 - o)], 2)
+        delta = torch.empty(steps, n, 4, size, dtype=acts.dtype, device=acts.device)
         dh, dc = d_hT.clone(), d_cT.clone()
         for t in range(steps - 1, -1, -1):
-            dh = dh + d_out[t]
-            i, f, g, o = acts[t].chunk(4, 1)
-            tc = torch.tanh(cs[t + 1])
-            dc = dc + dh * o * (1 - tc * tc)
-            torch.cat([dc * g * i * (1 - i), dc * cs[t] * f * (1 - f), dc * i * (1 - g * g),
-                       dh * tc * o * (1 - o)], 1, out=delta[t])  # fmt: skip
-            dc = dc * f
-            dh = delta[t] @ w_hh
+            dh += d_out[t]
+            dc.addcmul_(dh, dc_from_h[t])
+            torch.mul(dc.unsqueeze(1), scale[t, :, :3], out=delta[t, :, :3])  # through i, f and g
+            torch.mul(dh, scale[t, :, 3], out=delta[t, :, 3])  # through o
+            dc = dc * f[t]
+            dh = delta[t].view(n, 4 * size) @ w_hh
+        delta = delta.view(steps, n, 4 * size)
         dw, db = _weight_grads(delta, hs[:-1], ctx.bias)
         return delta, dh, dc, dw, db
 

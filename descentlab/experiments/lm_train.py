@@ -1,0 +1,260 @@
+"""``descentlab lm train``: a word-level recurrent language model, PyTorch's ``word_language_model`` recipe.
+
+Defaults are that example's: 2 layers of 200 LSTM units, embedding 200, dropout 0.2, plain SGD at
+learning rate 20 divided by 4 whenever the validation loss fails to improve, gradients clipped to norm
+0.25, 20 parallel streams, truncated BPTT over 35 steps, validation and test evaluated with 10 streams.
+Any optimizer of :mod:`descentlab.optim` can replace SGD (``--optimizer adam --lr 1e-3``).
+
+After each epoch the validation perplexity is logged; the weights with the best one are kept in
+``model.pt`` (with the vocabulary), which ``descentlab lm eval`` and ``descentlab lm generate`` read.
+The test split is evaluated once, at the end, with those weights.
+
+Read top to bottom: config, data and model, one epoch, evaluation, the run, figures and tables.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from descentlab import optim as dl_optim
+from descentlab.config import RunConfig, param
+from descentlab.errors import CheckpointError, ConfigError, Interrupted, UserError
+from descentlab.lm.corpus import Corpus, Vocabulary, batchify, chunks, load_corpus
+from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach
+from descentlab.runs import (
+    Run,
+    RunRecord,
+    StopFlag,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    select_device,
+    set_rng_state,
+)
+
+EXPERIMENT = "lm-train"
+LM_OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
+# Test perplexity on Penn Treebank reported in PyTorch's example (README of 2017) and in papers.
+PUBLISHED = {
+    "PyTorch example, 2x200, 6 epochs": 117.61, "PyTorch example, 2x200 tied, 6 epochs": 110.44,
+    "PyTorch example, 2x650 tied, dropout 0.5, 40 epochs": 75.96, "Zaremba et al. 2014, medium": 82.7,
+    "Zaremba et al. 2014, large": 78.4, "AWD-LSTM (Merity et al. 2018)": 57.3,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LMConfig(RunConfig):
+    """Settings of ``descentlab lm train``."""
+
+    corpus: str = param("", "text file or folder with train/valid/test.txt (default: Penn Treebank)")
+    min_freq: int = param(1, "vocabulary: words seen fewer times become <unk>", low=1)
+    max_vocab: int = param(0, "vocabulary: at most this many words (0: no limit)", low=0)
+    cell: str = param("lstm", "recurrent cell", choices=CELLS)
+    impl: str = param("bptt", "recurrent layer: ours (loop, compiled, bptt, fused) or torch's", choices=LM_IMPLS)
+    emsize: int = param(200, "word embedding size", low=1, high=8192)
+    hidden: int = param(200, "hidden units per layer", low=1, high=8192)
+    layers: int = param(2, "recurrent layers", low=1, high=16)
+    dropout: float = param(0.2, "dropout probability (embeddings, between layers, before the decoder)",
+                           low=0.0, high=1.0, high_open=True)  # fmt: skip
+    tied: bool = param(False, "tie the decoder's weights to the embedding (needs emsize == hidden)")
+    optimizer: str = param("sgd", "optimizer from descentlab.optim", choices=LM_OPTIMIZERS)
+    lr: float = param(20.0, "initial learning rate", low=0.0, low_open=True, high=1000.0)
+    momentum: float = param(0.9, "momentum coefficient, for --optimizer momentum", low=0.0, high=1.0, high_open=True)
+    anneal: float = param(4.0, "divide the learning rate by this when validation does not improve (1: never)",
+                          low=1.0)  # fmt: skip
+    clip: float = param(0.25, "clip the gradients' global norm to this (0: no clipping)", low=0.0)
+    epochs: int = param(6, "passes over the training text", low=1, high=10_000)
+    batch_size: int = param(20, "parallel streams in training", low=1, high=10_000)
+    bptt: int = param(35, "truncated BPTT: time steps per chunk", low=1, high=10_000)
+    eval_batch_size: int = param(10, "parallel streams in evaluation", low=1, high=10_000)
+    train_tokens: int = param(0, "use only the first this many training tokens (0: all)", low=0)
+    max_seconds: float = param(0.0, "training-time budget in seconds (0: none); ends the epoch early", low=0.0)
+    log_every: int = param(200, "chunks between training-loss records", low=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.tied and self.emsize != self.hidden:
+            raise ConfigError(f"tied: tying needs emsize == hidden; got emsize {self.emsize}, hidden {self.hidden}")
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.cell}-{self.layers}x{self.hidden}" + ("-tied" if self.tied else "")
+
+
+# ---- data and model ---------------------------------------------------------------------------
+
+
+def load(cfg: LMConfig) -> Corpus:
+    return load_corpus(cfg.corpus or None, cfg.min_freq, cfg.max_vocab or None)
+
+
+def build_model(cfg: LMConfig, vocab_size: int) -> LanguageModel:
+    return LanguageModel(vocab_size, cfg.emsize, cfg.hidden, cfg.layers, cfg.dropout, cfg.tied, cfg.cell, cfg.impl)
+
+
+def make_optimizer(cfg: LMConfig, params: Any) -> torch.optim.Optimizer:
+    if cfg.optimizer == "momentum":
+        return dl_optim.Momentum(params, lr=cfg.lr, momentum=cfg.momentum)
+    classes: dict[str, Any] = {"sgd": dl_optim.SGD, "adagrad": dl_optim.Adagrad, "rmsprop": dl_optim.RMSProp,
+                               "adadelta": dl_optim.AdaDelta, "adam": dl_optim.Adam}  # fmt: skip
+    return classes[cfg.optimizer](params, lr=cfg.lr)
+
+
+# ---- evaluation -------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def evaluate(model: LanguageModel, data: torch.Tensor, bptt: int) -> float:
+    """Mean cross-entropy per word over a batchified split, the state carried across chunks."""
+    model.eval()
+    state = model.init_state(data.shape[1])
+    total, count = 0.0, 0
+    for _, x, y in chunks(data, bptt):
+        logits, state = model(x, state)
+        total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
+        count += y.numel()
+    return total / count
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(min(loss, 700.0))
+
+
+# ---- the run ----------------------------------------------------------------------------------
+
+
+def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
+    device = select_device(cfg.device)
+    corpus = load(cfg)
+    train_ids = corpus.train[: cfg.train_tokens] if cfg.train_tokens else corpus.train
+    data = batchify(train_ids, cfg.batch_size).to(device)
+    val = batchify(corpus.valid, cfg.eval_batch_size).to(device)
+    model = build_model(cfg, len(corpus.vocab)).to(device)
+    optimizer = make_optimizer(cfg, model.parameters())
+    tokens_per_epoch = (len(data) - 1) * cfg.batch_size
+    epoch, row, step, seconds, tokens, best = 0, 0, 0, 0.0, 0, math.inf
+    hidden = model.init_state(cfg.batch_size)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        epoch, row, step, seconds, tokens, best = (state[k] for k in ("epoch", "row", "step", "seconds", "tokens",
+                                                                      "best"))  # fmt: skip
+        hidden = tuple(h.to(device) for h in state["hidden"]) if cfg.cell == "lstm" else state["hidden"][0].to(device)
+
+    def checkpoint() -> Path:
+        hs = list(hidden) if isinstance(hidden, tuple) else [hidden]
+        return run.save_checkpoint({
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(), "epoch": epoch,
+            "row": row, "step": step, "seconds": seconds, "tokens": tokens, "best": best, "hidden": hs,
+        })  # fmt: skip
+
+    out_of_time = False
+    while epoch < cfg.epochs and not out_of_time:
+        model.train()
+        loss_sum, loss_count, epoch_start = 0.0, 0, seconds
+        for i, x, y in chunks(data, cfg.bptt, row):
+            started = time.perf_counter()
+            hidden = detach(hidden)  # truncated BPTT: gradients stop at the chunk's start
+            logits, hidden = model(x, hidden)
+            loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            optimizer.step()
+            loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
+            seconds += time.perf_counter() - started
+            tokens, step, row = tokens + y.numel(), step + 1, i + cfg.bptt
+            if step % cfg.log_every == 0:
+                mean = loss_sum / loss_count
+                run.log(step, {"train/loss": mean, "train/perplexity": perplexity(mean),
+                               "lr": optimizer.param_groups[0]["lr"], "epoch": epoch + (i + 1) / len(data)})  # fmt: skip
+                run.log_timing(step, seconds)
+                loss_sum, loss_count = 0.0, 0
+            if stop.requested:
+                raise Interrupted(str(checkpoint()))
+            if cfg.max_seconds and seconds >= cfg.max_seconds:
+                out_of_time = True
+                break
+        val_loss = evaluate(model, val, cfg.bptt)
+        epoch_seconds = seconds - epoch_start
+        epoch, row = epoch + 1, 0
+        hidden = model.init_state(cfg.batch_size)
+        run.log(step, {"val/loss": val_loss, "val/perplexity": perplexity(val_loss), "epoch": float(epoch),
+                       "lr": optimizer.param_groups[0]["lr"]})  # fmt: skip
+        run.log_timing(step, seconds)
+        print(f"epoch {epoch}: valid perplexity {perplexity(val_loss):.2f}, {epoch_seconds:.0f} s", flush=True)
+        if val_loss < best:
+            best = val_loss
+            save_model(run.path, model, corpus.vocab)
+        else:
+            for group in optimizer.param_groups:  # validation stopped improving: a smaller step
+                group["lr"] /= cfg.anneal
+    model = load_model(run.path, device)[0]
+    test_loss = evaluate(model, batchify(corpus.test, cfg.eval_batch_size).to(device), cfg.bptt)
+    return {
+        "val/loss": best, "val/perplexity": perplexity(best), "test/loss": test_loss,
+        "test/perplexity": perplexity(test_loss), "epochs": tokens / tokens_per_epoch, "train_seconds": seconds,
+        "tokens_per_second": tokens / seconds if seconds else 0.0,
+        "seconds_per_epoch": seconds * tokens_per_epoch / tokens if tokens else 0.0,
+        "parameters": float(sum(p.numel() for p in model.parameters())), "vocab": float(len(corpus.vocab)),
+    }  # fmt: skip
+
+
+# ---- the saved model --------------------------------------------------------------------------
+
+
+def save_model(folder: Path, model: LanguageModel, vocab: Vocabulary) -> None:
+    save_checkpoint(folder / "model.pt", {"model": model.state_dict(), "vocab": vocab.itos})
+
+
+def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[LanguageModel, Vocabulary, LMConfig]:
+    """The best model of a ``descentlab lm train`` run, its vocabulary and its config."""
+    from descentlab.runs import load_run
+
+    folder = Path(run_dir)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such run folder")
+    record = load_run(folder)
+    if record.experiment != EXPERIMENT:
+        raise UserError(f"{folder}: a {record.experiment} run, not a language model (lm-train)")
+    if not (folder / "model.pt").is_file():
+        raise UserError(f"{folder}: no model.pt yet (it is written after the first epoch)")
+    cfg = LMConfig(**{k: v for k, v in record.config.items()})
+    saved = load_checkpoint(folder / "model.pt", map_location=device)
+    vocab = Vocabulary(list(saved["vocab"]))
+    model = build_model(cfg, len(vocab)).to(device)
+    try:
+        model.load_state_dict(saved["model"])
+    except (RuntimeError, KeyError) as e:
+        raise CheckpointError(
+            f"{folder / 'model.pt'}: weights do not fit the run's config: {str(e).splitlines()[0]}"
+        ) from None
+    return model.eval(), vocab, cfg
+
+
+# ---- figures and tables -----------------------------------------------------------------------
+
+
+def figures(record: RunRecord) -> dict[str, Any]:
+    from descentlab.report.figures import lm_curves
+
+    return {"perplexity.png": lm_curves(record)}
+
+
+def result_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m = record.final()
+    cfg = record.config
+    name = f"{cfg['layers']}x{cfg['hidden']} {cfg['cell']}" + (" tied" if cfg["tied"] else "")
+    rows = [[name, f"{m.get('epochs', 0):.2f}", f"{m.get('val/perplexity', math.nan):.2f}",
+             f"{m.get('test/perplexity', math.nan):.2f}", f"{m.get('tokens_per_second', 0):,.0f}",
+             f"{m.get('train_seconds', 0):.0f}"]]  # fmt: skip
+    return ["model", "epochs", "valid ppl", "test ppl", "tokens/s", "train s"], rows
