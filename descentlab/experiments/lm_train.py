@@ -35,6 +35,7 @@ from descentlab.runs import (
     load_checkpoint,
     rng_state,
     save_checkpoint,
+    seed_everything,
     select_device,
     set_rng_state,
 )
@@ -132,6 +133,7 @@ def perplexity(loss: float) -> float:
 
 def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
     device = select_device(cfg.device)
+    seed_everything(cfg.seed)
     corpus = load(cfg)
     train_ids = corpus.train[: cfg.train_tokens] if cfg.train_tokens else corpus.train
     data = batchify(train_ids, cfg.batch_size).to(device)
@@ -140,6 +142,7 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
     optimizer = make_optimizer(cfg, model.parameters())
     tokens_per_epoch = (len(data) - 1) * cfg.batch_size
     epoch, row, step, seconds, tokens, best = 0, 0, 0, 0.0, 0, math.inf
+    loss_sum, loss_count = 0.0, 0  # the running training loss between records
     hidden = model.init_state(cfg.batch_size)
     if state is not None:
         model.load_state_dict(state["model"])
@@ -147,6 +150,7 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
         set_rng_state(state["rng"])
         epoch, row, step, seconds, tokens, best = (state[k] for k in ("epoch", "row", "step", "seconds", "tokens",
                                                                       "best"))  # fmt: skip
+        loss_sum, loss_count = state["loss_sum"], state["loss_count"]
         hidden = tuple(h.to(device) for h in state["hidden"]) if cfg.cell == "lstm" else state["hidden"][0].to(device)
 
     def checkpoint() -> Path:
@@ -154,12 +158,13 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
         return run.save_checkpoint({
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(), "epoch": epoch,
             "row": row, "step": step, "seconds": seconds, "tokens": tokens, "best": best, "hidden": hs,
+            "loss_sum": loss_sum, "loss_count": loss_count,
         })  # fmt: skip
 
     out_of_time = False
     while epoch < cfg.epochs and not out_of_time:
         model.train()
-        loss_sum, loss_count, epoch_start = 0.0, 0, seconds
+        epoch_start = seconds
         for i, x, y in chunks(data, cfg.bptt, row):
             started = time.perf_counter()
             hidden = detach(hidden)  # truncated BPTT: gradients stop at the chunk's start
@@ -186,7 +191,7 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
                 break
         val_loss = evaluate(model, val, cfg.bptt)
         epoch_seconds = seconds - epoch_start
-        epoch, row = epoch + 1, 0
+        epoch, row, loss_sum, loss_count = epoch + 1, 0, 0.0, 0
         hidden = model.init_state(cfg.batch_size)
         run.log(step, {"val/loss": val_loss, "val/perplexity": perplexity(val_loss), "epoch": float(epoch),
                        "lr": optimizer.param_groups[0]["lr"]})  # fmt: skip
