@@ -7,6 +7,7 @@ from descentlab.experiments import (
     optim_race,
     optim_train,
     pathologies,
+    rnn_tasks,
     saddle_escape,
     stn_train,
 )
@@ -92,6 +93,30 @@ LM_TRAIN = Experiment(
     figures=lm_train.figures,
 )
 
+RNN_TOPOLOGY = Experiment(
+    name=rnn_tasks.TOPOLOGY,
+    command="descentlab rnn topology",
+    config=rnn_tasks.TopologyConfig,
+    train=rnn_tasks.topology_train,
+    figures=rnn_tasks.figures,
+)
+
+RNN_ADDING = Experiment(
+    name=rnn_tasks.ADDING,
+    command="descentlab rnn adding",
+    config=rnn_tasks.AddingConfig,
+    train=rnn_tasks.adding_train,
+    figures=rnn_tasks.figures,
+)
+
+RNN_GRADIENT_FLOW = Experiment(
+    name=rnn_tasks.GRADIENT_FLOW,
+    command="descentlab rnn gradient-flow",
+    config=rnn_tasks.GradientFlowConfig,
+    train=rnn_tasks.gradient_flow_train,
+    figures=rnn_tasks.figures,
+)
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
@@ -105,6 +130,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         GENERALIZE_OPTIMIZERS,
         STN_TRAIN,
         LM_TRAIN,
+        RNN_TOPOLOGY,
+        RNN_ADDING,
+        RNN_GRADIENT_FLOW,
     )
 }
 
@@ -117,6 +145,9 @@ __all__ = [
     "OPTIM_RACE",
     "OPTIM_TRAIN",
     "PLATEAU",
+    "RNN_ADDING",
+    "RNN_GRADIENT_FLOW",
+    "RNN_TOPOLOGY",
     "SADDLE",
     "STEEP",
     "STN_TRAIN",

@@ -379,3 +379,94 @@ def lm_curves(record: RunRecord) -> Figure:
     ax_lr.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig
+
+
+def topology_figure(record: RunRecord) -> Figure:
+    """A topology task's training loss and test accuracy against steps, with examples when it writes text."""
+    task = str(record.config.get("task"))
+    examples = record.path / "examples.txt"
+    pairs = (
+        [line.split("\t") for line in examples.read_text(encoding="utf-8").splitlines()] if examples.is_file() else []
+    )
+    fig, axes = plt.subplots(1, 2 if pairs else 1, figsize=(11 if pairs else 6, 4), squeeze=False)
+    ax = axes[0][0]
+    pts = [(r["step"], r[f"{task}/test/accuracy"]) for r in record.metrics if f"{task}/test/accuracy" in r]
+    loss = [(r["step"], r[f"{task}/train/loss"]) for r in record.metrics if f"{task}/train/loss" in r]
+    if pts:
+        ax.plot([s for s, _ in pts], [100 * a for _, a in pts], "o-", color="C0", label="test accuracy %")
+    ax.set(xlabel="step", ylabel="test accuracy %", title=f"{task}", ylim=(0, 100))
+    ax.grid(alpha=0.3)
+    if loss:
+        twin = ax.twinx()
+        twin.plot([s for s, _ in loss], [v for _, v in loss], color="C1", label="training loss")
+        twin.set(ylabel="training loss", yscale="log")
+    if pairs:
+        text_ax = axes[0][1]
+        text_ax.axis("off")
+        lines = [f"{'ok ' if p[0].endswith(p[1]) else 'x  '}{p[0]}   (true: {p[1]})" for p in pairs if len(p) == 2]
+        text_ax.text(0, 1, "model output on test examples\n\n" + "\n".join(lines), va="top", family="monospace",
+                     fontsize=8)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def adding_curves(record: RunRecord) -> Figure:
+    """Validation mean squared error against steps for each cell on the adding problem, and the 0.167
+    of always answering 1."""
+    import json
+
+    from descentlab.rnn.tasks import ADDING_BASELINE
+
+    fig, (ax, ax_flow) = plt.subplots(1, 2, figsize=(12, 4.5))
+    names = [c.strip() for c in str(record.config.get("cells", "rnn,lstm")).split(",")]
+    steps = int(record.config.get("steps", 1))
+    for i, name in enumerate(names):
+        pts = [(r["step"] - i * steps, r[f"{name}/val/mse"]) for r in record.metrics if f"{name}/val/mse" in r]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), label=name)
+    ax.axhline(ADDING_BASELINE, color="gray", ls="--", label="always answer 1 (0.167)")
+    ax.set(xlabel="training step", ylabel="validation MSE", yscale="log",
+           title=f"adding problem, T = {record.config.get('length')}")  # fmt: skip
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    flow_file = record.path / "flow.json"
+    flows = json.loads(flow_file.read_text()) if flow_file.is_file() else {}
+    for i, name in enumerate(names):
+        if name in flows:
+            ax_flow.plot(range(1, len(flows[name]) + 1), flows[name], color=f"C{i}", label=f"{name}, trained")
+    ax_flow.set(xlabel="time step t", ylabel="||dL/dh_t||", yscale="log",
+                title="after training: the gradient reaching each step")  # fmt: skip
+    ax_flow.grid(alpha=0.3, which="both")
+    ax_flow.legend()
+    fig.tight_layout()
+    return fig
+
+
+def gradient_flow(record: RunRecord) -> Figure:
+    """Left: ||dL/dh_t|| against t at initialization (loss at the last step). Right: the exploding tanh
+    RNN's gradient norm during training, with and without clipping."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    length = int(record.config.get("length", 100))
+    flow = [r for r in record.metrics if r["step"] <= length]
+    keys = sorted({k for r in flow for k in r if k.startswith("flow/")}, key=lambda k: (k == "flow/lstm", k))
+    for key in keys:
+        pts = [(r["step"], r[key]) for r in flow if key in r]
+        left.plot(*zip(*pts, strict=True), label=key.removeprefix("flow/"))
+    left.set(xlabel="time step t", ylabel="||dL/dh_t||", yscale="log",
+             title="gradient reaching each step (loss at the last step)")  # fmt: skip
+    left.grid(alpha=0.3, which="both")
+    left.legend(fontsize=8)
+    for i, name in enumerate(("unclipped", "clipped")):
+        pts = [(r["step"] - length, r[f"{name}/grad_norm"]) for r in record.metrics if f"{name}/grad_norm" in r]
+        if pts:
+            offset = i * int(record.config.get("steps", 0))
+            right.plot(
+                [s - offset for s, _ in pts], [v for _, v in pts], label=f"{name} (gradient norm before clipping)"
+            )
+    right.axhline(float(record.config.get("clip", 1.0)), color="gray", ls=":", label="clipping threshold")
+    right.set(xlabel="training step", ylabel="gradient norm", yscale="log",
+              title=f"tanh RNN, recurrent scale {record.config.get('explode_scale')}")  # fmt: skip
+    right.grid(alpha=0.3, which="both")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,441 @@
+"""``descentlab rnn topology|adding|gradient-flow``: the four topologies, long-range memory, gradient flow.
+
+* ``topology --task one-to-one|one-to-many|many-to-one|many-to-many``: one small task per topology (see
+  :mod:`descentlab.rnn.tasks`), trained with Adam, its test score and a figure of examples.
+* ``adding``: a plain tanh RNN and an LSTM on the adding problem at ``--length`` steps; the mean squared
+  error against the 0.167 of always answering 1.
+* ``gradient-flow``: the norm of dL/dh_t against t at initialization, for a tanh RNN at several
+  recurrent weight scales and for an LSTM; then a tanh RNN whose gradients explode trained with and
+  without gradient clipping.
+
+Each run logs namespaced metrics, checkpoints on Ctrl-C and resumes like every run. Read top to bottom:
+configs, the shared training loop, the three experiments, figures and tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from descentlab import optim as dl_optim
+from descentlab.config import RunConfig, param
+from descentlab.errors import ConfigError, Interrupted
+from descentlab.rnn import GRUCell, LSTMCell, RNNCell
+from descentlab.rnn.tasks import (
+    ADDING_BASELINE,
+    Captioner,
+    FeedForward,
+    RowClassifier,
+    SequenceRegressor,
+    Translator,
+    adding_problem,
+    digit_sequences,
+    pad_digits,
+    say,
+    spell,
+    unspell,
+)
+from descentlab.runs import (
+    Run,
+    RunRecord,
+    StopFlag,
+    atomic_write_bytes,
+    rng_state,
+    seed_everything,
+    select_device,
+    set_rng_state,
+)
+
+TOPOLOGY, ADDING, GRADIENT_FLOW = "rnn-topology", "rnn-adding", "rnn-gradient-flow"
+TASKS = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
+
+
+@dataclass(frozen=True)
+class TopologyConfig(RunConfig):
+    """Settings of ``descentlab rnn topology``."""
+
+    task: str = param("many-to-one", "which topology's task", choices=TASKS)
+    cell: str = param("lstm", "recurrent cell of the many-to-one classifier", choices=("lstm", "gru", "rnn"))
+    hidden: int = param(128, "hidden units", low=1, high=4096)
+    steps: int = param(1500, "training steps", low=1)
+    batch_size: int = param(64, "examples per step", low=1, high=10_000)
+    lr: float = param(2e-3, "Adam's learning rate", low=0.0, low_open=True, high=1.0)
+    eval_every: int = param(250, "steps between evaluations", low=1)
+    test_size: int = param(2000, "test examples scored at each evaluation and at the end", low=10, high=10_000)
+
+    @property
+    def run_name(self) -> str:
+        return self.task + (f"-{self.cell}" if self.task == "many-to-one" else "")
+
+
+@dataclass(frozen=True)
+class AddingConfig(RunConfig):
+    """Settings of ``descentlab rnn adding``."""
+
+    cells: str = param("rnn,lstm", "cells to train in turn, comma-separated (rnn, gru, lstm)")
+    length: int = param(100, "sequence length T", low=2, high=100_000)
+    hidden: int = param(64, "hidden units", low=1, high=4096)
+    steps: int = param(3000, "training steps per cell", low=1)
+    batch_size: int = param(64, "sequences per step", low=1, high=10_000)
+    lr: float = param(2e-3, "Adam's learning rate", low=0.0, low_open=True, high=1.0)
+    clip: float = param(1.0, "clip the gradients' global norm to this (0: no clipping)", low=0.0)
+    eval_every: int = param(100, "steps between evaluations on 1,000 held-out sequences", low=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.cell_names()
+
+    def cell_names(self) -> list[str]:
+        names = [c.strip() for c in self.cells.split(",") if c.strip()]
+        if not names or any(c not in ("rnn", "gru", "lstm") for c in names) or len(set(names)) != len(names):
+            raise ConfigError(
+                f"cells: {self.cells!r} is not valid; valid: distinct names of rnn, gru, lstm, e.g. rnn,lstm"
+            )
+        return names
+
+    @property
+    def run_name(self) -> str:
+        return f"T{self.length}"
+
+
+@dataclass(frozen=True)
+class GradientFlowConfig(RunConfig):
+    """Settings of ``descentlab rnn gradient-flow``."""
+
+    length: int = param(100, "sequence length T", low=2, high=100_000)
+    hidden: int = param(64, "hidden units", low=1, high=4096)
+    scales: str = param("0.5,1.0,2.0,4.0", "tanh RNN: recurrent weights = scale x a random orthogonal matrix")
+    forget_bias: float = param(1.0, "LSTM: initial forget-gate bias (1 keeps the memory open at the start)")
+    batch_size: int = param(64, "sequences averaged over", low=1, high=10_000)
+    explode_scale: float = param(1.5, "the clipping experiment: the tanh RNN's recurrent weight scale", low=0.0)
+    clip: float = param(1.0, "the clipping experiment: global norm to clip to", low=0.0, low_open=True)
+    lr: float = param(0.1, "the clipping experiment: SGD's learning rate", low=0.0, low_open=True, high=100.0)
+    steps: int = param(300, "the clipping experiment: training steps for each of clipped and not", low=1)
+
+    def scale_values(self) -> list[float]:
+        try:
+            values = [float(s) for s in self.scales.split(",")]
+        except ValueError:
+            values = []
+        if not values or not all(math.isfinite(v) and v > 0 for v in values):
+            raise ConfigError(f"scales: {self.scales!r} is not valid; valid: positive numbers, comma-separated")
+        return values
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.scale_values()
+
+    @property
+    def run_name(self) -> str:
+        return f"T{self.length}"
+
+
+# ---- the shared training loop -----------------------------------------------------------------
+
+
+def fit(
+    name: str,
+    model: nn.Module,
+    loss_fn: Callable[[int], Tensor],
+    evaluate: Callable[[], dict[str, float]],
+    steps: int,
+    eval_every: int,
+    run: Run,
+    stop: StopFlag,
+    state: dict[str, Any] | None,
+    step0: int = 0,
+    lr: float = 1e-3,
+    clip: float = 0.0,
+    finished: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """Adam on ``loss_fn(step)`` for ``steps`` steps, logging ``NAME/train/loss``, the gradient norm and
+    ``evaluate()``'s metrics (prefixed ``NAME/``) every ``eval_every`` steps at global step ``step0 + t``.
+    On Ctrl-C it checkpoints its state with ``finished`` (the results of models trained before it)."""
+    optimizer = dl_optim.Adam(model.parameters(), lr=lr)
+    t, loss_sum, count = 0, 0.0, 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        t, loss_sum, count = state["t"], state["loss_sum"], state["count"]
+    metrics: dict[str, float] = {}
+    while t < steps:
+        model.train()
+        loss = loss_fn(t)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip if clip else math.inf)
+        optimizer.step()
+        t, loss_sum, count = t + 1, loss_sum + loss.item(), count + 1
+        if t % eval_every == 0 or t == steps:
+            model.eval()
+            metrics = {f"{name}/{k}": v for k, v in evaluate().items()}
+            run.log(step0 + t, {f"{name}/train/loss": loss_sum / count, f"{name}/grad_norm": float(norm), **metrics})
+            loss_sum, count = 0.0, 0
+        if stop.requested:
+            raise Interrupted(str(run.save_checkpoint({
+                "name": name, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(),
+                "t": t, "loss_sum": loss_sum, "count": count, "finished": finished or {}, "step": step0 + t,
+            })))  # fmt: skip
+    return metrics
+
+
+def in_turn(
+    names: list[str],
+    train_one: Callable[[str, dict[str, Any] | None, int, dict[str, float]], dict[str, float]],
+    steps: int,
+    state: dict[str, Any] | None,
+) -> dict[str, float]:  # fmt: skip
+    """Train each name in turn (global steps continue from one to the next), resuming where ``state`` says."""
+    finished: dict[str, float] = dict(state["finished"]) if state else {}
+    for k, name in enumerate(names):
+        if any(key.startswith(f"{name}/") for key in finished):
+            continue
+        own = state if state is not None and state.get("name") == name else None
+        finished |= train_one(name, own, k * steps, finished)
+    return finished
+
+
+# ---- topologies -------------------------------------------------------------------------------
+
+
+def _mnist(device: torch.device, test_size: int) -> dict[str, tuple[Tensor, Tensor]]:
+    from descentlab.data import mnist
+
+    x, y = mnist("train")
+    xt, yt = mnist("test")
+    norm = (x.float() / 255 - 0.1307) / 0.3081, (xt[:test_size].float() / 255 - 0.1307) / 0.3081
+    return {"train": (norm[0].to(device), y.to(device)), "test": (norm[1].to(device), yt[:test_size].to(device))}
+
+
+def topology_train(
+    cfg: TopologyConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None
+) -> dict[str, float]:
+    device = select_device(cfg.device)
+    seed_everything(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    name = cfg.task
+    examples: dict[str, Any] = {}
+    if cfg.task in ("one-to-one", "many-to-one", "one-to-many"):
+        data = _mnist(device, cfg.test_size)
+        x, y = data["train"]
+        xt, yt = data["test"]
+        order = torch.randint(0, len(y), (cfg.steps, cfg.batch_size), generator=gen)
+    if cfg.task in ("one-to-one", "many-to-one"):
+        model: Any = (FeedForward(cfg.hidden) if cfg.task == "one-to-one" else RowClassifier(cfg.cell, cfg.hidden)).to(
+            device
+        )
+
+        def loss_fn(t: int) -> Tensor:
+            idx = order[t].to(device)
+            return F.cross_entropy(model(x[idx]), y[idx])
+
+        @torch.no_grad()
+        def evaluate() -> dict[str, float]:
+            return {"test/accuracy": (model(xt).argmax(1) == yt).float().mean().item()}
+
+    elif cfg.task == "one-to-many":
+        model = Captioner(cfg.hidden).to(device)
+        words = spell(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]).to(device)
+
+        def loss_fn(t: int) -> Tensor:
+            idx = order[t].to(device)
+            return model.decoder.loss(model.state(x[idx]), words[:, y[idx]])
+
+        @torch.no_grad()
+        def evaluate() -> dict[str, float]:
+            out = model.decoder.greedy(model.state(xt), words.shape[0])
+            said = [unspell(out[:, j]) for j in range(out.shape[1])]
+            truth = [say([int(d)]) for d in yt]
+            examples["pairs"] = list(zip(said[:12], truth[:12], strict=True))
+            return {"test/accuracy": sum(a == b for a, b in zip(said, truth, strict=True)) / len(truth)}
+
+    else:
+        model = Translator(cfg.hidden).to(device)
+        seqs = digit_sequences(cfg.steps * cfg.batch_size, 1, 5, gen)
+        test = digit_sequences(cfg.test_size, 1, 5, torch.Generator().manual_seed(10_000 + cfg.seed))
+        test_in = pad_digits(test).to(device)
+        test_words = [say(s) for s in test]
+
+        def loss_fn(t: int) -> Tensor:
+            batch = seqs[t * cfg.batch_size : (t + 1) * cfg.batch_size]
+            return model.decoder.loss(model.state(pad_digits(batch).to(device)),
+                                      spell([say(s) for s in batch]).to(device))  # fmt: skip
+
+        @torch.no_grad()
+        def evaluate() -> dict[str, float]:
+            longest = max(len(w) for w in test_words) + 1
+            out = model.decoder.greedy(model.state(test_in), longest)
+            said = [unspell(out[:, j]) for j in range(out.shape[1])]
+            examples["pairs"] = [
+                (" ".join(map(str, s)) + " -> " + a, b)
+                for s, a, b in zip(test[:12], said[:12], test_words[:12], strict=True)
+            ]
+            return {"test/accuracy": sum(a == b for a, b in zip(said, test_words, strict=True)) / len(said)}
+
+    metrics = fit(name, model, loss_fn, evaluate, cfg.steps, cfg.eval_every, run, stop, state, lr=cfg.lr)
+    metrics[f"{name}/parameters"] = float(sum(p.numel() for p in model.parameters()))
+    if "pairs" in examples:
+        (run.path / "examples.txt").write_text("".join(f"{a}\t{b}\n" for a, b in examples["pairs"]), encoding="utf-8")
+    return metrics
+
+
+# ---- the adding problem -----------------------------------------------------------------------
+
+
+def adding_train(cfg: AddingConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
+    device = select_device(cfg.device)
+    val_x, val_y = adding_problem(1000, cfg.length, torch.Generator().manual_seed(10_000 + cfg.seed))
+    val_x, val_y = val_x.to(device), val_y.to(device)
+    flow_file = run.path / "flow.json"  # per cell, after training: ||dL/dh_t|| for t = 1..T
+
+    def train_one(name: str, own: dict[str, Any] | None, step0: int, done: dict[str, float]) -> dict[str, float]:
+        seed_everything(cfg.seed)
+        model = SequenceRegressor(name, cfg.hidden).to(device)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        batches = [adding_problem(cfg.batch_size, cfg.length, gen) for _ in range(cfg.steps)]
+
+        def loss_fn(t: int) -> Tensor:
+            x, y = batches[t]
+            return F.mse_loss(model(x.to(device)), y.to(device))
+
+        @torch.no_grad()
+        def evaluate() -> dict[str, float]:
+            return {"val/mse": F.mse_loss(model(val_x), val_y).item()}
+
+        out = fit(name, model, loss_fn, evaluate, cfg.steps, cfg.eval_every, run, stop, own, step0, cfg.lr, cfg.clip,
+                  done)  # fmt: skip
+        test_x, test_y = adding_problem(10_000, cfg.length, torch.Generator().manual_seed(20_000 + cfg.seed))
+        with torch.no_grad():
+            out[f"{name}/test/mse"] = F.mse_loss(model(test_x.to(device)), test_y.to(device)).item()
+        # how far back the trained model's gradient reaches: ||dL/dh_t|| on 256 validation sequences
+        cell = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}[name](2, cfg.hidden)
+        cell.load_state_dict({k.removesuffix("_l0"): v.cpu() for k, v in model.rnn.state_dict().items()})
+        head = nn.Linear(cfg.hidden, 1)
+        head.load_state_dict({k: v.cpu() for k, v in model.head.state_dict().items()})
+        flow = hidden_gradients(cell, val_x[:, :256].cpu(), val_y[:256].cpu(), head)
+        flows = json.loads(flow_file.read_text()) if flow_file.is_file() else {}
+        atomic_write_bytes(flow_file, json.dumps(flows | {name: flow}).encode())
+        out[f"{name}/flow_first_over_last"] = flow[0] / flow[-1]
+        return out
+
+    return in_turn(cfg.cell_names(), train_one, cfg.steps, state)
+
+
+# ---- gradient flow ----------------------------------------------------------------------------
+
+
+def hidden_gradients(cell: nn.Module, x: Tensor, y: Tensor, head: nn.Linear) -> list[float]:
+    """||dL/dh_t|| for t = 1..T (mean over the batch), L the squared error of the last state's read-out."""
+    n, size = x.shape[1], head.in_features
+    h = torch.zeros(n, size)
+    c = torch.zeros(n, size)
+    hs = []
+    for t in range(len(x)):
+        if isinstance(cell, LSTMCell):
+            h, c = cell(x[t], (h, c))
+        else:
+            h = cell(x[t], h)
+        h.retain_grad()
+        hs.append(h)
+    F.mse_loss(head(h).squeeze(-1), y).backward()
+    return [float(g.grad.norm(dim=1).mean()) for g in hs]
+
+
+def _tanh_rnn(cfg: GradientFlowConfig, scale: float) -> RNNCell:
+    cell = RNNCell(2, cfg.hidden)
+    with torch.no_grad():
+        cell.weight_hh.copy_(scale * torch.linalg.qr(torch.randn(cfg.hidden, cfg.hidden))[0])
+    return cell
+
+
+def gradient_flow_train(
+    cfg: GradientFlowConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None
+) -> dict[str, float]:
+    seed_everything(cfg.seed)
+    x, y = adding_problem(cfg.batch_size, cfg.length, torch.Generator().manual_seed(cfg.seed))
+    head = nn.Linear(cfg.hidden, 1)
+    curves: dict[str, list[float]] = {}
+    for scale in cfg.scale_values():
+        curves[f"rnn x{scale:g}"] = hidden_gradients(_tanh_rnn(cfg, scale), x, y, head)
+    lstm = LSTMCell(2, cfg.hidden)
+    forget = slice(cfg.hidden, 2 * cfg.hidden)  # gates are stacked i, f, g, o
+    with torch.no_grad():
+        for bias, value in ((lstm.bias_hh, cfg.forget_bias), (lstm.bias_ih, 0.0)):
+            if bias is not None:
+                bias[forget].fill_(value)
+    curves["lstm"] = hidden_gradients(lstm, x, y, head)
+    for t in range(cfg.length):
+        run.log(t + 1, {f"flow/{k}": v[t] for k, v in curves.items()})
+    metrics = {f"{k}/first_over_last": v[0] / v[-1] for k, v in curves.items()}
+
+    # gradient clipping: the same exploding tanh RNN trained with plain SGD, with and without it
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    batches = [adding_problem(cfg.batch_size, cfg.length, gen) for _ in range(cfg.steps)]
+    for k, clipped in enumerate((False, True)):
+        name = "clipped" if clipped else "unclipped"
+        torch.manual_seed(cfg.seed)
+        model = SequenceRegressor("rnn", cfg.hidden, impl="bptt")
+        with torch.no_grad():
+            model.rnn.get_parameter("weight_hh_l0").copy_(_tanh_rnn(cfg, cfg.explode_scale).weight_hh)
+        opt = dl_optim.SGD(model.parameters(), lr=cfg.lr)
+        worst = 0.0
+        for t, (bx, by) in enumerate(batches):
+            loss = F.mse_loss(model(bx), by)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip if clipped else math.inf))
+            worst = max(worst, norm) if math.isfinite(norm) else math.inf
+            opt.step()
+            run.log(cfg.length + k * cfg.steps + t + 1, {f"{name}/loss": loss.item(), f"{name}/grad_norm": norm})
+            if stop.requested:
+                raise Interrupted(str(run.save_checkpoint({"step": 0})))  # a short analysis: resuming reruns it
+        with torch.no_grad():
+            final = F.mse_loss(model(x), y).item()
+        metrics |= {f"{name}/final_mse": final, f"{name}/max_grad_norm": worst}
+    return metrics
+
+
+# ---- figures and tables -----------------------------------------------------------------------
+
+
+def figures(record: RunRecord) -> dict[str, Any]:
+    from descentlab.report import figures as figs
+
+    if record.experiment == TOPOLOGY:
+        return {"topology.png": figs.topology_figure(record)}
+    if record.experiment == ADDING:
+        return {"adding.png": figs.adding_curves(record)}
+    return {"gradient_flow.png": figs.gradient_flow(record)}
+
+
+def topology_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m, task = record.final(), record.config["task"]
+    return ["task", "test accuracy %", "parameters"], [[task, f"{100 * m[f'{task}/test/accuracy']:.2f}",
+                                                        f"{m[f'{task}/parameters']:,.0f}"]]  # fmt: skip
+
+
+def adding_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m = record.final()
+    rows = []
+    for name in AddingConfig(**record.config).cell_names():
+        if f"{name}/test/mse" in m:
+            mse = m[f"{name}/test/mse"]
+            rows.append([name, f"{mse:.4f}", f"{ADDING_BASELINE:.3f}", "yes" if mse < 0.1 * ADDING_BASELINE else "no",
+                         f"{m.get(f'{name}/flow_first_over_last', math.nan):.3g}"])  # fmt: skip
+    return ["cell", "test MSE", "always-1 MSE", "solved (< 10% of it)", "trained ||dL/dh_1|| / ||dL/dh_T||"], rows
+
+
+def flow_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    m = record.final()
+    rows = [[k.split("/")[0], f"{v:.3g}"] for k, v in m.items() if k.endswith("/first_over_last")]
+    rows += [[f"{n}: final MSE, largest gradient norm", f"{m[f'{n}/final_mse']:.3g}, {m[f'{n}/max_grad_norm']:.3g}"]
+             for n in ("unclipped", "clipped") if f"{n}/final_mse" in m]  # fmt: skip
+    return ["model", "||dL/dh_1|| / ||dL/dh_T|| (or result)"], rows
