@@ -3,7 +3,8 @@
 Defaults are that example's: 2 layers of 200 LSTM units, embedding 200, dropout 0.2, plain SGD at
 learning rate 20 divided by 4 whenever the validation loss fails to improve, gradients clipped to norm
 0.25, 20 parallel streams, truncated BPTT over 35 steps, validation and test evaluated with 10 streams.
-Any optimizer of :mod:`descentlab.optim` can replace SGD (``--optimizer adam --lr 1e-3``).
+Any optimizer of :mod:`descentlab.optim` can replace SGD (``--optimizer adam --lr 1e-3``), and a fixed
+decay (``--decay 0.5 --decay-after 4``, Zaremba et al. 2014) can shrink the rate each epoch as well.
 
 After each epoch the validation perplexity is logged; the weights with the best one are kept in
 ``model.pt`` (with the vocabulary), which ``descentlab lm eval`` and ``descentlab lm generate`` read.
@@ -70,6 +71,9 @@ class LMConfig(RunConfig):
     momentum: float = param(0.9, "momentum coefficient, for --optimizer momentum", low=0.0, high=1.0, high_open=True)
     anneal: float = param(4.0, "divide the learning rate by this when validation does not improve (1: never)",
                           low=1.0)  # fmt: skip
+    decay: float = param(1.0, "multiply the learning rate by this after each epoch from --decay-after on (1: never)",
+                         low=0.0, low_open=True, high=1.0)  # fmt: skip
+    decay_after: int = param(0, "the first epoch after which --decay applies (Zaremba et al. 2014: 4 to 14)", low=0)
     clip: float = param(0.25, "clip the gradients' global norm to this (0: no clipping)", low=0.0)
     epochs: int = param(6, "passes over the training text", low=1, high=10_000)
     batch_size: int = param(20, "parallel streams in training", low=1, high=10_000)
@@ -203,6 +207,9 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
         else:
             for group in optimizer.param_groups:  # validation stopped improving: a smaller step
                 group["lr"] /= cfg.anneal
+        if cfg.decay < 1 and epoch >= cfg.decay_after:
+            for group in optimizer.param_groups:  # a fixed decay schedule (Zaremba et al. 2014)
+                group["lr"] *= cfg.decay
     model = load_model(run.path, device)[0]
     test_loss = evaluate(model, batchify(corpus.test, cfg.eval_batch_size).to(device), cfg.bptt)
     return {
