@@ -11,10 +11,12 @@ from typing import Any
 from descentlab.config import RunConfig, param
 from descentlab.experiments import (
     GENERALIZE_MNIST,
+    LM_TRAIN,
     MINIMA,
     OPTIM_RACE,
     OPTIM_TRAIN,
     PLATEAU,
+    RNN_GRADIENT_FLOW,
     SADDLE,
     STEEP,
     STN_TRAIN,
@@ -23,11 +25,13 @@ from descentlab.experiments import (
 )
 from descentlab.experiments.curvature import analyze
 from descentlab.experiments.generalization import GeneralizeConfig
+from descentlab.experiments.lm_train import LMConfig
 from descentlab.experiments.loss_surface import analyze_surface
 from descentlab.experiments.many_starts import MinimaConfig
 from descentlab.experiments.optim_race import RaceConfig
 from descentlab.experiments.optim_train import TrainConfig
 from descentlab.experiments.pathologies import PlateauConfig, SteepConfig
+from descentlab.experiments.rnn_tasks import GradientFlowConfig
 from descentlab.experiments.saddle_escape import SaddleConfig
 from descentlab.experiments.stn_train import StnConfig
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS
@@ -79,7 +83,12 @@ def plan(cfg: TourConfig) -> list[tuple[Experiment, Any]]:
         seed=cfg.seed, device=cfg.device, distortion="r", train_size=2000 if q else 10_000, epochs=1 if q else 3,
         eval_every=1000 if q else 2500,
     )  # fmt: skip
-    later = [(GENERALIZE_MNIST, dropout), (STN_TRAIN, stn)]
+    flow = GradientFlowConfig(seed=cfg.seed, device=cfg.device, length=50 if q else 100, steps=60 if q else 300)
+    lm = LMConfig(
+        seed=cfg.seed, device=cfg.device, emsize=64 if q else 200, hidden=64 if q else 200, tied=True, epochs=1,
+        train_tokens=40_000 if q else 300_000, log_every=20 if q else 100, lr=20.0,
+    )  # fmt: skip
+    later = [(GENERALIZE_MNIST, dropout), (STN_TRAIN, stn), (RNN_GRADIENT_FLOW, flow), (LM_TRAIN, lm)]
     return [*landscapes, *[(OPTIM_TRAIN, config) for config in unit_configs(base)], *later]
 
 

@@ -19,7 +19,8 @@ SUBCOMMANDS = ["optim", "landscape", "generalize", "stn", "hpo", "rnn", "lm", "d
 ACTIONS = [
     ["optim", "train"], ["runs", "list"], ["data", "check"], ["generalize", "mnist"], ["generalize", "optimizers"],
     ["stn", "train"], ["hpo", "optim-train"], ["hpo", "optim-race"], ["landscape", "surface"],
-    ["landscape", "minima"], ["landscape", "plateau"], ["landscape", "steep"],
+    ["landscape", "minima"], ["landscape", "plateau"], ["landscape", "steep"], ["lm", "train"], ["lm", "eval"],
+    ["lm", "generate"], ["rnn", "topology"], ["rnn", "adding"], ["rnn", "gradient-flow"],
 ]  # fmt: skip
 
 
@@ -61,7 +62,10 @@ def test_optim_train_help_lists_every_setting_with_its_range() -> None:
         (["optim", "train", "--bogus"], ["unrecognized arguments: --bogus"]),
         (["optimise"], ["invalid choice: 'optimise'"]),
         (["stn", "train", "--bogus"], ["unrecognized arguments: --bogus"]),
-        (["lm"], ["not available yet", "issue 6"]),
+        (["lm"], ["required: ACTION"]),
+        (["lm", "train", "--bptt", "0"], ["bptt: 0 is out of range", "1 <= bptt"]),
+        (["lm", "train", "--decay", "1.5"], ["decay: 1.5 is out of range"]),
+        (["rnn", "adding", "--length", "1"], ["length: 1 is out of range"]),
         (["landscape", "surface", "/nonexistent/run"], ["/nonexistent/run"]),
         (["hpo", "optim-train"], ["--trials"]),
         (["generalize", "mnist", "--keep-input", "1.5"], ["keep_input: 1.5 is out of range"]),

@@ -19,6 +19,8 @@ def test_quick_tour_writes_the_report(tmp_path: Path) -> None:
     assert '<section id="saddle-saddle"' in html and '<section id="minima-rastrigin"' in html
     assert '<section id="plateau"' in html and '<section id="steep"' in html and '<section id="surface"' in html
     assert '<section id="dropout"' in html and '<section id="stn-r"' in html
+    assert '<section id="gradient-flow"' in html and '<section id="lm"' in html  # the gates and a sample in lm
+    assert "A sample from the model" in html
     (race,) = (tmp_path / "tour" / "optim-race").iterdir()
     assert json.loads((race / "summary.json").read_text())["status"] == "complete"
     runs = sorted((tmp_path / "tour" / "optim-train").iterdir())

@@ -270,3 +270,30 @@ def result_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
              f"{m.get('test/perplexity', math.nan):.2f}", f"{m.get('tokens_per_second', 0):,.0f}",
              f"{m.get('train_seconds', 0):.0f}"]]  # fmt: skip
     return ["model", "epochs", "valid ppl", "test ppl", "tokens/s", "train s"], rows
+
+
+def sample_text(run_dir: str | Path, words: int = 30, temperature: float = 0.8, top_k: int = 40, seed: int = 0) -> str:
+    """A sample of the run's best model from the start of a sentence (``<eos>`` shown as a line break)."""
+    from descentlab.lm.corpus import EOS
+    from descentlab.lm.model import generate
+
+    model, vocab, _ = load_model(run_dir)
+    ids = generate(model, vocab.encode([EOS]), words, temperature, top_k, torch.Generator().manual_seed(seed))
+    return " ".join(vocab.decode(ids)).replace(f" {EOS} ", "\n").replace(EOS, "").strip()
+
+
+def gate_example(run_dir: str | Path, max_words: int = 16) -> tuple[list[str], Any]:
+    """The first validation sentence of up to ``max_words`` words, and the first layer's LSTM gates on it."""
+    from descentlab.lm.corpus import EOS
+
+    model, vocab, cfg = load_model(run_dir)
+    if not hasattr(model.rnn, "forward_with_gates"):
+        raise UserError(f"{run_dir}: gates are recorded by descentlab's LSTM (cell lstm, impl other than torch)")
+    tokens = load(cfg).valid[: 10 * max_words].tolist()
+    end = next((i for i, t in enumerate(tokens) if vocab.itos[t] == EOS and i > 3), len(tokens))
+    ids = torch.tensor(tokens[: min(end, max_words)]).view(-1, 1)
+    with torch.no_grad():
+        _, _, gates = model.rnn.forward_with_gates(  # type: ignore[operator]
+            model.encoder(ids), model.init_state(1)
+        )
+    return vocab.decode(ids.flatten()), gates[0]

@@ -470,3 +470,20 @@ def gradient_flow(record: RunRecord) -> Figure:
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def lstm_gates(words: Sequence[str], gates: Any, units: int = 24) -> Figure:
+    """The first layer's input, forget and output gates (and the candidate) while the LSTM reads a
+    sentence: one heat map per gate, words down, the first ``units`` hidden units across."""
+    names = ("input", "forget", "cell", "output")
+    fig, axes = plt.subplots(1, 4, figsize=(14, 0.32 * len(words) + 1.6), sharey=True)
+    for ax, name in zip(axes, names, strict=True):
+        values = getattr(gates, name)[:, 0, :units].detach().cpu().numpy()  # (T, units)
+        low, cmap = (-1.0, "RdBu_r") if name == "cell" else (0.0, "viridis")
+        im = ax.imshow(values, aspect="auto", vmin=low, vmax=1.0, cmap=cmap)
+        ax.set(title=f"{name} gate" if name != "cell" else "candidate g (tanh)", xlabel="hidden unit")
+        ax.set_yticks(range(len(words)), list(words), fontsize=8)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.suptitle("LSTM gates (layer 1) while reading a validation sentence, one row per word")
+    fig.tight_layout()
+    return fig

@@ -396,6 +396,108 @@ def stn_sections(runs: Sequence[RunRecord]) -> list[Section]:
     return sections
 
 
+def lm_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Word-level language model' from ``descentlab lm train`` runs: perplexity, the LSTM's gates on a
+    sentence and a generated sample."""
+    from descentlab.experiments.lm_train import gate_example, result_table, sample_text
+
+    sections = []
+    for r in [r for r in runs if r.status == "complete" and (r.path / "model.pt").is_file()]:
+        figs = [figures.lm_curves(r)]
+        if r.config.get("cell") == "lstm" and r.config.get("impl") != "torch":
+            figs.append(figures.lstm_gates(*gate_example(r.path)))
+        sample = sample_text(r.path)
+        sections.append(
+            Section(
+                id="lm",
+                title="A word-level LSTM language model",
+                concept=(
+                    "A language model gives each next word a probability from the words before it; its "
+                    "perplexity, the exponential of the mean negative log-likelihood per word, is the number "
+                    "of equally likely words it is choosing between (10,000 for a uniform guess on Penn "
+                    "Treebank). The LSTM reads the text in parallel streams, 35 words at a time, carrying its "
+                    "state from chunk to chunk (truncated backpropagation through time). Its gates, shown on a "
+                    "validation sentence, decide at each word what to write to, keep in and show from the "
+                    f"memory. A sample from the model (temperature 0.8, top 40 words):\n\n{sample}"
+                ),
+                figures=figs,
+                table=result_table(r),
+                commands=[str(r.meta.get("command")), f"descentlab lm generate {r.path} --temperature 0.8 --top-k 40"],
+            )
+        )
+    return sections
+
+
+def gradient_flow_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Vanishing and exploding gradients' from ``descentlab rnn gradient-flow`` runs."""
+    from descentlab.experiments.rnn_tasks import flow_table
+
+    return [
+        Section(
+            id="gradient-flow",
+            title="Vanishing and exploding gradients in recurrent networks",
+            concept=(
+                "Backpropagation through time multiplies the gradient by the recurrent Jacobian once per "
+                "step back, so in a tanh RNN it shrinks geometrically when the recurrent weights are small "
+                "(vanishing: early steps get no learning signal) and grows when they are large (exploding: "
+                "one update can throw the weights away). The LSTM's cell state is updated additively and "
+                "scaled only by the forget gate, which training can hold near 1. Clipping the gradient's "
+                "norm keeps an exploding network's updates bounded."
+            ),
+            figures=[figures.gradient_flow(r)],
+            table=flow_table(r),
+            commands=[str(r.meta.get("command"))],
+            note="The unit calls the LSTM's gates binary; they are sigmoids with values in (0, 1).",
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def adding_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Long-range memory' from ``descentlab rnn adding`` runs."""
+    from descentlab.experiments.rnn_tasks import adding_table
+
+    return [
+        Section(
+            id="adding",
+            title="Long-range memory: the adding problem",
+            concept=(
+                "Two numbers marked among T inputs must be remembered until the end and added. Always "
+                "answering 1 scores a mean squared error of 0.167; a network that does better has carried "
+                "information across the gap. The trained models' gradients show why the LSTM can learn it."
+            ),
+            figures=[figures.adding_curves(r)],
+            table=adding_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def topology_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Recurrent topologies' from ``descentlab rnn topology`` runs."""
+    from descentlab.experiments.rnn_tasks import topology_table
+
+    return [
+        Section(
+            id=f"topology-{r.config.get('task')}",
+            title=f"Recurrent topology: {r.config.get('task')}",
+            concept=(
+                "One to one is a feed-forward network; one to many feeds each output back as the next "
+                "input (captioning); many to one reads a sequence and answers once (classification); many "
+                "to many reads one sequence and writes another (translation, with an encoder and decoder)."
+            ),
+            figures=[figures.topology_figure(r)],
+            table=topology_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
 def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section]:
     """A plain section for an experiment without its own: each run's final metrics."""
     rows = [[r.path.name, r.status, " ".join(f"{k}={v:.4g}" for k, v in sorted(r.final().items()))] for r in runs]
@@ -420,6 +522,10 @@ SECTION_BUILDERS: dict[str, Callable[[Sequence[RunRecord]], list[Section]]] = {
     "generalize-mnist": dropout_sections,
     "generalize-optimizers": time_to_target_sections,
     "stn-train": stn_sections,
+    "lm-train": lm_sections,
+    "rnn-gradient-flow": gradient_flow_sections,
+    "rnn-adding": adding_sections,
+    "rnn-topology": topology_sections,
 }
 
 
