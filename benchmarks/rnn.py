@@ -10,28 +10,12 @@ for the fast path (``impl="fused"``).
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import torch
+from timing import medians
 
 from descentlab.rnn import IMPLS, LSTM
-
-
-def medians(fns: dict[str, Callable[[], object]], rounds: int, sync: Callable[[], None]) -> dict[str, float]:
-    """Milliseconds per call, the median over ``rounds``, the candidates interleaved round by round."""
-    for fn in fns.values():  # warm up (and compile)
-        fn()
-        fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            sync()
-            start = time.perf_counter()
-            fn()
-            sync()
-            times[name].append(time.perf_counter() - start)
-    return {k: 1e3 * sorted(v)[rounds // 2] for k, v in times.items()}
 
 
 def main(rounds: int, device: str, hidden: int, seq: int = 35, batch: int = 20, layers: int = 2) -> str:
@@ -53,7 +37,7 @@ def main(rounds: int, device: str, hidden: int, seq: int = 35, batch: int = 20, 
 
         return run
 
-    ms = medians({k: train_step(m) for k, m in models.items()}, rounds, sync)
+    ms = medians({k: train_step(m) for k, m in models.items()}, rounds, sync, warmup=2)
     base = ms["torch.nn.LSTM"]
     targets = {"loop": "", "compiled": "", "bptt": "<= 1.2", "fused": "<= 1.0", "torch.nn.LSTM": ""}
     lines = [f"{'implementation':<16} {'fwd+bwd ms':>11} {'ratio':>6} {'target':>7}"]

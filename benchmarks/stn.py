@@ -12,30 +12,15 @@
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from timing import medians
 
 from descentlab import optim
 from descentlab.stn import GENERATORS, bilinear_sample, cnn, st_cnn
 from descentlab.stn.sampler import compiled_bilinear_sample
-
-
-def medians(fns: dict[str, Callable[[], object]], rounds: int, sync: Callable[[], None]) -> dict[str, float]:
-    """Milliseconds per call, the median over ``rounds``, the candidates interleaved round by round."""
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            sync()
-            start = time.perf_counter()
-            fn()
-            sync()
-            times[name].append(time.perf_counter() - start)
-    return {k: 1e3 * sorted(v)[rounds // 2] for k, v in times.items()}
 
 
 def main(rounds: int, device: str) -> str:

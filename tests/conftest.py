@@ -60,3 +60,15 @@ def assert_one_line_error(result: Result, *fragments: str) -> None:
 @pytest.fixture
 def tmp_runs(tmp_path: Path) -> Path:
     return tmp_path / "runs"
+
+
+class StopAfter:
+    """A stop flag that asks to stop at the n-th check (as Ctrl-C would, after n training steps)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @property
+    def requested(self) -> bool:
+        self.n -= 1
+        return self.n == 0

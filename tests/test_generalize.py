@@ -13,7 +13,7 @@ from torch import nn
 from descentlab.errors import ConfigError
 from descentlab.generalize import Dropout, EarlyStopping, mnist_splits, split
 from descentlab.runs import load_run
-from tests.conftest import assert_one_line_error, cli
+from tests.conftest import StopAfter, assert_one_line_error, cli
 
 # ---- splits -------------------------------------------------------------------------------------
 
@@ -191,18 +191,6 @@ def test_generalize_optimizers_times_each_of_the_eight_to_the_target(tmp_path: P
     assert (run / "time_to_target.png").stat().st_size > 10_000
 
 
-class _StopAfter:
-    """A stop flag that asks to stop at the n-th check (as Ctrl-C would, after n training steps)."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    @property
-    def requested(self) -> bool:
-        self.n -= 1
-        return self.n == 0
-
-
 def test_an_interrupted_run_of_two_variants_resumes_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from contextlib import contextmanager
 
@@ -216,7 +204,7 @@ def test_an_interrupted_run_of_two_variants_resumes_exactly(tmp_path: Path, monk
 
     @contextmanager
     def stop_in_second_variant():  # type: ignore[no-untyped-def]
-        yield _StopAfter(40 + 13)  # 40 steps of 'plain', then 13 of 'dropout'
+        yield StopAfter(40 + 13)  # 40 steps of 'plain', then 13 of 'dropout'
 
     monkeypatch.setattr(runner, "stop_on_sigint", stop_in_second_variant)
     with pytest.raises(Interrupted):

@@ -20,7 +20,7 @@ from descentlab.experiments.lm_train import LMConfig, evaluate
 from descentlab.lm.corpus import EOS, UNK, Vocabulary, batchify, chunks, corpus_tokens, load_corpus
 from descentlab.lm.model import LanguageModel, detach, generate
 from descentlab.runs import load_run
-from tests.conftest import assert_one_line_error, cli
+from tests.conftest import StopAfter, assert_one_line_error, cli
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
 
@@ -142,16 +142,6 @@ def test_lm_train_learns_a_determined_corpus_then_eval_and_generate(tmp_path: Pa
     assert sample.stdout.splitlines() == [" ".join(WORDS), "alpha"]  # the cycle, <eos> as a line break
 
 
-class _StopAfter:
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    @property
-    def requested(self) -> bool:
-        self.n -= 1
-        return self.n == 0
-
-
 def test_an_interrupted_training_resumes_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from descentlab.errors import Interrupted
     from descentlab.experiments import EXPERIMENTS, runner, start
@@ -164,7 +154,7 @@ def test_an_interrupted_training_resumes_exactly(tmp_path: Path, monkeypatch: py
 
     @contextmanager
     def stop_midway():  # type: ignore[no-untyped-def]
-        yield _StopAfter(77)  # in the second epoch, between two records
+        yield StopAfter(77)  # in the second epoch, between two records
 
     monkeypatch.setattr(runner, "stop_on_sigint", stop_midway)
     with pytest.raises(Interrupted):
