@@ -24,9 +24,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from descentlab import optim as dl_optim
 from descentlab.config import RunConfig, param
 from descentlab.errors import CheckpointError, ConfigError, Interrupted, UserError
+from descentlab.experiments.optim_train import OPTIMIZERS, optimizer_by_name
 from descentlab.lm.corpus import Corpus, Vocabulary, batchify, chunks, load_corpus
 from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach
 from descentlab.runs import (
@@ -42,7 +42,7 @@ from descentlab.runs import (
 )
 
 EXPERIMENT = "lm-train"
-LM_OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
+LM_OPTIMIZERS = OPTIMIZERS
 # Test perplexity on Penn Treebank reported in PyTorch's example (README of 2017) and in papers.
 PUBLISHED = {
     "PyTorch example, 2x200, 6 epochs": 117.61, "PyTorch example, 2x200 tied, 6 epochs": 110.44,
@@ -105,11 +105,7 @@ def build_model(cfg: LMConfig, vocab_size: int) -> LanguageModel:
 
 
 def make_optimizer(cfg: LMConfig, params: Any) -> torch.optim.Optimizer:
-    if cfg.optimizer == "momentum":
-        return dl_optim.Momentum(params, lr=cfg.lr, momentum=cfg.momentum)
-    classes: dict[str, Any] = {"sgd": dl_optim.SGD, "adagrad": dl_optim.Adagrad, "rmsprop": dl_optim.RMSProp,
-                               "adadelta": dl_optim.AdaDelta, "adam": dl_optim.Adam}  # fmt: skip
-    return classes[cfg.optimizer](params, lr=cfg.lr)
+    return optimizer_by_name(cfg.optimizer, params, cfg.lr, cfg.momentum)
 
 
 # ---- evaluation -------------------------------------------------------------------------------

@@ -119,10 +119,15 @@ def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
     if cfg.grad_noise > 0:
         extras.append(T.add_noise(cfg.grad_noise, 0.55, seed=cfg.seed))
     gradient_transform = T.chain(*extras) if extras else None
-    if cfg.optimizer == "momentum":
-        return dl_optim.Momentum(
-            params, lr=cfg.learning_rate, momentum=cfg.momentum, gradient_transform=gradient_transform
-        )
+    return optimizer_by_name(cfg.optimizer, params, cfg.learning_rate, cfg.momentum, gradient_transform)
+
+
+def optimizer_by_name(
+    name: str, params: Any, lr: float, momentum: float = 0.9, gradient_transform: Any = None
+) -> torch.optim.Optimizer:
+    """One of :data:`OPTIMIZERS` from descentlab.optim by name; ``momentum`` is used by ``"momentum"``."""
+    if name == "momentum":
+        return dl_optim.Momentum(params, lr=lr, momentum=momentum, gradient_transform=gradient_transform)
     classes: dict[str, Any] = {
         "sgd": dl_optim.SGD,
         "adagrad": dl_optim.Adagrad,
@@ -130,9 +135,7 @@ def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
         "adadelta": dl_optim.AdaDelta,
         "adam": dl_optim.Adam,
     }
-    optimizer: torch.optim.Optimizer = classes[cfg.optimizer](
-        params, lr=cfg.learning_rate, gradient_transform=gradient_transform
-    )
+    optimizer: torch.optim.Optimizer = classes[name](params, lr=lr, gradient_transform=gradient_transform)
     return optimizer
 
 

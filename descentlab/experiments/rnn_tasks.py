@@ -27,9 +27,11 @@ from torch import Tensor, nn
 from descentlab import optim as dl_optim
 from descentlab.config import RunConfig, param
 from descentlab.errors import ConfigError, Interrupted
+from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.rnn import GRUCell, LSTMCell, RNNCell
 from descentlab.rnn.tasks import (
     ADDING_BASELINE,
+    DIGIT_NAMES,
     Captioner,
     FeedForward,
     RowClassifier,
@@ -211,7 +213,7 @@ def _mnist(device: torch.device, test_size: int) -> dict[str, tuple[Tensor, Tens
 
     x, y = mnist("train")
     xt, yt = mnist("test")
-    norm = (x.float() / 255 - 0.1307) / 0.3081, (xt[:test_size].float() / 255 - 0.1307) / 0.3081
+    norm = (x.float() / 255 - MEAN) / STD, (xt[:test_size].float() / 255 - MEAN) / STD
     return {"train": (norm[0].to(device), y.to(device)), "test": (norm[1].to(device), yt[:test_size].to(device))}
 
 
@@ -243,7 +245,7 @@ def topology_train(
 
     elif cfg.task == "one-to-many":
         model = Captioner(cfg.hidden).to(device)
-        words = spell(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]).to(device)
+        words = spell(list(DIGIT_NAMES)).to(device)  # column d spells digit d
 
         def loss_fn(t: int) -> Tensor:
             idx = order[t].to(device)

@@ -157,7 +157,7 @@ class _Stacked(nn.Module):
     def _loop(self, input: Tensor, states: list[Tensor], record: list[Any] | None) -> tuple[Tensor, list[Tensor]]:
         """All layers and directions; ``states`` holds one (L*D, N, H) tensor per state (h, and c for the
         LSTM). Returns the last layer's output and the final states."""
-        step = _compiled(self._step()) if self.impl == "compiled" else self._step()
+        step = _compiled(self._step()) if self.impl == "compiled" and record is None else self._step()
         finals: list[list[Tensor]] = [[] for _ in states]
         layer_input = input
         for layer in range(self.num_layers):
@@ -306,12 +306,7 @@ class LSTM(_Stacked):
         x, unbatched, n = self._prepare(input, hx)
         h0, c0 = self._states(hx, x, n, unbatched)
         record: list[LSTMGates] = []
-        step = self.impl
-        self.impl = "loop"
-        try:
-            out, (h, c) = self._loop(x, [h0, c0], record)
-        finally:
-            self.impl = step
+        out, (h, c) = self._loop(x, [h0, c0], record)  # recording takes the eager loop whatever impl is
         if unbatched:
             h, c = h.squeeze(1), c.squeeze(1)
         return self._finish(out, unbatched), (h, c), record
