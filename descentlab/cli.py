@@ -56,6 +56,7 @@ def build_parser() -> Parser:
     from descentlab.experiments.optim_race import RaceConfig
     from descentlab.experiments.optim_train import TrainConfig
     from descentlab.experiments.pathologies import PlateauConfig, SteepConfig
+    from descentlab.experiments.rl_train import RewardsConfig, RLConfig
     from descentlab.experiments.rnn_tasks import AddingConfig, GradientFlowConfig, TopologyConfig
     from descentlab.experiments.saddle_escape import SaddleConfig
     from descentlab.experiments.stn_train import StnConfig
@@ -431,6 +432,74 @@ def build_parser() -> Parser:
     surface.add_argument("--span", type=float, default=1.0, help="the plane covers [-SPAN, SPAN]^2 (default 1)")
     surface.add_argument("--seed", type=int, default=0, help="seed of the random directions (default 0)")
 
+    # rl -------------------------------------------------------------------------------------
+    rl = sub.add_parser(
+        "rl",
+        help="reinforcement learning: the route-finding grid, Q-learning, DQN, REINFORCE, PPO",
+        description=(
+            "Reinforcement learning on Gymnasium environments and on descentlab/GridRoute-v0, the unit's\n"
+            "shortest route between two points on a map, scored by effectiveness (optimal / taken)."
+        ),
+        epilog=_examples(
+            "descentlab rl train --env CartPole-v1 --algo ppo",
+            "descentlab rl train --env descentlab/GridRoute-v0 --algo dqn",
+            "descentlab rl eval runs/rl-train/cartpole-ppo__0__20261126-120000 --episodes 100 --json",
+            "descentlab rl play runs/rl-train/gridroute-dqn-both__0__20261126-120000 --out route.gif",
+            "descentlab rl rewards --algo qlearning",
+        ),
+    )
+    rl_sub = rl.add_subparsers(dest="action", metavar="ACTION", required=True)
+    rl_train = rl_sub.add_parser(
+        "train",
+        help="train one agent on one environment, as a run",
+        description=(
+            "Train qlearning (tabular), dqn, reinforce or ppo on a Gymnasium environment with a Discrete\n"
+            "action space. Greedy evaluations every --eval-every steps, the policy in agent.pt, a final\n"
+            "100-episode evaluation. Unset hyperparameters take the preset for the environment\n"
+            "(rl-baselines3-zoo's where it has one). Ctrl-C checkpoints; --resume continues."
+        ),
+        epilog=_examples(
+            "descentlab rl train --env CartPole-v1 --algo dqn",
+            "descentlab rl train --env CartPole-v1 --algo ppo --total-steps 50000 --seed 1",
+            "descentlab rl train --env descentlab/GridRoute-v0 --algo qlearning --route fixed",
+            "descentlab rl train --env descentlab/GridRoute-v0 --algo dqn --map my_map.txt --reward negative",
+            "descentlab rl train --env LunarLander-v3 --algo ppo --max-seconds 1800",
+        ),
+    )
+    _add_experiment_options(rl_train, RLConfig, "ENV-ALGO[-REWARD]")
+    rl_eval = rl_sub.add_parser(
+        "eval",
+        help="greedy evaluation of a trained agent",
+        description="Run the trained agent's greedy policy for --episodes episodes (20 at a time).",
+        epilog=_examples("descentlab rl eval runs/rl-train/cartpole-ppo__0__20261126-120000 --episodes 100 --json"),
+    )
+    rl_eval.add_argument("run_dir", metavar="RUN_DIR", help="a descentlab rl train run folder")
+    rl_eval.add_argument("--episodes", type=int, default=100, help="episodes (default 100)")
+    rl_eval.add_argument("--seed", type=int, default=20_000, help="seed of the first episode (default 20000)")
+    rl_eval.add_argument("--json", action="store_true", help="print one JSON object")
+    rl_play = rl_sub.add_parser(
+        "play",
+        help="one greedy episode as an animated GIF",
+        description="Render one greedy episode of a trained agent frame by frame into a GIF.",
+        epilog=_examples("descentlab rl play runs/rl-train/gridroute-dqn-both__0__20261126-120000 --out route.gif"),
+    )
+    rl_play.add_argument("run_dir", metavar="RUN_DIR", help="a descentlab rl train run folder")
+    rl_play.add_argument("--out", required=True, metavar="FILE.gif", help="the GIF to write")
+    rl_play.add_argument("--seed", type=int, default=0, help="episode seed (default 0)")
+    rl_play.add_argument("--fps", type=int, default=8, help="frames per second (default 8)")
+    rl_play.add_argument("--max-steps", type=int, default=500, help="at most this many steps (default 500)")
+    rl_rewards = rl_sub.add_parser(
+        "rewards",
+        help="positive against negative reinforcement on GridRoute: steps to 90%% effectiveness",
+        description=(
+            "Train the same agent on the same GridRoute map once with positive reinforcement (a reward at\n"
+            "the goal, scaled by effectiveness) and once with negative reinforcement (a cost each step\n"
+            "until the goal); plot both effectiveness curves and report the steps each needs to 90%%."
+        ),
+        epilog=_examples("descentlab rl rewards", "descentlab rl rewards --algo dqn --total-steps 150000"),
+    )
+    _add_experiment_options(rl_rewards, RewardsConfig, "ALGO-ROUTE-SIZE")
+
     # data -----------------------------------------------------------------------------------
     data = sub.add_parser(
         "data",
@@ -518,6 +587,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
     from descentlab.experiments.lm_train import result_table
     from descentlab.experiments.many_starts import minima_table
     from descentlab.experiments.pathologies import plateau_table, steep_table
+    from descentlab.experiments.rl_train import result_table as rl_table
+    from descentlab.experiments.rl_train import rewards_table
     from descentlab.experiments.rnn_tasks import adding_table, flow_table, topology_table
     from descentlab.experiments.saddle_escape import escape_table
     from descentlab.experiments.stn_train import error_table
@@ -538,6 +609,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
         "rnn-topology": topology_table,
         "rnn-adding": adding_table,
         "rnn-gradient-flow": flow_table,
+        "rl-train": rl_table,
+        "rl-rewards": rewards_table,
     }
     if exp.name in tables:
         print(format_table(*tables[exp.name](load_run(path))))
@@ -682,6 +755,58 @@ def _lm_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rl_eval(args: argparse.Namespace) -> int:
+    from descentlab.experiments.rl_train import load_agent
+    from descentlab.rl import evaluate
+
+    if args.episodes < 1:
+        raise UserError(f"--episodes {args.episodes}: valid: an integer >= 1")
+    agent, cfg = load_agent(args.run_dir)
+    result = evaluate(agent.act, cfg.env, args.episodes, seed=args.seed, **cfg.env_kwargs())
+    out = {"run": str(args.run_dir), "env": cfg.env, "algo": cfg.algo, "episodes": result["episodes"],
+           "mean_return": result["mean_return"], "std_return": result["std_return"]}  # fmt: skip
+    if "mean_effectiveness" in result:
+        out["mean_effectiveness"] = result["mean_effectiveness"]
+    if args.json:
+        print(json.dumps(out))
+    else:
+        text = f"{cfg.algo} on {cfg.env}, {out['episodes']} greedy episodes: return {out['mean_return']:.2f} +- {out['std_return']:.2f}"
+        if "mean_effectiveness" in out:
+            text += f", effectiveness {100 * out['mean_effectiveness']:.1f}%"
+        print(text)
+    return 0
+
+
+def _rl_play(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from descentlab.experiments.rl_train import episode_frames, load_agent
+    from descentlab.runs.checkpoint import atomic_write_bytes
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".gif":
+        raise UserError(f"--out {out}: the animation is a GIF; give a name ending in .gif")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    if not 1 <= args.fps <= 60:
+        raise UserError(f"--fps {args.fps}: valid: 1 to 60")
+    if args.max_steps < 1:
+        raise UserError(f"--max-steps {args.max_steps}: valid: an integer >= 1")
+    agent, cfg = load_agent(args.run_dir)
+    frames, total, info = episode_frames(agent, cfg, args.seed, args.max_steps)
+    images = [Image.fromarray(f) for f in frames]
+    import io
+
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / args.fps), loop=0)
+    atomic_write_bytes(out, buf.getvalue())
+    text = f"{out}: {len(frames) - 1} steps, return {total:.2f}"
+    if "effectiveness" in info:
+        text += f", effectiveness {100 * info['effectiveness']:.0f}% (optimal {info['optimal_length']} steps)"
+    print(text)
+    return 0
+
+
 def _data_check(args: argparse.Namespace) -> int:
     from descentlab.data import check_all
 
@@ -757,6 +882,10 @@ def dispatch(args: argparse.Namespace) -> int:
         ("rnn", "topology"): _run_experiment,
         ("rnn", "adding"): _run_experiment,
         ("rnn", "gradient-flow"): _run_experiment,
+        ("rl", "train"): _run_experiment,
+        ("rl", "rewards"): _run_experiment,
+        ("rl", "eval"): _rl_eval,
+        ("rl", "play"): _rl_play,
         ("lm", "eval"): _lm_eval,
         ("lm", "generate"): _lm_generate,
         ("optim", "list"): _optim_list,

@@ -16,6 +16,7 @@ from descentlab.experiments import (
     OPTIM_RACE,
     OPTIM_TRAIN,
     PLATEAU,
+    RL_TRAIN,
     RNN_GRADIENT_FLOW,
     SADDLE,
     STEEP,
@@ -31,6 +32,7 @@ from descentlab.experiments.many_starts import MinimaConfig
 from descentlab.experiments.optim_race import RaceConfig
 from descentlab.experiments.optim_train import TrainConfig
 from descentlab.experiments.pathologies import PlateauConfig, SteepConfig
+from descentlab.experiments.rl_train import GRID, RLConfig
 from descentlab.experiments.rnn_tasks import GradientFlowConfig
 from descentlab.experiments.saddle_escape import SaddleConfig
 from descentlab.experiments.stn_train import StnConfig
@@ -88,7 +90,14 @@ def plan(cfg: TourConfig) -> list[tuple[Experiment, Any]]:
         seed=cfg.seed, device=cfg.device, emsize=64 if q else 200, hidden=64 if q else 200, tied=True, epochs=1,
         train_tokens=40_000 if q else 300_000, log_every=20 if q else 100, lr=20.0,
     )  # fmt: skip
-    later = [(GENERALIZE_MNIST, dropout), (STN_TRAIN, stn), (RNN_GRADIENT_FLOW, flow), (LM_TRAIN, lm)]
+    route = RLConfig(
+        seed=cfg.seed, device=cfg.device, env=GRID, algo="qlearning", route="fixed", grid_size=8 if q else 10,
+        total_steps=8000 if q else 30_000, eval_episodes=5, final_episodes=20,
+    )  # fmt: skip
+    cartpole = RLConfig(seed=cfg.seed, device=cfg.device, env="CartPole-v1", algo="ppo",
+                        total_steps=12_000 if q else 50_000, final_episodes=20 if q else 100)  # fmt: skip
+    later = [(GENERALIZE_MNIST, dropout), (STN_TRAIN, stn), (RNN_GRADIENT_FLOW, flow), (LM_TRAIN, lm),
+             (RL_TRAIN, route), (RL_TRAIN, cartpole)]  # fmt: skip
     return [*landscapes, *[(OPTIM_TRAIN, config) for config in unit_configs(base)], *later]
 
 

@@ -7,6 +7,7 @@ from descentlab.experiments import (
     optim_race,
     optim_train,
     pathologies,
+    rl_train,
     rnn_tasks,
     saddle_escape,
     stn_train,
@@ -117,6 +118,22 @@ RNN_GRADIENT_FLOW = Experiment(
     figures=rnn_tasks.figures,
 )
 
+RL_TRAIN = Experiment(
+    name=rl_train.EXPERIMENT,
+    command="descentlab rl train",
+    config=rl_train.RLConfig,
+    train=rl_train.train,
+    figures=rl_train.figures,
+)
+
+RL_REWARDS = Experiment(
+    name=rl_train.REWARDS_EXPERIMENT,
+    command="descentlab rl rewards",
+    config=rl_train.RewardsConfig,
+    train=rl_train.rewards_train,
+    figures=rl_train.figures,
+)
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
@@ -133,6 +150,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         RNN_TOPOLOGY,
         RNN_ADDING,
         RNN_GRADIENT_FLOW,
+        RL_TRAIN,
+        RL_REWARDS,
     )
 }
 
@@ -145,6 +164,8 @@ __all__ = [
     "OPTIM_RACE",
     "OPTIM_TRAIN",
     "PLATEAU",
+    "RL_REWARDS",
+    "RL_TRAIN",
     "RNN_ADDING",
     "RNN_GRADIENT_FLOW",
     "RNN_TOPOLOGY",

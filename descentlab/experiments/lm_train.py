@@ -26,9 +26,9 @@ import torch.nn.functional as F
 
 from descentlab.config import RunConfig, param
 from descentlab.errors import CheckpointError, ConfigError, Interrupted, UserError
-from descentlab.experiments.optim_train import OPTIMIZERS, optimizer_by_name
 from descentlab.lm.corpus import Corpus, Vocabulary, batchify, chunks, load_corpus
 from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach
+from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.runs import (
     Run,
     RunRecord,

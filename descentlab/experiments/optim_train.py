@@ -20,16 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from descentlab import optim as dl_optim
 from descentlab.config import RunConfig, param
 from descentlab.data import fashion_mnist, mnist
 from descentlab.errors import Interrupted
 from descentlab.optim import transforms as T
+from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, Regime, mini_batch
 from descentlab.runs import Run, RunRecord, StopFlag, progress, rng_state, seed_everything, select_device, set_rng_state
 
 EXPERIMENT = "optim-train"
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")
 REGIMES = ("full-batch", "stochastic", "mini-batch")
 # Usual starting learning rates. Momentum's is smaller because its steady-state step for a constant
 # gradient is lr / (1 - momentum): ten times lr at momentum 0.9 (the unit's "decrease the learning
@@ -120,23 +119,6 @@ def make_optimizer(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
         extras.append(T.add_noise(cfg.grad_noise, 0.55, seed=cfg.seed))
     gradient_transform = T.chain(*extras) if extras else None
     return optimizer_by_name(cfg.optimizer, params, cfg.learning_rate, cfg.momentum, gradient_transform)
-
-
-def optimizer_by_name(
-    name: str, params: Any, lr: float, momentum: float = 0.9, gradient_transform: Any = None
-) -> torch.optim.Optimizer:
-    """One of :data:`OPTIMIZERS` from descentlab.optim by name; ``momentum`` is used by ``"momentum"``."""
-    if name == "momentum":
-        return dl_optim.Momentum(params, lr=lr, momentum=momentum, gradient_transform=gradient_transform)
-    classes: dict[str, Any] = {
-        "sgd": dl_optim.SGD,
-        "adagrad": dl_optim.Adagrad,
-        "rmsprop": dl_optim.RMSProp,
-        "adadelta": dl_optim.AdaDelta,
-        "adam": dl_optim.Adam,
-    }
-    optimizer: torch.optim.Optimizer = classes[name](params, lr=lr, gradient_transform=gradient_transform)
-    return optimizer
 
 
 @torch.no_grad()

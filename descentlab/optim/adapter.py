@@ -199,8 +199,11 @@ class TransformOptimizer(torch.optim.Optimizer):
             counts = [float(t) for t in steps]
             updates, state = tx.update(grads, _build(tx.state_type, dicts), params, counts)
             _scatter(state, dicts)
-            for p, u in zip(params, updates, strict=True):
-                p.add_(u)
+            if len({(p.device, p.dtype) for p in params}) == 1:
+                torch._foreach_add_(params, list(updates))
+            else:
+                for p, u in zip(params, updates, strict=True):
+                    p.add_(u)
         return loss
 
 

@@ -250,6 +250,15 @@ def scale_by_adadelta(rho: float = 0.9, eps: float = 1e-6) -> Transform:
     return Transform(init, update, ScaleByAdadeltaState)
 
 
+def _foreach_ready(u: Sequence[Tensor], counts: Counts) -> bool:
+    """True on the plain path (step numbers are Python floats) with every tensor on one device and dtype,
+    where the ``torch._foreach_*`` kernels update all tensors at once (4x fewer dispatches for Adam)."""
+    if not u or isinstance(counts[0], Tensor):
+        return False
+    first = u[0]
+    return all(t.device == first.device and t.dtype == first.dtype and not t.is_sparse for t in u)
+
+
 def _bias_corrections(b1: Any, b2: Any, t: Tensor) -> tuple[Tensor, Tensor]:
     """:math:`1 - \beta_1^t` and :math:`\\sqrt{1 - \beta_2^t}` for every parameter's step :math:`t`, (n,) each.
 
@@ -289,6 +298,17 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, amsgrad
     def update(
         u: Updates, state: ScaleByAdamState, params: Sequence[Tensor], counts: Counts
     ) -> tuple[Updates, ScaleByAdamState]:
+        if not amsgrad and _foreach_ready(u, counts):  # the plain path: one kernel per operation, all tensors
+            m_all, v_all = list(state.exp_avg), list(state.exp_avg_sq)
+            torch._foreach_lerp_(m_all, list(u), 1 - b1)  # m_t
+            torch._foreach_mul_(v_all, b2)
+            torch._foreach_addcmul_(v_all, list(u), list(u), 1 - b2)  # v_t
+            denoms = torch._foreach_sqrt(v_all)
+            torch._foreach_div_(denoms, [math.sqrt(1 - b2**t) for t in counts])  # sqrt(v_hat_t)
+            torch._foreach_add_(denoms, eps)
+            scaled = torch._foreach_div(m_all, denoms)
+            torch._foreach_div_(scaled, [1 - b1**t for t in counts])  # m_hat_t / (sqrt(v_hat_t) + eps)
+            return list(scaled), state
         bias_correction1, bias_correction2_sqrt = _bias_corrections(b1, b2, _step_vector(counts, u[0]))  # (n,), (n,)
         out = []
         for i, (g, m, v, v_max) in enumerate(
@@ -321,6 +341,8 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> Transform:
     def scale(u: Updates, params: Sequence[Tensor], counts: Counts) -> Updates:
         if callable(learning_rate):
             return [u_i * -learning_rate(t) for u_i, t in zip(u, counts, strict=True)]
+        if _foreach_ready(u, counts):
+            return list(torch._foreach_mul(list(u), -learning_rate))
         return [u_i * -learning_rate for u_i in u]
 
     return _stateless(scale)

@@ -487,3 +487,73 @@ def lstm_gates(words: Sequence[str], gates: Any, units: int = 24) -> Figure:
     fig.suptitle("LSTM gates (layer 1) while reading a validation sentence, one row per word")
     fig.tight_layout()
     return fig
+
+
+def _running_mean(values: Sequence[float], window: int) -> list[float]:
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def rl_curves(record: RunRecord) -> Figure:
+    """Episodic return of training episodes (running mean of 20) and of the greedy evaluations, against
+    environment steps; on GridRoute the evaluations' effectiveness on a second axis."""
+    cfg = record.config
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    episodes = [(r["step"], r["charts/episodic_return"]) for r in record.metrics if "charts/episodic_return" in r]
+    evals = [(r["step"], r["eval/mean_return"]) for r in record.metrics if "eval/mean_return" in r]
+    if episodes:
+        steps, returns = zip(*episodes, strict=True)
+        ax.plot(steps, returns, ".", ms=2, alpha=0.25, color="C0")
+        ax.plot(steps, _running_mean(returns, 20), color="C0", label="training episodes (running mean of 20)")
+    if evals:
+        ax.plot(*zip(*evals, strict=True), "o-", color="C1", label="greedy evaluation (mean)")
+    ax.set(xlabel="environment steps", ylabel="episodic return", title=f"{cfg.get('algo')} on {cfg.get('env')}")
+    ax.grid(alpha=0.3)
+    eff = [(r["step"], 100 * r["eval/mean_effectiveness"]) for r in record.metrics if "eval/mean_effectiveness" in r]
+    if eff:
+        twin = ax.twinx()
+        twin.plot(*zip(*eff, strict=True), "s--", color="C2", label="greedy effectiveness %")
+        twin.set(ylabel="effectiveness %", ylim=(0, 105))
+        twin.legend(loc="lower center")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def route_figure(pictures: Sequence[tuple[str, Any, Any]]) -> Figure:
+    """GridRoute episodes before and after learning: the map (walls dark), an optimal path (green), the
+    path taken (blue), the agent (red) and the goal (gold)."""
+    fig, axes = plt.subplots(2, len(pictures), figsize=(3.2 * len(pictures), 6.8), squeeze=False)
+    for j, (caption, before, after) in enumerate(pictures):
+        for i, (image, when) in enumerate(((before, "before learning"), (after, "after learning"))):
+            axes[i][j].imshow(image)
+            axes[i][j].set_xticks([])
+            axes[i][j].set_yticks([])
+            axes[i][j].set_title(when, fontsize=9)
+        axes[1][j].set_xlabel(caption.replace("; ", "\n"), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def reward_scheme_curves(record: RunRecord) -> Figure:
+    """Greedy effectiveness against steps, one curve per reward scheme, with the target line."""
+    cfg = record.config
+    target = 100 * float(cfg.get("target", 0.9))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for scheme in str(cfg.get("schemes", "positive,negative")).split(","):
+        key = f"{scheme}/eval/mean_effectiveness"
+        pts = [(r["step"], 100 * r[key]) for r in record.metrics if key in r]
+        label = {"positive": "positive reinforcement (reward at the goal)",
+                 "negative": "negative reinforcement (cost until the goal)"}.get(scheme, scheme)  # fmt: skip
+        if pts:
+            ax.plot(*zip(*pts, strict=True), "o-", ms=3, label=label)
+    ax.axhline(target, color="gray", ls=":", label=f"{target:.0f}% target")
+    ax.set(xlabel="environment steps", ylabel="greedy effectiveness %", ylim=(0, 105),
+           title=f"{cfg.get('algo')} on a {cfg.get('grid_size')}x{cfg.get('grid_size')} GridRoute, route {cfg.get('route')}")  # fmt: skip
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -500,6 +500,78 @@ def topology_sections(runs: Sequence[RunRecord]) -> list[Section]:
     ]
 
 
+def rl_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Reinforcement learning' from ``descentlab rl train`` runs: the route agent before and after
+    learning on GridRoute, the return curve elsewhere (CartPole, LunarLander, ...)."""
+    from descentlab.experiments.rl_train import GRID, result_table, route_pictures
+
+    sections = []
+    for r in [r for r in runs if r.status == "complete" and (r.path / "agent.pt").is_file()]:
+        env, algo = str(r.config.get("env")), str(r.config.get("algo"))
+        figs = [figures.rl_curves(r)]
+        if env == GRID:
+            figs.insert(0, figures.route_figure(route_pictures(r.path)))
+            concept = (
+                "Reinforcement learning is learning by trial and error: the agent acts, the environment "
+                "answers with a reward, and actions that led to good outcomes become more likely. Here the "
+                "unit's example: find the shortest route between two points of a map. Effectiveness is the "
+                "optimal path length (breadth-first search) over the steps taken: 100% is a shortest route. "
+                f"The {algo} agent was trained with {r.config.get('reward')} reinforcement; the pictures show "
+                "the same episodes before learning and after (blue: the path taken; green: a shortest path)."
+            )
+            note = ("The unit calls a per-step cost negative reinforcement; behaviourally that removes an aversive "
+                    "condition (here the cost stops at the goal) and is not punishment.")  # fmt: skip
+        else:
+            concept = (
+                f"{algo.upper() if algo != 'reinforce' else 'REINFORCE'} on {env}: the return of each training "
+                "episode (what the agent gets while still exploring) and of greedy evaluations (the policy's "
+                "best action each step). Deep RL replaces the table of values or action preferences by a neural "
+                "network, so one agent can act in states it has never seen."
+            )
+            note = ""
+        sections.append(
+            Section(
+                id=f"rl-{env.split('/')[-1].lower()}-{algo}",
+                title=f"Reinforcement learning: {algo} on {env}",
+                concept=concept,
+                figures=figs,
+                table=result_table(r),
+                commands=[
+                    str(r.meta.get("command")),
+                    f"descentlab rl eval {r.path} --episodes 100",
+                    f"descentlab rl play {r.path} --out episode.gif",
+                ],
+                note=note,
+            )
+        )
+    return sections
+
+
+def rl_rewards_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Positive against negative reinforcement' from ``descentlab rl rewards`` runs."""
+    from descentlab.experiments.rl_train import rewards_table
+
+    return [
+        Section(
+            id="rl-rewards",
+            title="Positive against negative reinforcement",
+            concept=(
+                "The same agent learns the same map twice. Positive reinforcement rewards the favourable "
+                "outcome: reaching the goal, scaled by effectiveness. Negative reinforcement takes an aversive "
+                "condition away: every step costs until the goal is reached, so reaching it sooner is what is "
+                "reinforced. The cost is felt at every step, so it guides the agent long before it first "
+                "finds the goal, and untried actions look better than tried ones (zero-initialized values are "
+                "optimistic); the goal reward is felt only at the goal and depends on the whole path so far."
+            ),
+            figures=[figures.reward_scheme_curves(r)],
+            table=rewards_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
 def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section]:
     """A plain section for an experiment without its own: each run's final metrics."""
     rows = [[r.path.name, r.status, " ".join(f"{k}={v:.4g}" for k, v in sorted(r.final().items()))] for r in runs]
@@ -528,6 +600,8 @@ SECTION_BUILDERS: dict[str, Callable[[Sequence[RunRecord]], list[Section]]] = {
     "rnn-gradient-flow": gradient_flow_sections,
     "rnn-adding": adding_sections,
     "rnn-topology": topology_sections,
+    "rl-train": rl_sections,
+    "rl-rewards": rl_rewards_sections,
 }
 
 

@@ -1,0 +1,293 @@
+r"""Deep Q-Network (Mnih et al. 2015), with Double DQN as an option (van Hasselt et al. 2016).
+
+The agent learns :math:`Q_\theta(s, a)`, the expected discounted return of taking action ``a`` in state
+``s`` and acting greedily after. Each environment step it acts epsilon-greedily (a random action with
+probability :math:`\epsilon`, annealed linearly), stores the transition :math:`(s, a, r, s', d)` in a
+replay buffer, and every ``train_freq`` steps takes ``gradient_steps`` steps of the chosen optimizer
+on minibatches drawn uniformly from the buffer, minimizing the Huber loss of the temporal-difference
+error against a *target network* :math:`\theta^-`:
+
+.. math::
+    y = r + \gamma (1 - d) \, Q_{\theta^-}(s', \arg\max_{a'} Q_{\theta^\star}(s', a')), \qquad
+    L(\theta) = \operatorname{Huber}(Q_\theta(s, a) - y)
+
+with :math:`\theta^\star = \theta^-` for DQN (so the target is :math:`\max_{a'} Q_{\theta^-}(s', a')`)
+and :math:`\theta^\star = \theta` for Double DQN, which picks the action with the online network and
+values it with the target network, curbing DQN's overestimation. ``d`` is 1 only when the episode
+*terminated*; an episode cut off by a time limit still bootstraps from :math:`s'`. Every
+``target_update`` environment steps the target network moves to :math:`\tau\theta + (1-\tau)\theta^-`
+(``tau=1``: the paper's hard copy; ``tau<1``: Polyak averaging).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from descentlab.rl.common import (
+    Callback,
+    Episodes,
+    Log,
+    as_tensor,
+    flat_parameters,
+    hidden_sizes,
+    linear,
+    make_env,
+    mlp,
+    observation_size,
+)
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """DQN's hyperparameters; the defaults are rl-baselines3-zoo's for CartPole-v1."""
+
+    lr: float = 2.3e-3
+    gamma: float = 0.99
+    hidden: str = "256,256"
+    optimizer: str = "adam"  # any of descentlab.optim by name: sgd, momentum, adagrad, rmsprop, adadelta, adam
+    buffer_size: int = 100_000
+    batch_size: int = 64
+    learning_starts: int = 1000  # random actions, no updates, for the first steps
+    train_freq: int = 256  # environment steps between training phases
+    gradient_steps: int = 128  # optimizer steps per training phase
+    target_update: int = 10  # environment steps between target-network updates
+    tau: float = 1.0  # 1: hard copy; < 1: Polyak averaging
+    eps_start: float = 1.0
+    eps_end: float = 0.04
+    eps_fraction: float = 0.16  # of the total steps, over which epsilon falls from eps_start to eps_end
+    double: bool = False
+    max_grad_norm: float = 10.0
+
+
+#: rl-baselines3-zoo's DQN hyperparameters for the other environments (the defaults are CartPole's).
+PRESETS: dict[str, dict[str, Any]] = {
+    "Acrobot-v1": dict(
+        lr=6.3e-4,
+        batch_size=128,
+        buffer_size=50_000,
+        learning_starts=0,
+        target_update=250,
+        train_freq=4,
+        gradient_steps=-1,
+        eps_fraction=0.12,
+        eps_end=0.1,
+    ),
+    "LunarLander-v3": dict(
+        lr=6.3e-4,
+        batch_size=128,
+        buffer_size=50_000,
+        learning_starts=0,
+        target_update=250,
+        train_freq=4,
+        gradient_steps=-1,
+        eps_fraction=0.12,
+        eps_end=0.1,
+    ),
+    "MountainCar-v0": dict(
+        lr=4e-3,
+        batch_size=128,
+        buffer_size=10_000,
+        learning_starts=1000,
+        gamma=0.98,
+        target_update=600,
+        train_freq=16,
+        gradient_steps=8,
+        eps_fraction=0.2,
+        eps_end=0.07,
+    ),
+    "descentlab/GridRoute-v0": dict(
+        lr=1e-3,
+        batch_size=128,
+        buffer_size=100_000,
+        learning_starts=1000,
+        train_freq=1,
+        gradient_steps=1,
+        target_update=500,
+        eps_fraction=0.25,
+        eps_end=0.02,
+        double=True,
+        gamma=0.97,
+    ),
+}  # fmt: skip  (gradient_steps=-1: as many as environment steps since the last phase, as in SB3)
+
+
+class ReplayBuffer:
+    """The last ``capacity`` transitions in preallocated tensors; ``sample`` draws uniformly."""
+
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...], device: torch.device) -> None:
+        self.capacity, self.obs_shape, self.device = capacity, obs_shape, device
+        self.size = self.pos = 0
+        self._allocated = False
+
+    def _allocate(self) -> None:  # on first use: an agent loaded only to act needs no buffer
+        shape, dev = (self.capacity, *self.obs_shape), self.device
+        self.obs, self.next_obs = torch.zeros(shape, device=dev), torch.zeros(shape, device=dev)
+        self.actions = torch.zeros(self.capacity, dtype=torch.long, device=dev)
+        self.rewards = torch.zeros(self.capacity, device=dev)
+        self.terminated = torch.zeros(self.capacity, device=dev)
+        self._allocated = True
+
+    def add(self, obs: np.ndarray, action: int, reward: float, next_obs: np.ndarray, terminated: bool) -> None:
+        if not self._allocated:
+            self._allocate()
+        i = self.pos
+        self.obs[i] = torch.from_numpy(np.asarray(obs, dtype=np.float32))
+        self.next_obs[i] = torch.from_numpy(np.asarray(next_obs, dtype=np.float32))
+        self.actions[i], self.rewards[i], self.terminated[i] = action, reward, float(terminated)
+        self.pos, self.size = (i + 1) % self.capacity, min(self.size + 1, self.capacity)
+
+    def state_dict(self) -> dict[str, Any]:
+        n = self.size
+        if not self._allocated:
+            self._allocate()
+        return {"obs": self.obs[:n].clone(), "next_obs": self.next_obs[:n].clone(), "actions": self.actions[:n].clone(),
+                "rewards": self.rewards[:n].clone(), "terminated": self.terminated[:n].clone(), "pos": self.pos}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        n = len(state["actions"])
+        if not self._allocated:
+            self._allocate()
+        for key in ("obs", "next_obs", "actions", "rewards", "terminated"):
+            getattr(self, key)[:n] = state[key]
+        self.size, self.pos = n, int(state["pos"])
+
+
+class DQN:
+    """A DQN agent for one environment; ``learn`` trains it, ``act`` is its greedy policy."""
+
+    algo = "dqn"
+
+    def __init__(self, cfg: DQNConfig, env_id: str, seed: int = 0, device: str = "cpu", **env_kwargs: Any) -> None:
+        from descentlab.optim.by_name import optimizer_by_name
+
+        self.cfg, self.env_id, self.seed, self.env_kwargs = cfg, env_id, seed, env_kwargs
+        self.device = torch.device(device)
+        self.env = make_env(env_id, **env_kwargs)
+        torch.manual_seed(seed)
+        n_obs, n_actions = observation_size(self.env.observation_space), int(self.env.action_space.n)  # type: ignore[attr-defined]
+        sizes = [n_obs, *hidden_sizes(cfg.hidden), n_actions]
+        self.q = mlp(sizes).to(self.device)  # Q_theta
+        self.q_target = mlp(sizes).to(self.device)  # Q_theta^-
+        self.q_target.load_state_dict(self.q.state_dict())
+        self.flat = flat_parameters(self.q)  # theta as one tensor: one optimizer kernel per operation
+        self.optimizer = optimizer_by_name(cfg.optimizer, [self.flat], cfg.lr)
+        self.buffer = ReplayBuffer(cfg.buffer_size, tuple(self.env.observation_space.shape or ()), self.device)
+        self.rng = np.random.default_rng(seed)  # exploration
+        self.generator = torch.Generator().manual_seed(seed)  # minibatches
+        self.steps = self.updates = 0
+        self.episodes = Episodes(1)
+        self.resets = 0
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions, argmax_a Q(s, a), for a batch of observations."""
+        return self.q(as_tensor(obs, self.device)).argmax(1).cpu().numpy()
+
+    def learn(self, total_steps: int, log: Log | None = None, callback: Callback | None = None) -> None:
+        cfg, log = self.cfg, log or (lambda step, scalars: None)
+        epsilon = linear(cfg.eps_start, cfg.eps_end, cfg.eps_fraction, total_steps)
+        obs, _ = self.env.reset(seed=self.seed + 7919 * self.resets)  # a resumed run starts a new episode
+        self.resets += 1
+        started, start_step, since_train = time.perf_counter(), self.steps, 0
+        while self.steps < total_steps:
+            # act: epsilon-greedy
+            if self.steps < cfg.learning_starts or self.rng.random() < epsilon(self.steps):
+                action = int(self.rng.integers(self.env.action_space.n))  # type: ignore[attr-defined]
+            else:
+                with torch.no_grad():
+                    action = int(self.q(as_tensor(obs, self.device).unsqueeze(0)).argmax())
+            next_obs, reward, terminated, truncated, info = self.env.step(action)
+            self.buffer.add(obs, action, float(reward), next_obs, terminated)
+            self.steps += 1
+            since_train += 1
+            done = terminated or truncated
+            for episode in self.episodes.add(np.array([float(reward)]), np.array([done]), info if done else None):
+                log(self.steps, episode | {"charts/epsilon": epsilon(self.steps)})
+            obs = self.env.reset()[0] if done else next_obs
+
+            # learn: a training phase every train_freq steps
+            if self.steps >= cfg.learning_starts and self.steps % cfg.train_freq == 0:
+                n = cfg.gradient_steps if cfg.gradient_steps > 0 else since_train
+                loss, q_mean = self.train(n)
+                since_train = 0
+                if self.steps % max(cfg.train_freq, 100) < cfg.train_freq:
+                    sps = (self.steps - start_step) / (time.perf_counter() - started)
+                    log(self.steps, {"losses/td_loss": loss, "losses/q_values": q_mean, "charts/SPS": sps})
+            if self.steps % cfg.target_update == 0:
+                self.update_target()
+            if callback is not None and callback(self.steps):
+                return
+
+    def train(self, gradient_steps: int) -> tuple[float, float]:
+        """``gradient_steps`` optimizer steps on the TD error; returns the last loss and mean Q.
+
+        No environment step, and so no target update, happens inside a training phase: the target
+        network is the same for all its minibatches, so plain DQN computes all their targets ``y`` in
+        one batched forward pass first (the same numbers as one pass per minibatch, fewer calls).
+        Double DQN's ``argmax`` follows the online network as it changes, so it goes minibatch by minibatch.
+        """
+        cfg, buf = self.cfg, self.buffer
+        idx = torch.randint(0, buf.size, (gradient_steps, cfg.batch_size), generator=self.generator).to(buf.obs.device)
+        obs, actions = buf.obs[idx], buf.actions[idx].unsqueeze(-1)  # every minibatch, gathered at once
+        rewards, not_done = buf.rewards[idx], 1.0 - buf.terminated[idx]
+        with torch.no_grad():
+            if cfg.double:
+                next_obs = buf.next_obs[idx]
+            else:
+                next_value = self.q_target(buf.next_obs[idx.flatten()]).max(1).values.view_as(idx)
+                y_all = rewards + cfg.gamma * not_done * next_value  # r + gamma (1 - d) max_a' Q_target(s', a')
+        for k in range(gradient_steps):
+            if cfg.double:  # choose a' with the online network, value it with the target network
+                with torch.no_grad():
+                    best = self.q(next_obs[k]).argmax(1, keepdim=True)
+                    y = rewards[k] + cfg.gamma * not_done[k] * self.q_target(next_obs[k]).gather(1, best).squeeze(1)
+            else:
+                y = y_all[k]
+            q_sa = self.q(obs[k]).gather(1, actions[k]).squeeze(1)
+            loss = F.smooth_l1_loss(q_sa, y)  # Huber
+            self.flat.grad.zero_()  # type: ignore[union-attr]
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.flat, cfg.max_grad_norm)
+            self.optimizer.step()
+            self.updates += 1
+        return float(loss.detach()), float(q_sa.detach().mean())
+
+    @torch.no_grad()
+    def update_target(self) -> None:
+        if self.cfg.tau >= 1.0:
+            self.q_target.load_state_dict(self.q.state_dict())
+        else:
+            for target, online in zip(self.q_target.parameters(), self.q.parameters(), strict=True):
+                target.lerp_(online, self.cfg.tau)  # theta^- <- tau theta + (1 - tau) theta^-
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "config": dataclasses.asdict(self.cfg), "q": self.q.state_dict(), "q_target": self.q_target.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "buffer": self.buffer.state_dict(), "steps": self.steps,
+            "updates": self.updates, "resets": self.resets, "episodes": self.episodes.count,
+            "rng": self.rng.bit_generator.state, "generator": self.generator.get_state(),
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.q.load_state_dict(state["q"])
+        self.q_target.load_state_dict(state["q_target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.buffer.load_state_dict(state["buffer"])
+        self.steps, self.updates, self.resets = int(state["steps"]), int(state["updates"]), int(state["resets"])
+        self.episodes.count = int(state["episodes"])
+        self.rng.bit_generator.state = state["rng"]
+        self.generator.set_state(state["generator"])
+
+    def policy_state(self) -> dict[str, Any]:
+        """What ``act`` needs: the Q-network's weights."""
+        return {"q": self.q.state_dict()}
+
+    def load_policy_state(self, state: dict[str, Any]) -> None:
+        self.q.load_state_dict(state["q"])

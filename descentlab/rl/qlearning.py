@@ -1,0 +1,126 @@
+r"""Tabular Q-learning (Watkins 1989): the baseline on GridRoute.
+
+A table holds :math:`Q(s, a)` for every observation seen (all zeros at first). Acting
+epsilon-greedily, after each step the entry of the action taken moves toward the one-step target:
+
+.. math::
+    Q(s, a) \leftarrow Q(s, a) + \alpha \big(r + \gamma (1 - d) \max_{a'} Q(s', a') - Q(s, a)\big)
+
+with ``d`` = 1 when the episode terminated. Zero initial values are *optimistic* when rewards are
+negative (every untried action looks better than a tried one), which drives exploration by itself.
+The table needs a finite set of observations: Discrete observation spaces and GridRoute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from descentlab.errors import UserError
+from descentlab.rl.common import Callback, Episodes, Log, linear, make_env
+
+
+@dataclass(frozen=True)
+class QLearningConfig:
+    lr: float = 0.5  # alpha
+    gamma: float = 0.97
+    eps_start: float = 1.0
+    eps_end: float = 0.05
+    eps_fraction: float = 0.5
+
+
+PRESETS: dict[str, dict[str, Any]] = {}
+
+
+class QLearning:
+    """Tabular Q-learning; ``act`` takes the greedy action (ties to the lowest index)."""
+
+    algo = "qlearning"
+
+    def __init__(
+        self, cfg: QLearningConfig, env_id: str, seed: int = 0, device: str = "cpu", **env_kwargs: Any
+    ) -> None:
+        self.cfg, self.env_id, self.seed, self.env_kwargs = cfg, env_id, seed, env_kwargs
+        self.env = make_env(env_id, **env_kwargs)
+        space = self.env.observation_space
+        tabular = isinstance(space, gym.spaces.Discrete) or env_id.startswith("descentlab/GridRoute")
+        if not tabular:
+            self.env.close()
+            raise UserError(f"--algo qlearning needs a finite set of observations (Discrete spaces or "
+                            f"descentlab/GridRoute-v0); {env_id} has {space}: use dqn, reinforce or ppo")  # fmt: skip
+        self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
+        self.table: dict[bytes, np.ndarray] = {}
+        self.rng = np.random.default_rng(seed)
+        self.steps = self.updates = self.resets = 0
+        self.episodes = Episodes(1)
+
+    @staticmethod
+    def key(obs: Any) -> bytes:
+        return np.asarray(obs).tobytes()
+
+    def q(self, obs: Any) -> np.ndarray:
+        k = self.key(obs)
+        if k not in self.table:
+            self.table[k] = np.zeros(self.n_actions)
+        return self.table[k]
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions for a batch of observations (unseen ones: action 0)."""
+        zeros = np.zeros(self.n_actions)
+        return np.array([int(np.argmax(self.table.get(self.key(o), zeros))) for o in np.asarray(obs)])
+
+    def learn(self, total_steps: int, log: Log | None = None, callback: Callback | None = None) -> None:
+        cfg, log = self.cfg, log or (lambda step, scalars: None)
+        epsilon = linear(cfg.eps_start, cfg.eps_end, cfg.eps_fraction, total_steps)
+        obs, _ = self.env.reset(seed=self.seed + 7919 * self.resets)
+        self.resets += 1
+        started, start_step = time.perf_counter(), self.steps
+        while self.steps < total_steps:
+            q_s = self.q(obs)
+            if self.rng.random() < epsilon(self.steps):
+                action = int(self.rng.integers(self.n_actions))
+            else:  # greedy, ties broken at random so that equal zeros do not always pick action 0
+                action = int(self.rng.choice(np.flatnonzero(q_s == q_s.max())))
+            next_obs, reward, terminated, truncated, info = self.env.step(action)
+            target = float(reward) + (0.0 if terminated else cfg.gamma * float(self.q(next_obs).max()))
+            q_s[action] += cfg.lr * (target - q_s[action])  # the Q-learning update
+            self.steps += 1
+            self.updates += 1
+            done = terminated or truncated
+            for episode in self.episodes.add(np.array([float(reward)]), np.array([done]), info if done else None):
+                sps = (self.steps - start_step) / (time.perf_counter() - started)
+                log(self.steps, episode | {"charts/epsilon": epsilon(self.steps), "charts/states": len(self.table),
+                                           "charts/SPS": sps})  # fmt: skip
+            obs = self.env.reset()[0] if done else next_obs
+            if callback is not None and callback(self.steps):
+                return
+
+    def policy_state(self) -> dict[str, Any]:
+        keys = list(self.table)
+        shape = np.asarray(self.env.observation_space.sample()).shape
+        dtype = np.asarray(self.env.observation_space.sample()).dtype
+        obs = np.stack([np.frombuffer(k, dtype=dtype).reshape(shape) for k in keys]) if keys else np.zeros((0, *shape))
+        values = np.stack([self.table[k] for k in keys]) if keys else np.zeros((0, self.n_actions))
+        return {"observations": torch.from_numpy(np.ascontiguousarray(obs)), "values": torch.from_numpy(values)}
+
+    def load_policy_state(self, state: dict[str, Any]) -> None:
+        obs, values = state["observations"].numpy(), state["values"].numpy()
+        self.table = {self.key(o): v.copy() for o, v in zip(obs, values, strict=True)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.policy_state() | {
+            "config": dataclasses.asdict(self.cfg), "steps": self.steps, "updates": self.updates,
+            "resets": self.resets, "episodes": self.episodes.count, "rng": self.rng.bit_generator.state,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.load_policy_state(state)
+        self.steps, self.updates, self.resets = int(state["steps"]), int(state["updates"]), int(state["resets"])
+        self.episodes.count = int(state["episodes"])
+        self.rng.bit_generator.state = state["rng"]

@@ -1,0 +1,440 @@
+"""descentlab.rl: GridRoute against independent references (networkx shortest paths, Gymnasium's checker),
+the agents' update rules against direct computations, small learning runs, and the rl commands."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+
+import gymnasium as gym
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from gymnasium.utils.env_checker import check_env
+
+from descentlab.errors import UserError
+from descentlab.rl import ENV_ID, agent_config, evaluate, make_agent
+from descentlab.rl.common import flat_parameters, mlp
+from descentlab.rl.envs import GridRoute, distances, generate_map, parse_map, shortest_path
+from descentlab.rl.ppo import ActorCritic, gae, sample
+from descentlab.rl.reinforce import discounted_returns
+from tests.conftest import StopAfter, assert_one_line_error, cli
+
+SMALL_MAP = """\
+S..#.
+.#...
+.#.#.
+...#G
+"""
+
+
+def _graph(walls: np.ndarray) -> nx.Graph:
+    """The free cells as a networkx grid graph: the independent reference for paths."""
+    g = nx.grid_2d_graph(*walls.shape)
+    g.remove_nodes_from([tuple(c) for c in np.argwhere(walls).tolist()])
+    return g
+
+
+# ---- the environment --------------------------------------------------------------------------
+
+
+def test_gridroute_passes_gymnasium_env_checker() -> None:
+    for kwargs in ({}, {"map": SMALL_MAP, "reward": "positive"}, {"size": (6, 9), "obstacles": 0.3, "map_seed": 4}):
+        env = gym.make(ENV_ID, render_mode="rgb_array", **kwargs).unwrapped
+        assert isinstance(env, GridRoute)
+        check_env(env, skip_render_check=False)
+
+
+def test_bfs_distances_and_paths_equal_networkx() -> None:
+    walls = generate_map(12, 12, 0.3, seed=3)
+    g = _graph(walls)
+    source = tuple(np.argwhere(~walls)[0].tolist())
+    ours = distances(walls, source)
+    reference = nx.single_source_shortest_path_length(g, source)
+    assert ours == dict(reference)
+    for target in list(reference)[::7]:
+        path = shortest_path(walls, source, target)
+        assert len(path) - 1 == reference[target]
+        assert all(abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 for a, b in itertools.pairwise(path))
+
+
+def test_generated_maps_are_connected_reproducible_and_seeded() -> None:
+    for seed in range(5):
+        walls = generate_map(10, 10, 0.35, seed)
+        assert nx.is_connected(_graph(walls)), seed  # a path between any two free cells
+        assert (generate_map(10, 10, 0.35, seed) == walls).all()
+    assert not (generate_map(10, 10, 0.35, 0) == generate_map(10, 10, 0.35, 1)).all()
+    assert 0.15 < generate_map(20, 20, 0.2, 0).mean() < 0.35  # about the asked fraction of walls
+
+
+def test_parse_map_errors_are_one_line_and_say_what_is_valid() -> None:
+    with pytest.raises(UserError, match="row 2 has 3 cells"):
+        parse_map("S...\n.#.\n")
+    with pytest.raises(UserError, match="valid cells"):
+        parse_map("S.x.\n")
+    with pytest.raises(UserError, match="not a free cell"):
+        GridRoute(map=SMALL_MAP, start=(0, 3))
+    with pytest.raises(UserError, match="valid: positive, negative, both"):
+        GridRoute(reward="pleasure")
+
+
+def _walk(env: GridRoute, actions: list[int]) -> tuple[list[float], dict]:
+    rewards, info = [], {}
+    for a in actions:
+        _, r, terminated, truncated, info = env.step(a)
+        rewards.append(r)
+        if terminated or truncated:
+            break
+    return rewards, info
+
+
+# S..#.   start (0,0), goal (3,4); optimal path: right, right, down, right... computed below
+def test_rewards_and_effectiveness_of_an_optimal_and_a_detoured_route() -> None:
+    walls, start, goal = parse_map(SMALL_MAP)
+    optimal = nx.shortest_path_length(_graph(walls), start, goal)
+    path = shortest_path(walls, start, goal)
+    moves = {(-1, 0): 0, (0, 1): 1, (1, 0): 2, (0, -1): 3}
+    best = [moves[(b[0] - a[0], b[1] - a[1])] for a, b in itertools.pairwise(path)]
+
+    env = GridRoute(map=SMALL_MAP, reward="positive")
+    env.reset(seed=0)
+    rewards, info = _walk(env, best)
+    assert info["effectiveness"] == 1.0 and info["is_success"] and info["path_length"] == optimal
+    assert rewards == [0.0] * (optimal - 1) + [1.0]  # positive: only at the goal, scaled by effectiveness
+
+    env = GridRoute(map=SMALL_MAP, reward="positive")
+    env.reset(seed=0)
+    rewards, info = _walk(env, [0, 3, *best])  # two bumps (up and left off the map) first
+    assert info["effectiveness"] == pytest.approx(optimal / (optimal + 2))
+    assert rewards[-1] == pytest.approx(optimal / (optimal + 2))
+
+    env = GridRoute(map=SMALL_MAP, reward="negative", step_cost=0.01, wall_cost=0.05)
+    env.reset(seed=0)
+    rewards, _ = _walk(env, [0, 3, *best])
+    assert sum(rewards) == pytest.approx(-0.01 * (optimal + 2) - 0.05 * 2)
+
+    env = GridRoute(map=SMALL_MAP, reward="both", step_cost=0.1)
+    env.reset(seed=0)
+    rewards, _ = _walk(env, best)
+    assert sum(rewards) == pytest.approx(1.0 - 0.1 * optimal)
+
+
+def test_episode_limit_truncates_with_zero_effectiveness() -> None:
+    env = GridRoute(map=SMALL_MAP, max_steps=5)
+    env.reset(seed=0)
+    _, info = _walk(env, [0] * 10)
+    assert info["effectiveness"] == 0.0 and not info["is_success"] and info["path_length"] == 5
+
+
+def test_random_start_and_goal_differ_and_follow_the_seed() -> None:
+    env = GridRoute(size=(8, 8), obstacles=0.25, map_seed=1)
+    seen = set()
+    for seed in range(30):
+        env.reset(seed=seed)
+        assert env.agent != env.goal and not env.walls[env.agent] and not env.walls[env.goal]
+        assert env.optimal == nx.shortest_path_length(_graph(env.walls), env.agent, env.goal)
+        seen.add((env.agent, env.goal))
+    assert len(seen) > 20
+    a, b = GridRoute(size=(8, 8), map_seed=1), GridRoute(size=(8, 8), map_seed=1)
+    assert [a.reset(seed=5)[0].tobytes(), a.agent] == [b.reset(seed=5)[0].tobytes(), b.agent]
+
+
+def test_observation_and_renderings() -> None:
+    env = GridRoute(map=SMALL_MAP, render_mode="rgb_array")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (3, 4, 5) and obs[1].sum() == 1 and obs[2].sum() == 1
+    assert (obs[0] == env.walls).all() and obs[1][0, 0] == 1 and obs[2][3, 4] == 1
+    image = env.render()
+    assert image.shape == (4 * 16, 5 * 16, 3) and image.dtype == np.uint8
+    assert tuple(image[3 * 16 + 8, 4 * 16 + 8]) == (230, 180, 30)  # the goal cell's centre is gold
+    text = GridRoute(map=SMALL_MAP, render_mode="ansi")
+    text.reset(seed=0)
+    text.step(1)
+    assert text.render().splitlines()[0] == "*A.#."
+
+
+# ---- agents' pieces against direct computations --------------------------------------------------
+
+
+def test_flat_parameters_train_exactly_like_separate_tensors() -> None:
+    """Adam on the flat tensor gives the same weights as torch.optim.Adam on the separate parameters."""
+    torch.manual_seed(0)
+    ours, reference = mlp([5, 16, 16, 3]), mlp([5, 16, 16, 3])
+    reference.load_state_dict(ours.state_dict())
+    flat = flat_parameters(ours)
+    opt = torch.optim.Adam([flat], lr=1e-2)
+    ref_opt = torch.optim.Adam(reference.parameters(), lr=1e-2)
+    for _ in range(5):
+        x = torch.randn(8, 5)
+        flat.grad.zero_()  # type: ignore[union-attr]
+        ours(x).pow(2).mean().backward()
+        opt.step()
+        ref_opt.zero_grad()
+        reference(x).pow(2).mean().backward()
+        ref_opt.step()
+    for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6)  # float32, 5 steps
+
+
+def test_dqn_training_step_matches_the_td_target_computed_directly() -> None:
+    """One gradient step with the batched targets equals Huber(Q(s,a) - (r + gamma (1-d) max Q_target(s'))),
+    computed here from the replay buffer with F.huber_loss, for DQN and Double DQN."""
+    for double in (False, True):
+        cfg = agent_config("dqn", "CartPole-v1", hidden="32", learning_starts=0, train_freq=10**9, double=double,
+                           optimizer="sgd", lr=0.1)  # fmt: skip
+        agent = make_agent("dqn", "CartPole-v1", seed=1, config=cfg)
+        agent.learn(300)
+        with torch.no_grad():
+            for p in agent.q_target.parameters():
+                p.add_(0.05 * torch.randn_like(p))  # a target network different from the online one
+        gen_state = agent.generator.get_state()
+        before = [p.detach().clone() for p in agent.q.parameters()]
+        agent.train(1)
+        idx = torch.randint(
+            0, agent.buffer.size, (1, cfg.batch_size), generator=torch.Generator().set_state(gen_state)
+        )[0]
+        b = agent.buffer
+        reference = mlp([4, 32, 2])
+        reference.load_state_dict(dict(zip(agent.q.state_dict(), before, strict=True)))
+        with torch.no_grad():
+            q_next = agent.q_target(b.next_obs[idx])
+            a_next = reference(b.next_obs[idx]).argmax(1) if double else q_next.argmax(1)
+            y = b.rewards[idx] + 0.99 * (1 - b.terminated[idx]) * q_next[torch.arange(len(idx)), a_next]
+        loss = F.huber_loss(reference(b.obs[idx])[torch.arange(len(idx)), b.actions[idx]], y, delta=1.0)
+        loss.backward()
+        norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in reference.parameters()))
+        scale = min(1.0, 10.0 / (float(norm) + 1e-6))
+        for p, q in zip(agent.q.parameters(), reference.parameters(), strict=True):
+            torch.testing.assert_close(p.detach(), q.detach() - 0.1 * scale * q.grad, rtol=0, atol=1e-6)
+
+
+def test_polyak_target_update() -> None:
+    cfg = agent_config("dqn", "CartPole-v1", hidden="8", tau=0.25)
+    agent = make_agent("dqn", "CartPole-v1", config=cfg)
+    with torch.no_grad():
+        for p in agent.q.parameters():
+            p.add_(1.0)
+    old = [p.clone() for p in agent.q_target.parameters()]
+    agent.update_target()
+    for t, o, q in zip(agent.q_target.parameters(), old, agent.q.parameters(), strict=True):
+        torch.testing.assert_close(t, 0.25 * q + 0.75 * o)
+
+
+def test_gae_equals_the_sum_of_discounted_td_errors_within_each_episode() -> None:
+    torch.manual_seed(0)
+    steps, n, gamma, lam = 9, 3, 0.9, 0.8
+    rewards, values = torch.randn(steps, n), torch.randn(steps, n)
+    starts = (torch.rand(steps, n) < 0.25).float()
+    starts[0] = 0.0
+    next_value, next_start = torch.randn(n), torch.tensor([0.0, 1.0, 0.0])
+    ours = gae(rewards, values, starts, next_value, next_start, gamma, lam)
+    all_starts = torch.cat([starts, next_start[None]])
+    all_values = torch.cat([values, next_value[None]])
+    for env in range(n):
+        for t in range(steps):  # A_t = sum_l (gamma lam)^l delta_{t+l}, stopping at the episode's end
+            total, factor = 0.0, 1.0
+            for k in range(t, steps):
+                alive = 1.0 - float(all_starts[k + 1, env])
+                delta = float(rewards[k, env] + gamma * alive * all_values[k + 1, env] - values[k, env])
+                total += factor * delta
+                if not alive:
+                    break
+                factor *= gamma * lam
+            assert float(ours[t, env]) == pytest.approx(total, abs=1e-5)
+
+
+def test_actor_critic_is_two_separate_mlps() -> None:
+    torch.manual_seed(0)
+    net = ActorCritic(4, 3, [16, 8])
+    x = torch.randn(5, 4)
+    logits, value = net(x)
+    for member, out in ((0, logits), (1, value)):
+        h = x
+        for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+            h = F.linear(h, w[member].T, b[member, 0])
+            h = torch.tanh(h) if i < 2 else h
+        torch.testing.assert_close(out, h if member == 0 else h[:, 0])
+    value.sum().backward()
+    assert float(net.weights[-1].grad[0].abs().sum()) == 0.0  # the value loss leaves the policy alone
+
+
+def test_sampled_actions_follow_the_softmax() -> None:
+    logits = torch.tensor([[0.0, 1.0, -1.0, 2.0]]).repeat(40_000, 1)
+    actions, log_probs = sample(logits, torch.Generator().manual_seed(0))
+    freq = torch.bincount(actions, minlength=4).float() / len(actions)
+    torch.testing.assert_close(freq, logits[0].softmax(0), rtol=0, atol=0.01)  # 40,000 draws: sd < 0.0025
+    torch.testing.assert_close(log_probs, logits.log_softmax(1).gather(1, actions[:, None])[:, 0])
+
+
+def test_discounted_returns() -> None:
+    rewards, gamma = [1.0, 0.0, 2.0, -1.0], 0.9
+    expected = [sum(gamma ** (k - t) * rewards[k] for k in range(t, 4)) for t in range(4)]
+    torch.testing.assert_close(discounted_returns(rewards, gamma), torch.tensor(expected))
+
+
+def test_evaluate_runs_exactly_the_asked_episodes_and_repeats() -> None:
+    def act(obs: np.ndarray) -> np.ndarray:
+        return (obs[:, 2] > 0).astype(np.int64)  # push toward the pole's lean
+
+    a = evaluate(act, "CartPole-v1", episodes=7, parallel=3)
+    assert a["episodes"] == len(a["returns"]) == 7
+    assert a == evaluate(act, "CartPole-v1", episodes=7, parallel=3)
+    assert a["mean_return"] == pytest.approx(np.mean(a["returns"]))
+
+
+# ---- learning, small -----------------------------------------------------------------------------
+
+
+def test_qlearning_finds_the_shortest_route() -> None:
+    kwargs = {"map": SMALL_MAP, "reward": "negative"}
+    agent = make_agent("qlearning", ENV_ID, seed=0, **kwargs)
+    agent.learn(4000)
+    result = evaluate(agent.act, ENV_ID, episodes=5, **kwargs)
+    assert result["mean_effectiveness"] == 1.0
+
+
+def test_dqn_learns_a_route_and_ppo_and_reinforce_improve_on_cartpole() -> None:
+    kwargs = {"map": SMALL_MAP, "reward": "negative"}
+    cfg = agent_config("dqn", ENV_ID, hidden="64", learning_starts=200, eps_fraction=0.5, target_update=100)
+    dqn = make_agent("dqn", ENV_ID, seed=0, config=cfg, **kwargs)
+    dqn.learn(3000)
+    assert evaluate(dqn.act, ENV_ID, episodes=5, **kwargs)["mean_effectiveness"] == 1.0
+    ppo = make_agent("ppo", "CartPole-v1", seed=0)
+    ppo.learn(12_000)
+    assert evaluate(ppo.act, "CartPole-v1", episodes=10)["mean_return"] > 150  # random play: about 22
+    reinforce = make_agent("reinforce", "CartPole-v1", seed=0)
+    reinforce.learn(15_000)
+    assert evaluate(reinforce.act, "CartPole-v1", episodes=10)["mean_return"] > 60
+
+
+def test_qlearning_needs_finite_observations() -> None:
+    with pytest.raises(UserError, match="finite set of observations"):
+        make_agent("qlearning", "CartPole-v1")
+
+
+@pytest.mark.parametrize("algo", ["dqn", "ppo", "reinforce", "qlearning"])
+def test_agent_state_round_trips(algo: str) -> None:
+    env = ENV_ID if algo == "qlearning" else "Acrobot-v1"
+    kwargs = {"map": SMALL_MAP} if algo == "qlearning" else {}
+    cfg = agent_config(algo, env, learning_starts=50, train_freq=4, n_steps=16, n_envs=2, batch_size=16)
+    agent = make_agent(algo, env, seed=0, config=cfg, **kwargs)
+    agent.learn(400)
+    state = agent.state_dict()
+    other = make_agent(algo, env, seed=5, config=cfg, **kwargs)
+    other.load_state_dict(state)
+    obs = np.stack([gym.make(env, **kwargs).reset(seed=s)[0] for s in range(6)])
+    assert (other.act(obs) == agent.act(obs)).all()
+    assert other.steps == agent.steps and other.updates == agent.updates
+    agent.learn(600)
+    other.learn(600)
+    assert other.steps == agent.steps >= 600
+
+
+# ---- commands ------------------------------------------------------------------------------------
+
+GRID_SMALL = ["--env", ENV_ID, "--grid-size", "5", "--obstacles", "0.2"]
+
+
+def _only_run(root: Path, experiment: str) -> Path:
+    (run,) = (root / experiment).iterdir()
+    return run
+
+
+def test_rl_train_eval_play_on_gridroute(tmp_runs: Path, tmp_path: Path) -> None:
+    r = cli("rl", "train", *GRID_SMALL, "--algo", "qlearning", "--route", "fixed", "--total-steps", "3000",
+            "--out", str(tmp_runs))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    run = _only_run(tmp_runs, "rl-train")
+    assert {"agent.pt", "returns.png", "routes.png", "metrics.jsonl"} <= {p.name for p in run.iterdir()}
+    assert "effectiveness %" in r.stdout
+    e = cli("rl", "eval", str(run), "--episodes", "4", "--json")
+    assert e.returncode == 0, e.stderr
+    out = json.loads(e.stdout)
+    assert {"mean_return", "std_return", "mean_effectiveness"} <= set(out) and out["episodes"] == 4
+    assert out["mean_effectiveness"] == 1.0  # a 5x5 map and 3,000 steps: the fixed route is learned
+    gif = tmp_path / "route.gif"
+    p = cli("rl", "play", str(run), "--out", str(gif))
+    assert p.returncode == 0, p.stderr
+    from PIL import Image
+
+    with Image.open(gif) as image:
+        assert image.n_frames >= 2
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any("charts/episodic_return" in rec for rec in records)
+    assert any("eval/mean_effectiveness" in rec for rec in records)
+
+
+def test_rl_train_cartpole_and_resume_after_interrupt(tmp_runs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from contextlib import contextmanager
+
+    from descentlab.errors import Interrupted
+    from descentlab.experiments import EXPERIMENTS, RL_TRAIN, resume, runner, start
+    from descentlab.experiments.rl_train import RLConfig
+    from descentlab.runs import load_run
+
+    cfg = RLConfig(env="CartPole-v1", algo="dqn", total_steps=1500, hidden="16", learning_starts=100, train_freq=50,
+                   gradient_steps=10, eval_every=500, eval_episodes=2, final_episodes=3)  # fmt: skip
+
+    @contextmanager
+    def stop_midway():  # type: ignore[no-untyped-def]
+        yield StopAfter(700)
+
+    monkeypatch.setattr(runner, "stop_on_sigint", stop_midway)
+    with pytest.raises(Interrupted):
+        start(RL_TRAIN, cfg, tmp_runs)
+    monkeypatch.undo()
+    run = _only_run(tmp_runs, "rl-train")
+    assert load_run(run).summary["status"] == "interrupted"
+    resume(EXPERIMENTS, run)
+    record = load_run(run)
+    assert record.summary["status"] == "complete"
+    assert record.final()["steps"] == 1500
+    evals = [r["step"] for r in record.metrics if "eval/mean_return" in r]
+    assert evals == [0, 500, 1000, 1500, 1500]  # periodic ones, the last one, then the final evaluation
+
+
+def test_rl_rewards_compares_positive_and_negative(tmp_runs: Path) -> None:
+    r = cli("rl", "rewards", "--grid-size", "5", "--route", "fixed", "--total-steps", "3000", "--eval-every", "500",
+            "--eval-episodes", "2", "--out", str(tmp_runs))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "steps to 90% effectiveness" in r.stdout and "positive" in r.stdout and "negative" in r.stdout
+    run = _only_run(tmp_runs, "rl-rewards")
+    assert (run / "effectiveness.png").is_file()
+    final = json.loads((run / "summary.json").read_text())["metrics"]
+    assert not math.isnan(final["negative/steps_to_target"])  # negative reinforcement learns this map
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["rl", "train", "--algo", "sarsa"], ["algo", "valid: one of qlearning, dqn, reinforce, ppo"]),
+        (["rl", "train", "--env", "NoSuchEnv-v0"], ["--env NoSuchEnv-v0"]),
+        (["rl", "train", "--env", "Pendulum-v1"], ["not discrete"]),
+        (["rl", "train", "--env", "CartPole-v1", "--reward", "positive"], ["GridRoute"]),
+        (["rl", "train", "--env", "CartPole-v1", "--algo", "qlearning"], ["finite set of observations"]),
+        (["rl", "train", "--lr", "-1"], ["lr"]),
+        (["rl", "train", "--env", ENV_ID, "--map", "/no/such/map.txt"], ["no such file"]),
+        (["rl", "train", "--env", "CartPole-v1", "--hidden", "64,x"], ["--hidden"]),
+        (["rl", "eval", "/no/such/run"], ["no such run folder"]),
+    ],
+)
+def test_rl_bad_input_is_one_line(args: list[str], fragments: list[str], tmp_runs: Path) -> None:
+    assert_one_line_error(cli(*args, *(["--out", str(tmp_runs)] if args[1] == "train" else [])), *fragments)
+
+
+def test_rl_play_and_eval_refuse_bad_files(tmp_runs: Path, tmp_path: Path) -> None:
+    r = cli("rl", "train", *GRID_SMALL, "--algo", "qlearning", "--total-steps", "300", "--out", str(tmp_runs))
+    assert r.returncode == 0, r.stderr
+    run = _only_run(tmp_runs, "rl-train")
+    assert_one_line_error(cli("rl", "play", str(run), "--out", str(tmp_path / "x.png")), "GIF")
+    data = bytearray((run / "agent.pt").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (run / "agent.pt").write_bytes(bytes(data))
+    assert_one_line_error(cli("rl", "eval", str(run)), "agent.pt")
+    bad_map = tmp_path / "bad.txt"
+    bad_map.write_text("S.#\n..\n")
+    assert_one_line_error(cli("rl", "train", "--env", ENV_ID, "--map", str(bad_map), "--out", str(tmp_runs)), "row 2")
