@@ -5,7 +5,8 @@ the clock stops and a greedy evaluation over 20 episodes runs (the same evaluato
 both libraries). The first time its mean reaches 475, a 100-episode greedy evaluation confirms it; the
 run is *solved* when that also reaches 475, and its time to solve is the training wall-clock up to
 then, evaluations excluded. SB3 runs with rl-baselines3-zoo's hyperparameters for CartPole-v1 (DQN
-5e4 steps, PPO 8 environments and 1e5 steps, which are also descentlab's defaults for CartPole).
+5e4 steps, PPO 8 environments and 1e5 steps); descentlab runs twice, with its own CartPole preset
+(``ours``; for PPO the same as zoo's) and with exactly zoo's (``ours-zoo``).
 Target (issue 7): solved in at least 4 of 5 seeds, and time to solve at most half of SB3's.
 
 Stable-Baselines3 is never a dependency of descentlab: set up its environment with
@@ -21,11 +22,12 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
 
-from descentlab.rl import evaluate, make_agent
+from descentlab.rl import ALGORITHMS, evaluate, make_agent
 
 ENV = "CartPole-v1"
 SOLVED = 475.0
@@ -36,7 +38,8 @@ ZOO: dict[str, dict[str, Any]] = {
     "dqn": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000, gamma=0.99,
                 target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
                 exploration_final_eps=0.04, policy_kwargs=dict(net_arch=[256, 256])),
-    "ppo": dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0),
+    "ppo": dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+                learning_rate=lambda progress: 1e-3 * progress, clip_range=lambda progress: 0.2 * progress),  # lin_
 }  # fmt: skip
 
 
@@ -70,8 +73,10 @@ class Clock:
         return solved
 
 
-def run_ours(algo: str, seed: int, every: int, episodes: int) -> dict[str, Any]:
-    agent = make_agent(algo, ENV, seed=seed)
+def run_ours(algo: str, seed: int, every: int, episodes: int, zoo: bool = False) -> dict[str, Any]:
+    """descentlab's agent with its preset for CartPole, or with ``zoo=True`` exactly zoo's hyperparameters."""
+    config = ALGORITHMS[algo][1]() if zoo else None  # the config classes' defaults are zoo's for CartPole
+    agent = make_agent(algo, ENV, seed=seed, config=config)
     clock = Clock(agent.act, every, episodes)
     agent.learn(BUDGET[algo], callback=clock.check)
     return clock.result or {"steps": None, "seconds": time.perf_counter() - clock.started - clock.paused}
@@ -109,22 +114,25 @@ def main(algos: list[str], seeds: list[int], libs: list[str], every: int, episod
         for seed in seeds:
             result = {}
             for lib in libs:
-                result[lib] = (run_ours if lib == "ours" else run_sb3)(algo, seed, every, episodes)
+                if lib == "ours-zoo" and "ours" in result and not ALGORITHMS[algo][2].get(ENV):
+                    result[lib] = result["ours"]  # no CartPole preset: descentlab's config is zoo's
+                else:
+                    run = {"ours": run_ours, "ours-zoo": partial(run_ours, zoo=True), "sb3": run_sb3}[lib]
+                    result[lib] = run(algo, seed, every, episodes)
                 records.append({"algo": algo, "seed": seed, "lib": lib, **result[lib]})
             row = [algo, str(seed)]
             for lib in libs:
                 row += _cell(result[lib])
-            if len(libs) == 2 and all(result[k].get("steps") for k in libs):
-                row.append(f"{result['ours']['seconds'] / result['sb3']['seconds']:.2f}")
-            else:
-                row.append("-")
+            for lib in (k for k in libs if k != "sb3"):
+                solved = "sb3" in result and result[lib].get("steps") and result["sb3"].get("steps")
+                row.append(f"{result[lib]['seconds'] / result['sb3']['seconds']:.2f}" if solved else "-")
             rows.append(row)
             print(" | ".join(row), flush=True)
     header = ["algo", "seed"]
+    names = {"ours": "descentlab", "ours-zoo": "descentlab (zoo's)", "sb3": "SB3 2.9.2"}
     for lib in libs:
-        name = "descentlab" if lib == "ours" else "SB3 2.9.2"
-        header += [f"{name} steps", f"{name} s", f"{name} 100-ep mean"]
-    header.append("ratio (ours/SB3)")
+        header += [f"{names[lib]} steps", f"{names[lib]} s", f"{names[lib]} 100-ep mean"]
+    header += [f"ratio {names[lib]} / SB3" for lib in libs if lib != "sb3"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     for algo in algos:
@@ -134,11 +142,11 @@ def main(algos: list[str], seeds: list[int], libs: list[str], every: int, episod
             med = statistics.median(r["seconds"] for r in solved) if solved else float("nan")
             summary.append(f"{lib}: solved {len(solved)}/{len(seeds)}, median {med:.2f} s")
         lines.append(f"\n{algo}: " + "; ".join(summary))
-        if len(libs) == 2:
-            meds = [statistics.median([r["seconds"] for r in records if r["algo"] == algo and r["lib"] == lib
-                                       and r.get("steps")] or [float("nan")]) for lib in libs]  # fmt: skip
+        med = {lib: statistics.median([r["seconds"] for r in records if r["algo"] == algo and r["lib"] == lib
+                                       and r.get("steps")] or [float("nan")]) for lib in libs}  # fmt: skip
+        for lib in (k for k in libs if k != "sb3" and "sb3" in libs):
             lines.append(
-                f"{algo}: ratio of median times to solve (ours / SB3): {meds[0] / meds[1]:.2f} (target <= 0.5)"
+                f"{algo}: median time to solve, {names[lib]} / SB3: {med[lib] / med['sb3']:.2f} (target <= 0.5)"
             )
     return "\n".join(lines), records
 
@@ -147,7 +155,11 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--algos", default="dqn,ppo", help="comma list of dqn, ppo")
     p.add_argument("--seeds", default="0,1,2,3,4", help="comma list of seeds")
-    p.add_argument("--libs", default="ours,sb3", help="ours, sb3 or both (ours,sb3)")
+    p.add_argument(
+        "--libs",
+        default="ours,ours-zoo,sb3",
+        help="comma list of ours (descentlab's preset), ours-zoo (zoo's hyperparameters), sb3",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch threads for both libraries (default 1)")
     p.add_argument("--eval-every", type=int, default=2000, help="steps between greedy evaluations")
     p.add_argument("--eval-episodes", type=int, default=20, help="episodes per evaluation")

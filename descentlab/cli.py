@@ -59,6 +59,7 @@ def build_parser() -> Parser:
     from descentlab.experiments.rl_train import RewardsConfig, RLConfig
     from descentlab.experiments.rnn_tasks import AddingConfig, GradientFlowConfig, TopologyConfig
     from descentlab.experiments.saddle_escape import SaddleConfig
+    from descentlab.experiments.snn_train import SNNConfig
     from descentlab.experiments.stn_train import StnConfig
     from descentlab.tour import TourConfig
 
@@ -500,6 +501,65 @@ def build_parser() -> Parser:
     )
     _add_experiment_options(rl_rewards, RewardsConfig, "ALGO-ROUTE-SIZE")
 
+    # neuro ----------------------------------------------------------------------------------
+    neuro = sub.add_parser(
+        "neuro",
+        help="computational neuroscience: LIF, Izhikevich and Hodgkin-Huxley neurons",
+        description="Neuron models of computational neuroscience, simulated under a constant current.",
+        epilog=_examples(
+            "descentlab neuro simulate --model lif --tau-m 10 --threshold 1 --current 1.5 --duration 1000 --json",
+            "descentlab neuro simulate --model izhikevich --pattern chattering --current 10 --out ch.png",
+            "descentlab neuro simulate --model hh --current 10 --duration 100",
+        ),
+    )
+    neuro_sub = neuro.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sim = neuro_sub.add_parser(
+        "simulate",
+        help="simulate one neuron under a constant current: spikes, rate, voltage trace",
+        description=(
+            "Simulate one neuron for --duration ms under a constant --current (LIF: in units of the\n"
+            "threshold over the resistance; Izhikevich: the paper's units; Hodgkin-Huxley: uA/cm^2).\n"
+            "Prints the spike count and rate; --out writes the voltage trace and, with --fi, the f-I curve."
+        ),
+        epilog=_examples(
+            "descentlab neuro simulate --model lif --tau-m 10 --threshold 1 --current 1.5 --duration 1000 --json",
+            "descentlab neuro simulate --model lif --current 1.5 --refractory 2 --reset subtract",
+            "descentlab neuro simulate --model izhikevich --pattern intrinsically-bursting --current 10 --out ib.png",
+            "descentlab neuro simulate --model hh --current 10 --duration 100 --fi 0,30 --out hh.png",
+        ),
+    )
+    train_snn = neuro_sub.add_parser(
+        "train-snn",
+        help="a spiking network and the same-size ANN on MNIST: accuracy, operations, time steps",
+        description=(
+            "Train a 784-H-10 spiking network of LIF neurons on MNIST by backpropagation through time with\n"
+            "surrogate gradients, then the same-size ReLU network with the same optimizer and data order;\n"
+            "a table compares test accuracy, operations per image and time steps."
+        ),
+        epilog=_examples(
+            "descentlab neuro train-snn",
+            "descentlab neuro train-snn --encoding rate --steps 25 --epochs 3",
+            "descentlab neuro train-snn --surrogate fast-sigmoid --optimizer rmsprop --lr 0.001",
+        ),
+    )
+    _add_experiment_options(train_snn, SNNConfig, "snn-HIDDEN-STEPSsteps-ENCODING")
+    sim.add_argument("--model", required=True, choices=["lif", "izhikevich", "hh"], help="the neuron model")
+    sim.add_argument(
+        "--pattern", default="regular-spiking", help="Izhikevich's parameter set (default regular-spiking)"
+    )
+    sim.add_argument("--current", type=float, default=None, help="input current (default: 1.5 LIF, 10 otherwise)")
+    sim.add_argument("--duration", type=float, default=1000.0, help="milliseconds (default 1000)")
+    sim.add_argument("--dt", type=float, default=None, help="time step in ms (default 0.1; 0.01 for hh)")
+    sim.add_argument("--tau-m", type=float, default=10.0, help="LIF membrane time constant, ms (default 10)")
+    sim.add_argument("--threshold", type=float, default=1.0, help="LIF threshold (default 1)")
+    sim.add_argument("--resistance", type=float, default=1.0, help="LIF membrane resistance (default 1)")
+    sim.add_argument("--reset", choices=["to-value", "subtract"], default="to-value",
+                     help="LIF reset: to 0 (to-value, default) or subtract the threshold")  # fmt: skip
+    sim.add_argument("--refractory", type=float, default=0.0, help="LIF refractory period, ms (default 0)")
+    sim.add_argument("--fi", metavar="LOW,HIGH", help="also an f-I curve over currents LOW..HIGH (with --out)")
+    sim.add_argument("--out", metavar="FILE.png", help="write the voltage trace (and f-I curve) here")
+    sim.add_argument("--json", action="store_true", help="print one JSON object")
+
     # data -----------------------------------------------------------------------------------
     data = sub.add_parser(
         "data",
@@ -591,6 +651,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
     from descentlab.experiments.rl_train import rewards_table
     from descentlab.experiments.rnn_tasks import adding_table, flow_table, topology_table
     from descentlab.experiments.saddle_escape import escape_table
+    from descentlab.experiments.snn_train import comparison_table
     from descentlab.experiments.stn_train import error_table
     from descentlab.report.sections import race_table
     from descentlab.runs import load_run
@@ -611,6 +672,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         "rnn-gradient-flow": flow_table,
         "rl-train": rl_table,
         "rl-rewards": rewards_table,
+        "neuro-train-snn": comparison_table,
     }
     if exp.name in tables:
         print(format_table(*tables[exp.name](load_run(path))))
@@ -807,6 +869,68 @@ def _rl_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def _neuro_simulate(args: argparse.Namespace) -> int:
+    import math
+
+    import torch
+
+    from descentlab.neuro import LIF, HodgkinHuxley, Izhikevich, Reset, simulate
+
+    for flag_name, value in (("--duration", args.duration), ("--dt", args.dt)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UserError(f"{flag_name} {value}: valid: a number > 0 (ms)")
+    if args.current is not None and not math.isfinite(args.current):
+        raise UserError(f"--current {args.current}: valid: a finite number")
+    model: Any
+    if args.model == "lif":
+        model = LIF(tau_m=args.tau_m, threshold=args.threshold, resistance=args.resistance,
+                    reset=Reset(args.reset), refractory=args.refractory, dt=args.dt or 0.1)  # fmt: skip
+        current = 1.5 if args.current is None else args.current
+    elif args.model == "izhikevich":
+        model = Izhikevich.pattern(args.pattern, dt=args.dt or 0.1)
+        current = 10.0 if args.current is None else args.current
+    else:
+        model = HodgkinHuxley(dt=args.dt or 0.01)
+        current = 10.0 if args.current is None else args.current
+    if round(args.duration / model.dt) > 10_000_000:
+        raise UserError(f"--duration {args.duration} at --dt {model.dt}: over 10 million steps; raise --dt")
+    recording, count = simulate(model, current, args.duration)
+    spikes = int(count[0])
+    result: dict[str, Any] = {"model": args.model, "current": current, "duration_ms": args.duration, "dt_ms": model.dt,
+                              "spikes": spikes, "rate_hz": 1000.0 * spikes / args.duration}  # fmt: skip
+    if args.model == "lif":
+        result["closed_form_rate_hz"] = model.rate(current)
+    if args.model == "izhikevich":
+        result["pattern"] = args.pattern
+    if args.out:
+        from descentlab.report.figures import neuron_figure
+
+        out = Path(args.out)
+        if out.suffix.lower() != ".png":
+            raise UserError(f"--out {out}: the figure is a PNG; give a name ending in .png")
+        fi = None
+        if args.fi:
+            try:
+                low, high = (float(x) for x in args.fi.split(","))
+            except ValueError:
+                raise UserError(f"--fi {args.fi!r}: valid: LOW,HIGH currents such as 0,30") from None
+            currents = torch.linspace(low, high, 31, dtype=torch.float64)
+            _, counts = simulate(model, currents, min(args.duration, 1000.0), n=31, record=False)
+            fi = (currents.tolist(), (1000.0 * counts.double() / min(args.duration, 1000.0)).tolist())
+        assert recording is not None
+        fig = neuron_figure(recording, f"{args.model} ({args.pattern})" if args.model == "izhikevich" else args.model,
+                            current, fi)  # fmt: skip
+        fig.savefig(out, dpi=110, bbox_inches="tight")
+        result["figure"] = str(out)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['spikes']} spikes in {args.duration:g} ms: {result['rate_hz']:.2f} Hz"
+              + (f" (closed form {result['closed_form_rate_hz']:.2f} Hz)" if "closed_form_rate_hz" in result else "")
+              + (f"; figure: {args.out}" if args.out else ""))  # fmt: skip
+    return 0
+
+
 def _data_check(args: argparse.Namespace) -> int:
     from descentlab.data import check_all
 
@@ -882,6 +1006,8 @@ def dispatch(args: argparse.Namespace) -> int:
         ("rnn", "topology"): _run_experiment,
         ("rnn", "adding"): _run_experiment,
         ("rnn", "gradient-flow"): _run_experiment,
+        ("neuro", "simulate"): _neuro_simulate,
+        ("neuro", "train-snn"): _run_experiment,
         ("rl", "train"): _run_experiment,
         ("rl", "rewards"): _run_experiment,
         ("rl", "eval"): _rl_eval,

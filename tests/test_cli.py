@@ -15,13 +15,27 @@ from conftest import REPO, TINY, assert_one_line_error, cli, cli_process
 
 from descentlab.runs import read_metrics
 
-SUBCOMMANDS = ["optim", "landscape", "generalize", "stn", "hpo", "rnn", "lm", "rl", "data", "runs", "report", "tour"]
+SUBCOMMANDS = [
+    "optim",
+    "landscape",
+    "generalize",
+    "stn",
+    "hpo",
+    "rnn",
+    "lm",
+    "rl",
+    "neuro",
+    "data",
+    "runs",
+    "report",
+    "tour",
+]
 ACTIONS = [
     ["optim", "train"], ["runs", "list"], ["data", "check"], ["generalize", "mnist"], ["generalize", "optimizers"],
     ["stn", "train"], ["hpo", "optim-train"], ["hpo", "optim-race"], ["landscape", "surface"],
     ["landscape", "minima"], ["landscape", "plateau"], ["landscape", "steep"], ["lm", "train"], ["lm", "eval"],
     ["lm", "generate"], ["rnn", "topology"], ["rnn", "adding"], ["rnn", "gradient-flow"], ["rl", "train"], ["rl", "eval"],
-    ["rl", "play"], ["rl", "rewards"],
+    ["rl", "play"], ["rl", "rewards"], ["neuro", "simulate"], ["neuro", "train-snn"],
 ]  # fmt: skip
 
 

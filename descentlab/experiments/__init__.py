@@ -10,6 +10,7 @@ from descentlab.experiments import (
     rl_train,
     rnn_tasks,
     saddle_escape,
+    snn_train,
     stn_train,
 )
 from descentlab.experiments.runner import Experiment, resume, start
@@ -134,6 +135,14 @@ RL_REWARDS = Experiment(
     figures=rl_train.figures,
 )
 
+NEURO_TRAIN_SNN = Experiment(
+    name=snn_train.EXPERIMENT,
+    command="descentlab neuro train-snn",
+    config=snn_train.SNNConfig,
+    train=snn_train.train,
+    figures=snn_train.figures,
+)
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
@@ -152,6 +161,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         RNN_GRADIENT_FLOW,
         RL_TRAIN,
         RL_REWARDS,
+        NEURO_TRAIN_SNN,
     )
 }
 
@@ -161,6 +171,7 @@ __all__ = [
     "GENERALIZE_OPTIMIZERS",
     "LM_TRAIN",
     "MINIMA",
+    "NEURO_TRAIN_SNN",
     "OPTIM_RACE",
     "OPTIM_TRAIN",
     "PLATEAU",

@@ -557,3 +557,24 @@ def reward_scheme_curves(record: RunRecord) -> Figure:
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def neuron_figure(
+    recording: Any, title: str, current: float, fi: tuple[list[float], list[float]] | None = None
+) -> Figure:
+    """A neuron's membrane potential against time with its spikes marked, and optionally its f-I curve."""
+    fig, axes = plt.subplots(1, 2 if fi else 1, figsize=(11 if fi else 7, 3.6), squeeze=False)
+    ax = axes[0][0]
+    t, v = recording.t.numpy(), recording.v[:, 0].numpy()
+    ax.plot(t, v, lw=0.8)
+    spikes = recording.spikes[:, 0].numpy().astype(bool)
+    ax.plot(t[spikes], v[spikes], "|", color="C3", ms=12, label=f"{int(spikes.sum())} spikes")
+    ax.set(xlabel="time (ms)", ylabel="membrane potential", title=f"{title}, current {current:g}")
+    ax.legend(loc="upper right")
+    ax.grid(alpha=0.3)
+    if fi:
+        axes[0][1].plot(*fi, "o-", ms=3)
+        axes[0][1].set(xlabel="current", ylabel="firing rate (Hz)", title="f-I curve")
+        axes[0][1].grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
