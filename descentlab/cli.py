@@ -53,6 +53,7 @@ def build_parser() -> Parser:
     from descentlab.experiments.generalization import GeneralizeConfig, OptimizersConfig
     from descentlab.experiments.lm_train import LMConfig
     from descentlab.experiments.many_starts import MinimaConfig
+    from descentlab.experiments.neuro_runs import PatternsConfig, PlasticityConfig
     from descentlab.experiments.optim_race import RaceConfig
     from descentlab.experiments.optim_train import TrainConfig
     from descentlab.experiments.pathologies import PlateauConfig, SteepConfig
@@ -543,6 +544,29 @@ def build_parser() -> Parser:
         ),
     )
     _add_experiment_options(train_snn, SNNConfig, "snn-HIDDEN-STEPSsteps-ENCODING")
+    plast = neuro_sub.add_parser(
+        "plasticity",
+        help="Oja's rule finds a principal component; STDP learns a spike pattern hidden in noise",
+        description=(
+            "Oja's Hebbian rule on correlated Gaussian data (cosine with the leading eigenvector of the\n"
+            "covariance), then pair-based STDP on one LIF neuron whose inputs carry a repeated 50 ms spike\n"
+            "pattern hidden in Poisson noise: which synapses grow, and whether the neuron comes to fire for\n"
+            "the pattern. Writes stdp.png, the weights over time."
+        ),
+        epilog=_examples("descentlab neuro plasticity", "descentlab neuro plasticity --seconds 120 --seed 1"),
+    )
+    _add_experiment_options(plast, PlasticityConfig, "stdp-SECONDSs")
+    pats = neuro_sub.add_parser(
+        "patterns",
+        help="Izhikevich's five cortical firing patterns and a Hodgkin-Huxley spike, as a run",
+        description=(
+            "The Izhikevich (2003) parameter sets (regular spiking, intrinsically bursting, chattering,\n"
+            "fast spiking, low-threshold spiking) under a step of current, and the Hodgkin-Huxley action\n"
+            "potential; writes neurons.png and a table of spike counts and intervals."
+        ),
+        epilog=_examples("descentlab neuro patterns", "descentlab neuro patterns --current 15 --hh-current 20"),
+    )
+    _add_experiment_options(pats, PatternsConfig, "patterns-ICURRENT")
     sim.add_argument("--model", required=True, choices=["lif", "izhikevich", "hh"], help="the neuron model")
     sim.add_argument(
         "--pattern", default="regular-spiking", help="Izhikevich's parameter set (default regular-spiking)"
@@ -646,6 +670,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
     from descentlab.experiments.generalization import gap_table, target_table
     from descentlab.experiments.lm_train import result_table
     from descentlab.experiments.many_starts import minima_table
+    from descentlab.experiments.neuro_runs import patterns_table, plasticity_table
     from descentlab.experiments.pathologies import plateau_table, steep_table
     from descentlab.experiments.rl_train import result_table as rl_table
     from descentlab.experiments.rl_train import rewards_table
@@ -673,6 +698,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
         "rl-train": rl_table,
         "rl-rewards": rewards_table,
         "neuro-train-snn": comparison_table,
+        "neuro-patterns": patterns_table,
+        "neuro-plasticity": plasticity_table,
     }
     if exp.name in tables:
         print(format_table(*tables[exp.name](load_run(path))))
@@ -1008,6 +1035,8 @@ def dispatch(args: argparse.Namespace) -> int:
         ("rnn", "gradient-flow"): _run_experiment,
         ("neuro", "simulate"): _neuro_simulate,
         ("neuro", "train-snn"): _run_experiment,
+        ("neuro", "plasticity"): _run_experiment,
+        ("neuro", "patterns"): _run_experiment,
         ("rl", "train"): _run_experiment,
         ("rl", "rewards"): _run_experiment,
         ("rl", "eval"): _rl_eval,

@@ -13,6 +13,9 @@ from descentlab.experiments import (
     GENERALIZE_MNIST,
     LM_TRAIN,
     MINIMA,
+    NEURO_PATTERNS,
+    NEURO_PLASTICITY,
+    NEURO_TRAIN_SNN,
     OPTIM_RACE,
     OPTIM_TRAIN,
     PLATEAU,
@@ -29,12 +32,14 @@ from descentlab.experiments.generalization import GeneralizeConfig
 from descentlab.experiments.lm_train import LMConfig
 from descentlab.experiments.loss_surface import analyze_surface
 from descentlab.experiments.many_starts import MinimaConfig
+from descentlab.experiments.neuro_runs import PatternsConfig, PlasticityConfig
 from descentlab.experiments.optim_race import RaceConfig
 from descentlab.experiments.optim_train import TrainConfig
 from descentlab.experiments.pathologies import PlateauConfig, SteepConfig
 from descentlab.experiments.rl_train import GRID, RLConfig
 from descentlab.experiments.rnn_tasks import GradientFlowConfig
 from descentlab.experiments.saddle_escape import SaddleConfig
+from descentlab.experiments.snn_train import SNNConfig
 from descentlab.experiments.stn_train import StnConfig
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS
 from descentlab.report import build_report
@@ -96,8 +101,14 @@ def plan(cfg: TourConfig) -> list[tuple[Experiment, Any]]:
     )  # fmt: skip
     cartpole = RLConfig(seed=cfg.seed, device=cfg.device, env="CartPole-v1", algo="ppo",
                         total_steps=12_000 if q else 50_000, final_episodes=20 if q else 100)  # fmt: skip
+    snn = SNNConfig(
+        seed=cfg.seed, device=cfg.device, hidden=128 if q else 500, steps=10 if q else 25, epochs=1 if q else 2,
+        train_size=2000 if q else 10_000, eval_every=1000 if q else 5000, lr=0.002 if q else 5e-4,
+    )  # fmt: skip
+    neuro = [(NEURO_PATTERNS, PatternsConfig(seed=cfg.seed, device=cfg.device)), (NEURO_TRAIN_SNN, snn),
+             (NEURO_PLASTICITY, PlasticityConfig(seed=cfg.seed, device=cfg.device, seconds=30 if q else 60))]  # fmt: skip
     later = [(GENERALIZE_MNIST, dropout), (STN_TRAIN, stn), (RNN_GRADIENT_FLOW, flow), (LM_TRAIN, lm),
-             (RL_TRAIN, route), (RL_TRAIN, cartpole)]  # fmt: skip
+             (RL_TRAIN, route), (RL_TRAIN, cartpole), *neuro]  # fmt: skip
     return [*landscapes, *[(OPTIM_TRAIN, config) for config in unit_configs(base)], *later]
 
 

@@ -35,7 +35,8 @@ ACTIONS = [
     ["stn", "train"], ["hpo", "optim-train"], ["hpo", "optim-race"], ["landscape", "surface"],
     ["landscape", "minima"], ["landscape", "plateau"], ["landscape", "steep"], ["lm", "train"], ["lm", "eval"],
     ["lm", "generate"], ["rnn", "topology"], ["rnn", "adding"], ["rnn", "gradient-flow"], ["rl", "train"], ["rl", "eval"],
-    ["rl", "play"], ["rl", "rewards"], ["neuro", "simulate"], ["neuro", "train-snn"],
+    ["rl", "play"], ["rl", "rewards"], ["neuro", "simulate"], ["neuro", "train-snn"], ["neuro", "plasticity"],
+    ["neuro", "patterns"],
 ]  # fmt: skip
 
 

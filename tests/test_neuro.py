@@ -206,3 +206,99 @@ def test_neuro_simulate_bad_input_is_one_line(args: list[str], fragment: str) ->
     from tests.conftest import assert_one_line_error, cli
 
     assert_one_line_error(cli("neuro", "simulate", *args), fragment)
+
+
+def test_train_snn_learns_and_compares_with_the_ann(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.conftest import cli
+
+    r = cli("neuro", "train-snn", "--train-size", "2000", "--hidden", "128", "--steps", "10", "--epochs", "2",
+            "--val-size", "500", "--eval-every", "1000", "--lr", "0.002", "--out", str(tmp_path))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "SNN (LIF, direct)" in r.stdout and "ANN (ReLU)" in r.stdout and "synops" in r.stdout
+    (run,) = (tmp_path / "neuro-train-snn").iterdir()
+    m = json.loads((run / "summary.json").read_text())["metrics"]
+    assert m["snn/test/accuracy"] > 0.8 and m["ann/test/accuracy"] > 0.8  # 2,000 images, 2 epochs; chance is 0.1
+    assert 0 < m["snn/hidden_rate"] < 1 and m["snn/synops"] == pytest.approx(10 * m["snn/hidden_spikes_per_image"])
+    assert (run / "learning_curves.png").is_file()
+    from descentlab.report import build_report
+
+    html = build_report([run], tmp_path / "report.html").read_text()
+    assert '<section id="snn"' in html and "synaptic operations" in html
+
+
+# ---- plasticity ----------------------------------------------------------------------------------
+
+
+def test_oja_finds_the_first_principal_component() -> None:
+    from descentlab.neuro.plasticity import oja
+
+    g = torch.Generator().manual_seed(0)
+    cov = torch.tensor([[3.0, 1.0, 0.0, 0.2], [1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 0.5, 0.1], [0.2, 0.0, 0.1, 1.0]],
+                       dtype=torch.float64)  # fmt: skip
+    x = torch.randn(3000, 4, generator=g, dtype=torch.float64) @ torch.linalg.cholesky(cov).T + 5.0
+    w = oja(x, lr=0.002, epochs=5, generator=g)
+    leading = torch.linalg.eigh(torch.cov(x.T)).eigenvectors[:, -1]
+    assert abs(float(w @ leading)) / float(w.norm()) >= 0.99
+    assert float(w.norm()) == pytest.approx(1.0, abs=0.05)  # Oja's decay term keeps |w| near 1
+
+
+def test_stdp_traces_equal_the_sum_of_pair_windows() -> None:
+    """The trace rule, run step by step without clipping, equals the sum over all (pre, post) pairs of the
+    exponential window (all-to-all pairing; a pair in the same step counts as pre before post)."""
+    from descentlab.neuro.plasticity import STDP
+
+    rule = STDP()
+    g = torch.Generator().manual_seed(1)
+    steps = 300
+    pre = (torch.rand(steps, 3, generator=g) < 0.05).double()
+    post = torch.rand(steps, generator=g) < 0.04
+    w, traces = torch.zeros(3, dtype=torch.float64), (torch.zeros(3, dtype=torch.float64), 0.0)
+    for t in range(steps):
+        w, traces = rule.step(w, pre[t], bool(post[t]), traces, dt=1.0, clip=False)
+    post_times = torch.nonzero(post).flatten().double()
+    for i in range(3):
+        expected = 0.0
+        for t_pre in torch.nonzero(pre[:, i]).flatten().double():
+            for t_post in post_times:
+                delta = float(t_post - t_pre)
+                expected += rule.a_plus * math.exp(-delta / rule.tau_plus) if delta >= 0 else float(rule.window(delta))
+        assert float(w[i]) == pytest.approx(expected, abs=1e-12)
+
+
+def test_stdp_learns_a_pattern_hidden_in_noise() -> None:
+    from descentlab.neuro.plasticity import repeated_pattern
+
+    r = repeated_pattern(seconds=60, seed=0)
+    final = r.weights[-1]
+    assert float(r.pattern_inputs[torch.topk(final, 20).indices].double().mean()) >= 0.9  # strongest: pattern's
+    n = len(r.post_spikes)
+    late = slice(n - n // 4, n)
+    inside = int((r.post_spikes[late] & r.in_pattern[late]).sum())
+    outside = int((r.post_spikes[late] & ~r.in_pattern[late]).sum())
+    assert inside >= 20 and inside > 5 * outside  # it fires for the pattern (a quarter of the time), not the noise
+
+
+def test_neuro_plasticity_and_patterns_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.conftest import assert_one_line_error, cli
+
+    r = cli("neuro", "plasticity", "--seconds", "30", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    (run,) = (tmp_path / "neuro-plasticity").iterdir()
+    m = json.loads((run / "summary.json").read_text())["metrics"]
+    assert m["oja/cosine"] >= 0.99 and (run / "stdp.png").stat().st_size > 10_000
+    assert m["stdp/late_spikes_in_pattern"] > m["stdp/late_spikes_outside"]
+    r = cli("neuro", "patterns", "--duration", "200", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "intrinsically-bursting" in r.stdout and "hodgkin-huxley" in r.stdout
+    (run,) = (tmp_path / "neuro-patterns").iterdir()
+    assert (run / "neurons.png").is_file()
+    from descentlab.report import build_report
+
+    runs = [*(tmp_path / "neuro-plasticity").iterdir(), run]
+    html = build_report(runs, tmp_path / "report.html").read_text()
+    assert '<section id="neuro-patterns"' in html and '<section id="stdp"' in html
+    assert_one_line_error(cli("neuro", "plasticity", "--seconds", "0", "--out", str(tmp_path)), "seconds")

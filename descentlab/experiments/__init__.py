@@ -4,6 +4,7 @@ from descentlab.experiments import (
     generalization,
     lm_train,
     many_starts,
+    neuro_runs,
     optim_race,
     optim_train,
     pathologies,
@@ -143,6 +144,22 @@ NEURO_TRAIN_SNN = Experiment(
     figures=snn_train.figures,
 )
 
+NEURO_PATTERNS = Experiment(
+    name=neuro_runs.PATTERNS_EXPERIMENT,
+    command="descentlab neuro patterns",
+    config=neuro_runs.PatternsConfig,
+    train=neuro_runs.patterns_train,
+    figures=neuro_runs.figures,
+)
+
+NEURO_PLASTICITY = Experiment(
+    name=neuro_runs.PLASTICITY_EXPERIMENT,
+    command="descentlab neuro plasticity",
+    config=neuro_runs.PlasticityConfig,
+    train=neuro_runs.plasticity_train,
+    figures=neuro_runs.figures,
+)
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
@@ -162,6 +179,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         RL_TRAIN,
         RL_REWARDS,
         NEURO_TRAIN_SNN,
+        NEURO_PATTERNS,
+        NEURO_PLASTICITY,
     )
 }
 
@@ -171,6 +190,8 @@ __all__ = [
     "GENERALIZE_OPTIMIZERS",
     "LM_TRAIN",
     "MINIMA",
+    "NEURO_PATTERNS",
+    "NEURO_PLASTICITY",
     "NEURO_TRAIN_SNN",
     "OPTIM_RACE",
     "OPTIM_TRAIN",

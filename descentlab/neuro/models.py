@@ -74,17 +74,20 @@ class LIF:
 
     def step(self, state: LIFState, current: Tensor | float) -> tuple[LIFState, Tensor]:
         decay = math.exp(-self.dt / self.tau_m)
-        v_inf = self.v_rest + self.resistance * torch.as_tensor(current, dtype=state.v.dtype, device=state.v.device)
-        v = v_inf + (state.v - v_inf) * decay
-        resting = state.refractory > 0
-        hold = self.v_reset if self.reset is Reset.TO_VALUE else self.v_rest
-        v = torch.where(resting, torch.full_like(v, hold), v)
+        i = torch.as_tensor(current, dtype=state.v.dtype, device=state.v.device)
+        v_inf = i if self.v_rest == 0 and self.resistance == 1 else self.v_rest + self.resistance * i
+        v = torch.lerp(v_inf, state.v, decay)  # V_inf + (V - V_inf) e^(-dt / tau): exact for a constant current
+        refractory = state.refractory
+        if self.refractory > 0:  # held at the reset value while refractory
+            hold = self.v_reset if self.reset is Reset.TO_VALUE else self.v_rest
+            v = torch.where(refractory > 0, torch.full_like(v, hold), v)
         spikes = v >= self.threshold
         if self.reset is Reset.SUBTRACT:
-            v = torch.where(spikes, v - self.threshold, v)
+            v = v - spikes.to(v.dtype) * self.threshold
         else:
-            v = torch.where(spikes, torch.full_like(v, self.v_reset), v)
-        refractory = torch.where(spikes, torch.full_like(v, self.refractory), (state.refractory - self.dt).clamp_min(0))
+            v = v.masked_fill(spikes, self.v_reset)
+        if self.refractory > 0:
+            refractory = torch.where(spikes, torch.full_like(v, self.refractory), (refractory - self.dt).clamp_min(0))
         return LIFState(v, refractory), spikes
 
     def rate(self, current: float) -> float:

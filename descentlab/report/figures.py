@@ -578,3 +578,46 @@ def neuron_figure(
         axes[0][1].grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def stdp_weights(result: Any) -> Figure:
+    """STDP on a repeated pattern: every synapse's weight over time (pattern afferents orange, noise-only
+    grey), and the neuron's spikes in the last seconds with the pattern's presentations shaded."""
+    fig, (ax, ax_spk) = plt.subplots(2, 1, figsize=(8, 6), gridspec_kw={"height_ratios": [3, 1]})
+    t, w = result.times.numpy(), result.weights.numpy()
+    members = result.pattern_inputs.numpy()
+    ax.plot(t, w[:, ~members], color="0.6", lw=0.4, alpha=0.5)
+    ax.plot(t, w[:, members], color="C1", lw=0.4, alpha=0.6)
+    ax.plot([], [], color="C1", label="afferents in the pattern")
+    ax.plot([], [], color="0.6", label="noise-only afferents")
+    ax.set(xlabel="time (s)", ylabel="synaptic weight", title="STDP: weights over time")
+    ax.legend(loc="center right")
+    steps = len(result.post_spikes)
+    last = slice(max(0, steps - 2000), steps)  # the last 2 s at 1 ms steps
+    import numpy as np
+
+    ms = np.arange(steps, dtype=float)[last]
+    shown = result.in_pattern.numpy()[last]
+    ax_spk.fill_between(ms, 0, 1, where=shown, color="C1", alpha=0.25, step="mid", label="pattern shown")
+    spikes = result.post_spikes.numpy()[last]
+    ax_spk.vlines(ms[spikes], 0, 1, color="C3", label="neuron spikes")
+    ax_spk.set(xlabel="time (ms)", yticks=[], title="the last 2 seconds")
+    ax_spk.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def neuron_patterns(traces: dict[str, Any], config: dict[str, Any]) -> Figure:
+    """Izhikevich's five firing patterns and a Hodgkin-Huxley action potential: membrane against time."""
+    names = list(traces)
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.6 * len(names)), sharex=False)
+    for ax, name in zip(axes, names, strict=True):
+        t, v = traces[name]["t"].numpy(), traces[name]["v"].numpy()
+        ax.plot(t, v, lw=0.8, color="C3" if name == "hodgkin-huxley" else "C0")
+        current = config.get("hh_current") if name == "hodgkin-huxley" else config.get("current")
+        ax.set_title(f"{name} (I = {current:g})", fontsize=9, loc="left")
+        ax.set_ylabel("mV", fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("time (ms)")
+    fig.tight_layout()
+    return fig

@@ -572,6 +572,83 @@ def rl_rewards_sections(runs: Sequence[RunRecord]) -> list[Section]:
     ]
 
 
+def snn_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Spiking networks' from ``descentlab neuro train-snn`` runs: the SNN against the same-size ANN."""
+    from descentlab.experiments.snn_train import comparison_table
+
+    return [
+        Section(
+            id="snn",
+            title="A spiking network learns MNIST",
+            concept=(
+                "Biological neurons integrate their input on a leaky membrane and communicate with spikes. A "
+                "layer of leaky integrate-and-fire neurons does the same in discrete time; because a spike is "
+                "a step function, training uses a surrogate gradient, a smooth stand-in for the step's "
+                "derivative, and backpropagation through the time steps. The table sets the spiking network "
+                "beside the artificial network of the same size: its accuracy, and its work counted as "
+                "synaptic operations (one per spike per outgoing synapse) against multiply-accumulates."
+            ),
+            figures=[figures.variant_curves(r, str(r.config.get("variants", "snn,ann")).split(","))],
+            table=comparison_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def neuron_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Neuron models' from ``descentlab neuro patterns`` runs."""
+    from descentlab.experiments.neuro_runs import patterns_table
+    from descentlab.runs import load_checkpoint
+
+    return [
+        Section(
+            id="neuro-patterns",
+            title="Neuron models: Izhikevich's firing patterns and the Hodgkin-Huxley spike",
+            concept=(
+                "An artificial unit computes a weighted sum and a fixed nonlinearity; a biological neuron "
+                "integrates current on its membrane and fires. Hodgkin and Huxley (1952) described the squid "
+                "axon's spike with sodium and potassium conductances: the membrane jumps to about +40 mV and "
+                "undershoots rest after it. Izhikevich (2003) reproduced the cortex's firing patterns with two "
+                "variables and four parameters: regular spiking adapts, intrinsically bursting starts with a "
+                "burst, chattering fires bursts again and again, fast spiking does not adapt, low-threshold "
+                "spiking adapts from a high rate."
+            ),
+            figures=[figures.neuron_patterns(load_checkpoint(r.path / "traces.pt"), r.config)],
+            table=patterns_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete" and (r.path / "traces.pt").is_file()
+    ]
+
+
+def plasticity_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Learning rules of the brain' from ``descentlab neuro plasticity`` runs."""
+    from descentlab.experiments.neuro_runs import plasticity_table, stdp_result
+
+    return [
+        Section(
+            id="stdp",
+            title="Plasticity: Oja's rule and spike-timing-dependent plasticity",
+            concept=(
+                "Backpropagation has no known counterpart in the brain; local rules do. Hebb's rule strengthens "
+                "a synapse whose input and output are active together, and Oja's decay term keeps it bounded, "
+                "so a single neuron learns the first principal component of its inputs. Spike-timing-dependent "
+                "plasticity strengthens a synapse whose spike arrives just before the neuron fires and weakens "
+                "one that arrives just after: here the synapses carrying a repeated pattern hidden in noise "
+                "grow, the others fade, and the neuron comes to fire when the pattern appears."
+            ),
+            figures=[figures.stdp_weights(stdp_result(r))],
+            table=plasticity_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete" and (r.path / "stdp.pt").is_file()
+    ]
+
+
 def generic_sections(experiment: str, runs: Sequence[RunRecord]) -> list[Section]:
     """A plain section for an experiment without its own: each run's final metrics."""
     rows = [[r.path.name, r.status, " ".join(f"{k}={v:.4g}" for k, v in sorted(r.final().items()))] for r in runs]
@@ -602,6 +679,9 @@ SECTION_BUILDERS: dict[str, Callable[[Sequence[RunRecord]], list[Section]]] = {
     "rnn-topology": topology_sections,
     "rl-train": rl_sections,
     "rl-rewards": rl_rewards_sections,
+    "neuro-train-snn": snn_sections,
+    "neuro-patterns": neuron_sections,
+    "neuro-plasticity": plasticity_sections,
 }
 
 
