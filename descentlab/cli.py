@@ -580,6 +580,8 @@ def build_parser() -> Parser:
     sim.add_argument("--reset", choices=["to-value", "subtract"], default="to-value",
                      help="LIF reset: to 0 (to-value, default) or subtract the threshold")  # fmt: skip
     sim.add_argument("--refractory", type=float, default=0.0, help="LIF refractory period, ms (default 0)")
+    sim.add_argument("--neurons", type=int, default=1,
+                     help="simulate N neurons with currents spread from 0 to --current; --out adds their raster")  # fmt: skip
     sim.add_argument("--fi", metavar="LOW,HIGH", help="also an f-I curve over currents LOW..HIGH (with --out)")
     sim.add_argument("--out", metavar="FILE.png", help="write the voltage trace (and f-I curve) here")
     sim.add_argument("--json", action="store_true", help="print one JSON object")
@@ -921,14 +923,20 @@ def _neuro_simulate(args: argparse.Namespace) -> int:
         current = 10.0 if args.current is None else args.current
     if round(args.duration / model.dt) > 10_000_000:
         raise UserError(f"--duration {args.duration} at --dt {model.dt}: over 10 million steps; raise --dt")
-    recording, count = simulate(model, current, args.duration)
-    spikes = int(count[0])
+    if not 1 <= args.neurons <= 10_000:
+        raise UserError(f"--neurons {args.neurons}: valid: 1 to 10000")
+    n = args.neurons
+    currents = torch.linspace(0.0, current, n, dtype=torch.float64) if n > 1 else torch.tensor([current])
+    recording, count = simulate(model, currents, args.duration, n=n)
+    spikes = int(count[-1])  # the neuron given --current itself
     result: dict[str, Any] = {"model": args.model, "current": current, "duration_ms": args.duration, "dt_ms": model.dt,
                               "spikes": spikes, "rate_hz": 1000.0 * spikes / args.duration}  # fmt: skip
     if args.model == "lif":
         result["closed_form_rate_hz"] = model.rate(current)
     if args.model == "izhikevich":
         result["pattern"] = args.pattern
+    if n > 1:
+        result["rates_hz"] = (1000.0 * count.double() / args.duration).tolist()
     if args.out:
         from descentlab.report.figures import neuron_figure
 

@@ -45,9 +45,9 @@ def test_lif_rate_matches_the_closed_form_f_i_curve() -> None:
 
 
 def test_lif_refractory_period_and_reset_modes() -> None:
-    refractory = LIF(tau_m=10.0, threshold=1.0, refractory=5.0, dt=0.01)
+    refractory = LIF(tau_m=10.0, threshold=1.0, refractory=5.0, dt=0.05)
     _, count = simulate(refractory, 2.0, duration=500.0, record=False)
-    assert float(count) / 0.5 == pytest.approx(refractory.rate(2.0), rel=0.02)  # period + 5 ms
+    assert float(count) / 0.5 == pytest.approx(refractory.rate(2.0), rel=0.03)  # period + 5 ms; dt / period < 1%
     subtract = LIF(tau_m=10.0, threshold=1.0, reset=Reset.SUBTRACT, dt=1.0)
     state = subtract.init(1)
     state, spikes = subtract.step(state, 30.0)  # V jumps to 30 (1 - e^-0.1) = 2.855 > 1
@@ -92,8 +92,8 @@ def test_izhikevich_patterns() -> None:
 def test_models_run_vectorized_over_neurons() -> None:
     currents = torch.linspace(0.0, 20.0, 64)
     for model in (LIF(dt=0.1), Izhikevich.pattern("regular-spiking"), HodgkinHuxley(dt=0.025)):
-        _, counts = simulate(model, currents, duration=60.0, n=64, record=False)
-        one = [int(simulate(model, float(currents[k]), duration=60.0, record=False)[1]) for k in (0, 40, 63)]
+        _, counts = simulate(model, currents, duration=30.0, n=64, record=False)
+        one = [int(simulate(model, float(currents[k]), duration=30.0, record=False)[1]) for k in (0, 40, 63)]
         assert [int(counts[k]) for k in (0, 40, 63)] == one
 
 
@@ -177,7 +177,7 @@ def test_neuro_simulate_json_and_figure(tmp_path) -> None:  # type: ignore[no-un
     from tests.conftest import cli
 
     r = cli("neuro", "simulate", "--model", "lif", "--tau-m", "10", "--threshold", "1", "--current", "1.5",
-            "--duration", "1000", "--dt", "0.01", "--json")  # fmt: skip
+            "--duration", "1000", "--dt", "0.05", "--json")  # fmt: skip
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     closed = 1000.0 / (10.0 * math.log(1.5 / 0.5))  # 91.02 Hz
@@ -189,6 +189,12 @@ def test_neuro_simulate_json_and_figure(tmp_path) -> None:  # type: ignore[no-un
             "--out", str(png), "--fi", "0,20")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert png.stat().st_size > 10_000
+    r = cli("neuro", "simulate", "--model", "lif", "--current", "3", "--neurons", "20", "--duration", "200", "--json",
+            "--out", str(tmp_path / "raster.png"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rates = json.loads(r.stdout)["rates_hz"]
+    assert len(rates) == 20 and rates[0] == 0.0 and rates == sorted(rates) and rates[-1] > 100  # more current, faster
+    assert (tmp_path / "raster.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize(
@@ -200,6 +206,7 @@ def test_neuro_simulate_json_and_figure(tmp_path) -> None:  # type: ignore[no-un
         (["--model", "hh", "--duration", "nan"], "--duration"),
         (["--model", "lif", "--out", "trace.jpg"], "PNG"),
         (["--model", "cat"], "--model"),
+        (["--model", "lif", "--neurons", "0"], "--neurons"),
     ],
 )
 def test_neuro_simulate_bad_input_is_one_line(args: list[str], fragment: str) -> None:
@@ -213,13 +220,13 @@ def test_train_snn_learns_and_compares_with_the_ann(tmp_path) -> None:  # type: 
 
     from tests.conftest import cli
 
-    r = cli("neuro", "train-snn", "--train-size", "2000", "--hidden", "128", "--steps", "10", "--epochs", "2",
-            "--val-size", "500", "--eval-every", "1000", "--lr", "0.002", "--out", str(tmp_path))  # fmt: skip
+    r = cli("neuro", "train-snn", "--train-size", "1500", "--hidden", "64", "--steps", "6", "--epochs", "2",
+            "--val-size", "300", "--eval-every", "750", "--lr", "0.003", "--out", str(tmp_path))  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "SNN (LIF, direct)" in r.stdout and "ANN (ReLU)" in r.stdout and "synops" in r.stdout
     (run,) = (tmp_path / "neuro-train-snn").iterdir()
     m = json.loads((run / "summary.json").read_text())["metrics"]
-    assert m["snn/test/accuracy"] > 0.8 and m["ann/test/accuracy"] > 0.8  # 2,000 images, 2 epochs; chance is 0.1
+    assert m["snn/test/accuracy"] > 0.75 and m["ann/test/accuracy"] > 0.75  # 1,500 images, 2 epochs; chance is 0.1
     assert 0 < m["snn/hidden_rate"] < 1 and m["snn/synops"] == pytest.approx(10 * m["snn/hidden_spikes_per_image"])
     assert (run / "learning_curves.png").is_file()
     from descentlab.report import build_report
@@ -291,7 +298,7 @@ def test_neuro_plasticity_and_patterns_runs(tmp_path) -> None:  # type: ignore[n
     m = json.loads((run / "summary.json").read_text())["metrics"]
     assert m["oja/cosine"] >= 0.99 and (run / "stdp.png").stat().st_size > 10_000
     assert m["stdp/late_spikes_in_pattern"] > m["stdp/late_spikes_outside"]
-    r = cli("neuro", "patterns", "--duration", "200", "--out", str(tmp_path))
+    r = cli("neuro", "patterns", "--duration", "150", "--hh-duration", "20", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert "intrinsically-bursting" in r.stdout and "hodgkin-huxley" in r.stdout
     (run,) = (tmp_path / "neuro-patterns").iterdir()

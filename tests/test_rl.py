@@ -297,12 +297,17 @@ def test_qlearning_finds_the_shortest_route() -> None:
     assert result["mean_effectiveness"] == 1.0
 
 
-def test_dqn_learns_a_route_and_ppo_and_reinforce_improve_on_cartpole() -> None:
+def test_dqn_learns_a_route() -> None:
     kwargs = {"map": SMALL_MAP, "reward": "negative"}
     cfg = agent_config("dqn", ENV_ID, hidden="64", learning_starts=200, eps_fraction=0.5, target_update=100)
     dqn = make_agent("dqn", ENV_ID, seed=0, config=cfg, **kwargs)
     dqn.learn(3000)
     assert evaluate(dqn.act, ENV_ID, episodes=5, **kwargs)["mean_effectiveness"] == 1.0
+
+
+@pytest.mark.slow
+def test_ppo_and_reinforce_improve_on_cartpole() -> None:
+    """(The quick tour trains PPO on CartPole in the default suite; this checks both agents' learning.)"""
     ppo = make_agent("ppo", "CartPole-v1", seed=0)
     ppo.learn(12_000)
     assert evaluate(ppo.act, "CartPole-v1", episodes=10)["mean_return"] > 150  # random play: about 22

@@ -23,7 +23,7 @@ def test_quick_tour_writes_the_report(tmp_path: Path) -> None:
     assert "A sample from the model" in html
     assert '<section id="rl-gridroute-v0-qlearning"' in html and '<section id="rl-cartpole-v1-ppo"' in html
     assert '<section id="neuro-patterns"' in html and '<section id="snn"' in html and '<section id="stdp"' in html
-    route = next((tmp_path / "runs" / "tour" / "rl-train").glob("gridroute-qlearning*"))
+    route = next((tmp_path / "tour" / "rl-train").glob("gridroute-qlearning*"))
     assert json.loads((route / "summary.json").read_text())["metrics"]["final/mean_effectiveness"] == 1.0
     (race,) = (tmp_path / "tour" / "optim-race").iterdir()
     assert json.loads((race / "summary.json").read_text())["status"] == "complete"

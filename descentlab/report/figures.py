@@ -562,20 +562,29 @@ def reward_scheme_curves(record: RunRecord) -> Figure:
 def neuron_figure(
     recording: Any, title: str, current: float, fi: tuple[list[float], list[float]] | None = None
 ) -> Figure:
-    """A neuron's membrane potential against time with its spikes marked, and optionally its f-I curve."""
-    fig, axes = plt.subplots(1, 2 if fi else 1, figsize=(11 if fi else 7, 3.6), squeeze=False)
+    """A neuron's membrane potential against time with its spikes marked (the last neuron of the recording),
+    a raster of every neuron's spikes when there are several, and optionally the f-I curve."""
+    n = recording.v.shape[1]
+    panels = 1 + (n > 1) + (fi is not None)
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.6), squeeze=False)
     ax = axes[0][0]
-    t, v = recording.t.numpy(), recording.v[:, 0].numpy()
+    t, v = recording.t.numpy(), recording.v[:, -1].numpy()
     ax.plot(t, v, lw=0.8)
-    spikes = recording.spikes[:, 0].numpy().astype(bool)
+    spikes = recording.spikes[:, -1].numpy().astype(bool)
     ax.plot(t[spikes], v[spikes], "|", color="C3", ms=12, label=f"{int(spikes.sum())} spikes")
     ax.set(xlabel="time (ms)", ylabel="membrane potential", title=f"{title}, current {current:g}")
     ax.legend(loc="upper right")
     ax.grid(alpha=0.3)
+    k = 1
+    if n > 1:
+        steps, neurons = recording.spikes.nonzero(as_tuple=True)
+        axes[0][k].plot(t[steps.numpy()], neurons.numpy(), "|", ms=3, color="k")
+        axes[0][k].set(xlabel="time (ms)", ylabel=f"neuron (current 0 to {current:g})", title="raster", ylim=(-1, n))
+        k += 1
     if fi:
-        axes[0][1].plot(*fi, "o-", ms=3)
-        axes[0][1].set(xlabel="current", ylabel="firing rate (Hz)", title="f-I curve")
-        axes[0][1].grid(alpha=0.3)
+        axes[0][k].plot(*fi, "o-", ms=3)
+        axes[0][k].set(xlabel="current", ylabel="firing rate (Hz)", title="f-I curve")
+        axes[0][k].grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
