@@ -201,8 +201,14 @@ def evaluate(
     return result
 
 
-def numpy_rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    return dict(rng.bit_generator.state)
+def counters(agent: Any) -> dict[str, int]:
+    """The step, update, reset and episode counts every agent keeps, for its ``state_dict``."""
+    return {"steps": agent.steps, "updates": agent.updates, "resets": agent.resets, "episodes": agent.episodes.count}
+
+
+def load_counters(agent: Any, state: dict[str, Any]) -> None:
+    agent.steps, agent.updates, agent.resets = int(state["steps"]), int(state["updates"]), int(state["resets"])
+    agent.episodes.count = int(state["episodes"])
 
 
 def as_tensor(obs: np.ndarray, device: torch.device) -> torch.Tensor:

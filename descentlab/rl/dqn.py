@@ -35,9 +35,11 @@ from descentlab.rl.common import (
     Episodes,
     Log,
     as_tensor,
+    counters,
     flat_parameters,
     hidden_sizes,
     linear,
+    load_counters,
     make_env,
     mlp,
     observation_size,
@@ -67,34 +69,17 @@ class DQNConfig:
     max_grad_norm: float = 10.0
 
 
+_ZOO_CLASSIC: dict[str, Any] = dict(lr=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0, target_update=250,
+                                    train_freq=4, gradient_steps=-1, eps_fraction=0.12, eps_end=0.1)  # fmt: skip
+
 #: rl-baselines3-zoo's DQN hyperparameters for the other environments (the defaults are CartPole's).
 PRESETS: dict[str, dict[str, Any]] = {
     # descentlab's CartPole preset: zoo's, with half the updates on twice the batch, a 128-unit network and
     # Double DQN. Over 5 seeds (benchmarks/results/h200-cpu-2026-11-26/cartpole_sweep.txt) it solved in
     # a median of 18k steps against zoo's 32k, at a fifth of the time.
     "CartPole-v1": dict(hidden="128,128", gradient_steps=64, batch_size=128, double=True),
-    "Acrobot-v1": dict(
-        lr=6.3e-4,
-        batch_size=128,
-        buffer_size=50_000,
-        learning_starts=0,
-        target_update=250,
-        train_freq=4,
-        gradient_steps=-1,
-        eps_fraction=0.12,
-        eps_end=0.1,
-    ),
-    "LunarLander-v3": dict(
-        lr=6.3e-4,
-        batch_size=128,
-        buffer_size=50_000,
-        learning_starts=0,
-        target_update=250,
-        train_freq=4,
-        gradient_steps=-1,
-        eps_fraction=0.12,
-        eps_end=0.1,
-    ),
+    "Acrobot-v1": _ZOO_CLASSIC,
+    "LunarLander-v3": _ZOO_CLASSIC,
     "MountainCar-v0": dict(
         lr=4e-3,
         batch_size=128,
@@ -275,8 +260,7 @@ class DQN:
     def state_dict(self) -> dict[str, Any]:
         return {
             "config": dataclasses.asdict(self.cfg), "q": self.q.state_dict(), "q_target": self.q_target.state_dict(),
-            "optimizer": self.optimizer.state_dict(), "buffer": self.buffer.state_dict(), "steps": self.steps,
-            "updates": self.updates, "resets": self.resets, "episodes": self.episodes.count,
+            "optimizer": self.optimizer.state_dict(), "buffer": self.buffer.state_dict(), **counters(self),
             "rng": self.rng.bit_generator.state, "generator": self.generator.get_state(),
         }  # fmt: skip
 
@@ -285,8 +269,7 @@ class DQN:
         self.q_target.load_state_dict(state["q_target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.buffer.load_state_dict(state["buffer"])
-        self.steps, self.updates, self.resets = int(state["steps"]), int(state["updates"]), int(state["resets"])
-        self.episodes.count = int(state["episodes"])
+        load_counters(self, state)
         self.rng.bit_generator.state = state["rng"]
         self.generator.set_state(state["generator"])
 

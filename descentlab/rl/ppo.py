@@ -39,8 +39,10 @@ from descentlab.rl.common import (
     Episodes,
     Log,
     as_tensor,
+    counters,
     flat_parameters,
     hidden_sizes,
+    load_counters,
     make_vec_env,
     observation_size,
 )
@@ -280,14 +282,12 @@ class PPO:
 
     def state_dict(self) -> dict[str, Any]:
         return {"config": dataclasses.asdict(self.cfg), "net": self.net.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "steps": self.steps, "updates": self.updates,
-                "resets": self.resets, "episodes": self.episodes.count, "generator": self.generator.get_state()}  # fmt: skip
+                "optimizer": self.optimizer.state_dict(), **counters(self), "generator": self.generator.get_state()}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.steps, self.updates, self.resets = int(state["steps"]), int(state["updates"]), int(state["resets"])
-        self.episodes.count = int(state["episodes"])
+        load_counters(self, state)
         self.generator.set_state(state["generator"])
 
     def policy_state(self) -> dict[str, Any]:

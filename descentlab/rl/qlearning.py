@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from descentlab.errors import UserError
-from descentlab.rl.common import Callback, Episodes, Log, linear, make_env
+from descentlab.rl.common import Callback, Episodes, Log, counters, linear, load_counters, make_env
 
 
 @dataclass(frozen=True)
@@ -115,12 +115,10 @@ class QLearning:
 
     def state_dict(self) -> dict[str, Any]:
         return self.policy_state() | {
-            "config": dataclasses.asdict(self.cfg), "steps": self.steps, "updates": self.updates,
-            "resets": self.resets, "episodes": self.episodes.count, "rng": self.rng.bit_generator.state,
+            "config": dataclasses.asdict(self.cfg), **counters(self), "rng": self.rng.bit_generator.state,
         }  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.load_policy_state(state)
-        self.steps, self.updates, self.resets = int(state["steps"]), int(state["updates"]), int(state["resets"])
-        self.episodes.count = int(state["episodes"])
+        load_counters(self, state)
         self.rng.bit_generator.state = state["rng"]

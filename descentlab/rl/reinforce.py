@@ -28,8 +28,10 @@ from descentlab.rl.common import (
     Episodes,
     Log,
     as_tensor,
+    counters,
     flat_parameters,
     hidden_sizes,
+    load_counters,
     make_env,
     mlp,
     observation_size,
@@ -154,8 +156,7 @@ class Reinforce:
     def state_dict(self) -> dict[str, Any]:
         return {"config": dataclasses.asdict(self.cfg), "policy": self.policy.state_dict(),
                 "baseline": self.baseline.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "baseline_optimizer": self.baseline_optimizer.state_dict(), "steps": self.steps,
-                "updates": self.updates, "resets": self.resets, "episodes": self.episodes.count,
+                "baseline_optimizer": self.baseline_optimizer.state_dict(), **counters(self),
                 "generator": self.generator.get_state()}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -163,8 +164,7 @@ class Reinforce:
         self.baseline.load_state_dict(state["baseline"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.baseline_optimizer.load_state_dict(state["baseline_optimizer"])
-        self.steps, self.updates, self.resets = int(state["steps"]), int(state["updates"]), int(state["resets"])
-        self.episodes.count = int(state["episodes"])
+        load_counters(self, state)
         self.generator.set_state(state["generator"])
 
     def policy_state(self) -> dict[str, Any]:
