@@ -443,3 +443,18 @@ def test_rl_play_and_eval_refuse_bad_files(tmp_runs: Path, tmp_path: Path) -> No
     bad_map = tmp_path / "bad.txt"
     bad_map.write_text("S.#\n..\n")
     assert_one_line_error(cli("rl", "train", "--env", ENV_ID, "--map", str(bad_map), "--out", str(tmp_runs)), "row 2")
+
+
+@pytest.mark.parametrize(
+    ("algo", "env"), [("reinforce", "CartPole-v1"), ("ppo", "Acrobot-v1"), ("dqn", "MountainCar-v0")]
+)
+def test_rl_train_every_agent_from_the_cli(algo: str, env: str, tmp_runs: Path) -> None:
+    r = cli("rl", "train", "--env", env, "--algo", algo, "--total-steps", "800", "--eval-every", "400",
+            "--eval-episodes", "2", "--final-episodes", "2", "--n-steps", "64", "--n-envs", "4", "--batch-size", "64",
+            "--learning-starts", "100", "--out", str(tmp_runs))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    run = _only_run(tmp_runs, "rl-train")
+    m = json.loads((run / "summary.json").read_text())["metrics"]
+    assert m["steps"] >= 800 and m["updates"] > 0 and (run / "agent.pt").is_file()
+    e = cli("rl", "eval", str(run), "--episodes", "2", "--json")
+    assert e.returncode == 0 and "mean_return" in json.loads(e.stdout)
