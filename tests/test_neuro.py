@@ -125,8 +125,8 @@ def snntorch(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
 def test_leaky_equals_snntorch(snntorch, surrogate: str) -> None:  # type: ignore[no-untyped-def]
     """Membrane, spikes and input gradients of our Leaky against snnTorch's Leaky (reset by subtraction;
     beta 0.875, exact in float32 as snnTorch stores it), 20 steps, float64: membranes within 1e-12, spikes
-    identical, input gradients within 1e-6 (snnTorch evaluates part of its surrogate in float32; the
-    largest difference seen is 1.4e-7)."""
+    identical, input gradients within 1e-6 (snnTorch's spikes are float32 tensors, ``(x > 0).float()``, so
+    the gradient flowing back through them is rounded to float32; the largest difference seen is 1.4e-7)."""
     from snntorch import surrogate as sg
 
     from descentlab.neuro.snn import Leaky

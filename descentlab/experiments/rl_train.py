@@ -160,6 +160,7 @@ class Evaluator:
     def __init__(self, agent: Any, cfg: RLConfig, run: Run, stop: StopFlag, prefix: str = "", seconds: float = 0.0,
                  save: bool = True) -> None:  # fmt: skip
         self.agent, self.cfg, self.run, self.stop, self.prefix, self.save = agent, cfg, run, stop, prefix, save
+        self.env_kwargs = cfg.env_kwargs()  # once: a fixed GridRoute route is found by building its map
         self.every = cfg.eval_every or max(1, cfg.steps // 25)
         self.next_eval = (agent.steps // self.every + 1) * self.every
         self.seconds, self.mark = seconds, time.perf_counter()
@@ -170,7 +171,7 @@ class Evaluator:
         from descentlab.rl import evaluate
 
         self.seconds += time.perf_counter() - self.mark
-        result = evaluate(self.agent.act, self.cfg.env, episodes, seed=seed, **self.cfg.env_kwargs())
+        result = evaluate(self.agent.act, self.cfg.env, episodes, seed=seed, **self.env_kwargs)
         scalars = {f"{self.prefix}eval/mean_return": result["mean_return"],
                    f"{self.prefix}eval/std_return": result["std_return"]}  # fmt: skip
         if "mean_effectiveness" in result:

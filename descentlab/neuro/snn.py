@@ -28,34 +28,32 @@ from torch import Tensor, nn
 from descentlab.errors import UserError
 
 
-class FastSigmoid(torch.autograd.Function):
-    """Heaviside forward, fast-sigmoid derivative backward (slope ``k``)."""
+class _Heaviside(torch.autograd.Function):
+    """Heaviside step forward (0 at and below 0, as snnTorch); subclasses give the backward's stand-in."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, slope: float) -> Tensor:
+    def forward(ctx: Any, x: Tensor, scale: float) -> Tensor:
         ctx.save_for_backward(x)
-        ctx.slope = slope
+        ctx.scale = scale
         return (x > 0).to(x.dtype)
+
+
+class FastSigmoid(_Heaviside):
+    """Heaviside forward, fast-sigmoid derivative backward (slope ``k`` = ``scale``)."""
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (x,) = ctx.saved_tensors
-        return grad / (1.0 + ctx.slope * x.abs()) ** 2, None
+        return grad / (1.0 + ctx.scale * x.abs()) ** 2, None
 
 
-class ATan(torch.autograd.Function):
-    """Heaviside forward, arctan derivative backward (width ``alpha``)."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor, alpha: float) -> Tensor:
-        ctx.save_for_backward(x)
-        ctx.alpha = alpha
-        return (x > 0).to(x.dtype)
+class ATan(_Heaviside):
+    """Heaviside forward, arctan derivative backward (width ``alpha`` = ``scale``)."""
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (x,) = ctx.saved_tensors
-        a = ctx.alpha
+        a = ctx.scale
         return grad * (a / 2) / (1 + (math.pi / 2 * a * x) ** 2), None
 
 

@@ -126,9 +126,10 @@ def distances(walls: np.ndarray, source: Cell) -> dict[Cell, int]:
     return dist
 
 
-def shortest_path(walls: np.ndarray, start: Cell, goal: Cell) -> list[Cell]:
-    """One shortest path from ``start`` to ``goal`` (both included), by walking down the BFS distances."""
-    dist = distances(walls, goal)
+def shortest_path(walls: np.ndarray, start: Cell, goal: Cell, dist: dict[Cell, int] | None = None) -> list[Cell]:
+    """One shortest path from ``start`` to ``goal`` (both included), by walking down the BFS distances
+    (``dist``: the distances to ``goal``, when already computed)."""
+    dist = distances(walls, goal) if dist is None else dist
     if start not in dist:
         return []
     path = [start]
@@ -196,15 +197,15 @@ class GridRoute(gym.Env[np.ndarray, np.int64]):
         else:
             self.walls, map_start, map_goal = parse_map(str(map))
         self.height, self.width = self.walls.shape
+        self._dist_cache: dict[Cell, dict[Cell, int]] = {}  # BFS distances to each goal met so far
         self.free = _cells(~self.walls)
         self.fixed_start = self._cell(start, "start") if start is not None else map_start
         self.fixed_goal = self._cell(goal, "goal") if goal is not None else map_goal
         if self.fixed_start is not None and self.fixed_start == self.fixed_goal:
             raise UserError(f"start and goal are the same cell {self.fixed_start}; they must differ")
-        if self.fixed_goal is not None:
-            self._goal_dist = distances(self.walls, self.fixed_goal)
-            if self.fixed_start is not None and self.fixed_start not in self._goal_dist:
-                raise UserError(f"no path from start {self.fixed_start} to goal {self.fixed_goal} on this map")
+        fixed = self.fixed_start is not None and self.fixed_goal is not None
+        if fixed and self.fixed_start not in self._distances_to(self.fixed_goal):  # type: ignore[arg-type]
+            raise UserError(f"no path from start {self.fixed_start} to goal {self.fixed_goal} on this map")
         self.reward_scheme = reward
         self.max_steps = int(max_steps) if max_steps is not None else None
         if self.max_steps is not None and self.max_steps < 1:
@@ -213,7 +214,6 @@ class GridRoute(gym.Env[np.ndarray, np.int64]):
         self.render_mode = render_mode
         self.observation_space = spaces.Box(0.0, 1.0, (3, self.height, self.width), np.float32)
         self.action_space = spaces.Discrete(4)
-        self._dist_cache: dict[Cell, dict[Cell, int]] = {}
         self.agent: Cell = self.free[0]
         self.goal: Cell = self.free[1]
         self.path: list[Cell] = []
@@ -231,23 +231,18 @@ class GridRoute(gym.Env[np.ndarray, np.int64]):
     # ---- the Gymnasium API ---------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        free = self.free
         if self.fixed_goal is not None:
             self.goal = self.fixed_goal
-            reachable = [c for c in free if c in self._goal_dist and c != self.goal]
         else:
-            self.goal = free[int(self.np_random.integers(len(free)))]
-            reachable = [c for c in free if c != self.goal]  # generated and parsed maps: checked connected below
+            self.goal = self.free[int(self.np_random.integers(len(self.free)))]
+        dist = self._distances_to(self.goal)
         if self.fixed_start is not None:
             self.agent = self.fixed_start
-        else:
-            self.agent = reachable[int(self.np_random.integers(len(reachable)))]
-        dist = self._distances_to(self.goal)
-        if self.agent not in dist:  # a hand-written map with separate regions: draw again inside the goal's
-            inside = [c for c in dist if c != self.goal]
-            if not inside:
+        else:  # a free cell with a path to the goal (all of them on a generated map)
+            reachable = [c for c in self.free if c in dist and c != self.goal]
+            if not reachable:
                 raise UserError(f"goal {self.goal} has no reachable free cell")
-            self.agent = inside[int(self.np_random.integers(len(inside)))]
+            self.agent = reachable[int(self.np_random.integers(len(reachable)))]
         self.optimal = dist[self.agent]
         # the episode limit: max_steps, or by default 4 x (height + width) and at least 3 x the optimal length
         self.limit = self.max_steps or max(4 * (self.height + self.width), 3 * self.optimal)
@@ -318,7 +313,7 @@ class GridRoute(gym.Env[np.ndarray, np.int64]):
         for wall in _cells(self.walls):
             paint(wall, (60, 60, 70))
         start = self.path[0] if self.path else self.agent
-        for step in shortest_path(self.walls, start, self.goal):
+        for step in shortest_path(self.walls, start, self.goal, self._distances_to(self.goal)):
             paint(step, (170, 225, 170), cell // 8)
         for step in self.path:
             paint(step, (90, 140, 230), cell // 4)
