@@ -139,9 +139,6 @@ class Episodes:
             self.count += 1
         return finished
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"count": self.count}
-
 
 def _info_value(infos: Mapping[str, Any] | None, key: str, i: int) -> float | None:
     """``infos[key]`` for environment ``i``: a vector env's array (with its ``_key`` mask) or a plain value."""
