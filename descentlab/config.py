@@ -1,15 +1,14 @@
-"""Experiment settings as frozen dataclasses, filled from defaults, a TOML/YAML file and flags.
+"""Settings as frozen dataclasses: declared once, validated, read from TOML/YAML files.
 
-Each experiment declares its settings once::
+Each experiment (and each agent, and each command's options) declares its settings once::
 
     @dataclass(frozen=True)
     class TrainConfig(RunConfig):
         lr: float = param(0.1, "learning rate eta", low=0.0, low_open=True, high=10.0)
 
-and everything else is derived from that declaration: the command-line flags (``--lr``), the keys a
-config file may hold (``lr = 0.1``), and validation, which names the field and its valid range::
-
-    lr: 20.0 is out of range; valid: 0 < lr <= 10
+and everything else is derived from that declaration: validation, which names the field and its valid
+range (``lr: 20.0 is out of range; valid: a number, 0.0 < lr <= 10.0``), the keys a config file may hold
+(``lr = 0.1``), and the command-line flags (``--lr``, :mod:`descentlab.flags`).
 
 Precedence is defaults < config file < command-line flags. Config files are data (TOML or YAML read
 with ``yaml.safe_load``), never executed.
@@ -17,7 +16,6 @@ with ``yaml.safe_load``), never executed.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import tomllib
@@ -27,7 +25,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from descentlab.errors import ConfigError
+import yaml
+
+from descentlab.errors import ConfigError, ParameterError
 
 C = TypeVar("C")
 
@@ -41,8 +41,16 @@ def param(
     low_open: bool = False,
     high_open: bool = False,
     choices: Sequence[Any] | None = None,
+    positional: bool = False,
+    short: str | None = None,
+    metavar: str | None = None,
+    required: bool = False,
 ) -> Any:
-    """A config field with its help text and valid range (``low``/``high`` inclusive unless ``*_open``)."""
+    """A settings field with its help text and valid range (``low``/``high`` inclusive unless ``*_open``).
+
+    The last four shape the field's command-line form only: a positional argument instead of a flag, a
+    short alias such as ``-o``, the placeholder shown in ``--help``, and a flag that must be given.
+    """
     meta = {
         "help": help,
         "low": low,
@@ -50,29 +58,42 @@ def param(
         "low_open": low_open,
         "high_open": high_open,
         "choices": tuple(choices) if choices is not None else None,
+        "positional": positional,
+        "short": short,
+        "metavar": metavar,
+        "required": required,
     }
     return dataclasses.field(default=default, metadata=meta)
 
 
 @dataclasses.dataclass(frozen=True)
-class RunConfig:
-    """Settings every run has. Experiments subclass this and add their own fields."""
-
-    seed: int = param(0, "random seed; the same config and seed give the same metrics", low=0, high=2**31 - 1)
-    device: str = param("auto", "where to compute: auto picks CUDA when present", choices=("auto", "cpu", "cuda"))
+class Options:
+    """Validated settings: every field is checked against its declaration when the object is made."""
 
     def __post_init__(self) -> None:
         check(self)
 
 
-def _field_type(cls: type, name: str) -> tuple[type, bool]:
-    """The base type of a field and whether it may be None (``float | None``)."""
+@dataclasses.dataclass(frozen=True)
+class RunConfig(Options):
+    """Settings every run has. Experiments subclass this and add their own fields."""
+
+    seed: int = param(0, "random seed; the same config and seed give the same metrics", low=0, high=2**31 - 1)
+    device: str = param("auto", "where to compute: auto picks CUDA when present", choices=("auto", "cpu", "cuda"))
+
+
+def field_type(cls: type, name: str) -> tuple[type, bool]:
+    """The base type of a field and whether it may be None (``float | None``). A tuple of strings
+    (``tuple[str, ...]``) has base type ``tuple``."""
     hint = typing.get_type_hints(cls)[name]
     args = typing.get_args(hint)
+    optional = False
     if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
-        (inner,) = [a for a in args if a is not type(None)]
-        return inner, True
-    return hint, False
+        (hint,) = [a for a in args if a is not type(None)]
+        optional = True
+    if typing.get_origin(hint) is tuple:
+        return tuple, optional
+    return hint, optional
 
 
 def describe_range(name: str, meta: Mapping[str, Any], base: type) -> str:
@@ -80,16 +101,17 @@ def describe_range(name: str, meta: Mapping[str, Any], base: type) -> str:
     if meta.get("choices"):
         return "one of " + ", ".join(str(c) for c in meta["choices"])
     low, high = meta.get("low"), meta.get("high")
-    kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(base, base.__name__)
+    kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string", tuple: "a list of strings"}
+    words = kind.get(base, base.__name__)
     if low is None and high is None:
-        return kind
+        return words
     parts = []
     if low is not None:
         parts.append(f"{low} {'<' if meta['low_open'] else '<='} ")
     parts.append(name)
     if high is not None:
         parts.append(f" {'<' if meta['high_open'] else '<='} {high}")
-    return f"{kind}, " + "".join(parts)
+    return f"{words}, " + "".join(parts)
 
 
 def _coerce(name: str, value: Any, base: type, optional: bool, meta: Mapping[str, Any]) -> Any:
@@ -98,39 +120,43 @@ def _coerce(name: str, value: Any, base: type, optional: bool, meta: Mapping[str
     if value is None:
         if optional:
             return None
-        raise ConfigError(f"{name}: a value is required; valid: {valid}")
+        raise ParameterError(name, f"a value is required; valid: {valid}")
     if base is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{name}: {value!r} is not true or false")
+            raise ParameterError(name, f"{value!r} is not true or false")
     elif base is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{name}: {value!r} is not an integer; valid: {valid}")
+            raise ParameterError(name, f"{value!r} is not an integer; valid: {valid}")
     elif base is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{name}: {value!r} is not a number; valid: {valid}")
+            raise ParameterError(name, f"{value!r} is not a number; valid: {valid}")
         value = float(value)
         if value != value or value in (float("inf"), float("-inf")):
-            raise ConfigError(f"{name}: {value!r} is not a finite number; valid: {valid}")
+            raise ParameterError(name, f"{value!r} is not a finite number; valid: {valid}")
     elif base is str and not isinstance(value, str):
-        raise ConfigError(f"{name}: {value!r} is not a string; valid: {valid}")
+        raise ParameterError(name, f"{value!r} is not a string; valid: {valid}")
+    elif base is tuple:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ParameterError(name, f"{value!r} is not a list of strings")
+        value = tuple(value)
     if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"{name}: {value!r} is not valid; valid: {valid}")
+        raise ParameterError(name, f"{value!r} is not valid; valid: {valid}")
     low, high = meta.get("low"), meta.get("high")
     if low is not None and (value < low or (meta["low_open"] and value == low)):
-        raise ConfigError(f"{name}: {value!r} is out of range; valid: {valid}")
+        raise ParameterError(name, f"{value!r} is out of range; valid: {valid}")
     if high is not None and (value > high or (meta["high_open"] and value == high)):
-        raise ConfigError(f"{name}: {value!r} is out of range; valid: {valid}")
+        raise ParameterError(name, f"{value!r} is out of range; valid: {valid}")
     return value
 
 
-def check(config: Any) -> None:
-    """Validate every field of a config dataclass against its declared type and range."""
-    for f in dataclasses.fields(config):
-        base, optional = _field_type(type(config), f.name)
-        value = getattr(config, f.name)
+def check(settings: Any) -> None:
+    """Validate every field of a settings dataclass against its declared type and range."""
+    for f in dataclasses.fields(settings):
+        base, optional = field_type(type(settings), f.name)
+        value = getattr(settings, f.name)
         coerced = _coerce(f.name, value, base, optional, f.metadata)
         if coerced is not value:
-            object.__setattr__(config, f.name, coerced)
+            object.__setattr__(settings, f.name, coerced)
 
 
 def from_mapping(cls: type[C], values: Mapping[str, Any], source: str = "config") -> C:
@@ -142,12 +168,12 @@ def from_mapping(cls: type[C], values: Mapping[str, Any], source: str = "config"
     return cls(**values)
 
 
-def to_dict(config: Any) -> dict[str, Any]:
-    return dataclasses.asdict(config)
+def to_dict(settings: Any) -> dict[str, Any]:
+    return dataclasses.asdict(settings)
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file of config keys (data, never code)."""
+    """Read a TOML (``.toml``), YAML (``.yaml``/``.yml``) or JSON file of config keys (data, never code)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"--config {path}: no such file")
@@ -157,8 +183,6 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         if suffix == ".toml":
             data: Any = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):
-            import yaml
-
             data = yaml.safe_load(text)
         elif suffix == ".json":
             data = json.loads(text)
@@ -176,76 +200,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One flag per field; every default is None so that only the flags a user gave override."""
-    group = parser.add_argument_group(f"settings ({cls.__name__}; also settable in --config FILE)")
-    for f in dataclasses.fields(cls):
-        base, _ = _field_type(cls, f.name)
-        meta = f.metadata
-        default = f.default
-        text = f"{meta.get('help', '')} (default {default}; {describe_range(f.name, meta, base)})"
-        if base is bool:
-            group.add_argument(
-                flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text
-            )
-        else:
-            conv = _converter(base, describe_range(f.name, meta, base))
-            group.add_argument(flag(f.name), dest=f.name, type=conv, default=None, metavar=f.name.upper(), help=text)
-
-
-def _converter(base: type, valid: str) -> Any:
-    """Parse a flag's text as ``base``; a failure names the valid range (argparse adds the flag)."""
-
-    def convert(text: str) -> Any:
-        try:
-            return base(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {_KIND_NAMES[base]}; valid: {valid}") from None
-
-    return convert
-
-
-_KIND_NAMES = {int: "an integer", float: "a number", str: "a string"}
-
-
-def resolve(cls: type[C], args: argparse.Namespace, file_values: Mapping[str, Any] | None = None) -> C:
-    """Defaults, then the config file, then the flags a user gave on the command line."""
-    values: dict[str, Any] = dict(file_values or {})
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        given = getattr(args, f.name, None)
-        if given is not None:
-            values[f.name] = given
-    return from_mapping(cls, values)
-
-
-def given_flags(cls: type, args: argparse.Namespace) -> list[str]:
-    """The config flags a user gave on the command line."""
-    return [flag(f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None]
-
-
-def command_line(config: Any, prefix: str) -> str:
-    """The shortest command that rebuilds ``config``: flags for fields that differ from the default."""
-    parts = [prefix]
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        if value == f.default and f.name != "seed":
-            continue
-        if isinstance(value, bool):
-            parts.append(flag(f.name) if value else "--no-" + f.name.replace("_", "-"))
-        else:
-            parts.append(f"{flag(f.name)} {value}")
-    return " ".join(parts)
-
-
-def config_toml(config: Any, comment: str = "") -> str:
-    """``config`` as a TOML file that ``--config`` reads back to the same config (None fields omitted)."""
+def config_toml(settings: Any, comment: str = "") -> str:
+    """``settings`` as a TOML file that ``--config`` reads back to the same config (None fields omitted)."""
     lines = [f"# {line}" for line in comment.splitlines()]
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
         if value is None:
             continue
         if isinstance(value, bool):

@@ -1,15 +1,39 @@
-"""Errors a user can cause and fix: the CLI prints their one-line message and exits with code 2."""
+"""Errors a user can cause and fix, and the two ways a run stops early.
+
+Every error of bad input is a :class:`ValueError` (as torch's are), so a library user catches one kind:
+
+* :class:`ParameterError` names the parameter, the value and what would be valid
+  (``tau_m: -1.0 is out of range; valid: a number > 0 (ms)``); the command line words the same error
+  with its flag (``--tau-m: -1.0 is out of range; ...``) when the value came from that flag.
+* :class:`ConfigError`: a config file cannot be read, or holds a key that is no setting. (A setting's
+  value that is out of range is a :class:`ParameterError` naming the setting.)
+* :class:`DataError`: a data set or data file is missing or corrupt.
+* :class:`CheckpointError`: a checkpoint is missing, truncated, tampered with, or does not fit the run.
+
+The command line prints any :class:`UserError` as one line and exits with code 2. The library never
+words its messages with command-line flags.
+"""
 
 
-class UserError(Exception):
-    """Bad input from the user (flag, config file, data file, checkpoint).
+class UserError(ValueError):
+    """Bad input from the user (a value, a config file, a data file, a checkpoint).
 
     The message is one line that says what is wrong and what would be valid.
     """
 
 
+class ParameterError(UserError):
+    """A parameter's value is invalid. ``name`` is the parameter (a keyword argument or config field),
+    ``detail`` what is wrong with the value and what would be valid."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"{name}: {detail}")
+        self.name = name
+        self.detail = detail
+
+
 class ConfigError(UserError):
-    """A config field is unknown, of the wrong type, or out of range."""
+    """A config file cannot be read or parsed, or holds an unknown key."""
 
 
 class DataError(UserError):

@@ -4,8 +4,9 @@
 TPE sampler. Every trial is an ordinary run folder (``runs/hpo/STUDY/EXPERIMENT/trial-K__...``) with
 its metrics and figures, so a trial can be listed, compared and reported like any run.
 
-* What is searched: :data:`SPACES`. Settings given on the command line (or in ``--config``) are held
-  fixed and not searched; the rest of the experiment's settings keep their defaults.
+* What is searched: the ``search`` space each experiment declares (``optim train``: learning rate,
+  momentum, batch size; ``optim race``: the raced optimizer's learning rate). Settings given on the
+  command line (or in ``--config``) are held fixed and not searched; the rest keep their defaults.
 * Pruning: a training run reports its validation loss at every evaluation; the median pruner stops a
   trial whose loss is worse than the median of earlier trials at the same step (status ``pruned``).
 * Storage: a SQLite file under ``runs/hpo/`` by default, or any SQLAlchemy URL, for example
@@ -28,76 +29,24 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from descentlab.config import config_toml, flag, to_dict
-from descentlab.errors import Interrupted, Pruned, UserError
-from descentlab.experiments import EXPERIMENTS, start
-from descentlab.experiments.optim_race import RaceConfig
-from descentlab.experiments.optim_train import DEFAULT_LR, TrainConfig
-from descentlab.runs import load_run
+import matplotlib.pyplot as plt
+import optuna
+from matplotlib.figure import Figure
+from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
+
+from descentlab.config import Options, config_toml, param, to_dict
+from descentlab.errors import Interrupted, ParameterError, Pruned, UserError
+from descentlab.experiments import EXPERIMENTS, Call, Command, Experiment, SearchSpace, start
+from descentlab.flags import flag
+from descentlab.runs import format_table, load_run
 from descentlab.runs.checkpoint import atomic_write_bytes
 
-Suggest = Callable[[Any, Any, frozenset[str]], dict[str, Any]]  # (trial, config, fixed fields) -> overrides
-
-
-def _train_space(trial: Any, cfg: TrainConfig, fixed: frozenset[str]) -> dict[str, Any]:
-    """Learning rate (log scale, 1/30 to 30 times the optimizer's usual one), momentum, batch size."""
-    out: dict[str, Any] = {}
-    if "lr" not in fixed:
-        usual = DEFAULT_LR[cfg.optimizer]
-        out["lr"] = trial.suggest_float("lr", usual / 30, min(usual * 30, 10.0), log=True)
-    if cfg.optimizer == "momentum" and "momentum" not in fixed:
-        out["momentum"] = trial.suggest_float("momentum", 0.5, 0.99)
-    if cfg.regime == "mini-batch" and "batch_size" not in fixed:
-        out["batch_size"] = trial.suggest_categorical("batch_size", [16, 32, 64, 128, 256])
-    return out
-
-
-def _race_space(trial: Any, cfg: RaceConfig, fixed: frozenset[str]) -> dict[str, Any]:
-    """The one raced optimizer's learning rate, log scale from 1e-5 to 10."""
-    if "lr" in fixed:
-        return {}
-    (name,) = cfg.names()
-    return {"lr": f"{name}={trial.suggest_float('lr', 1e-5, 10.0, log=True)!r}"}
-
-
-def _race_objective(cfg: RaceConfig) -> str:
-    return f"{cfg.names()[0]}/final_loss"
-
-
-def _race_score(cfg: RaceConfig, final: dict[str, float]) -> float:
-    """Final f; a diverged path (its last finite f can look good) ranks last."""
-    name = cfg.names()[0]
-    return math.inf if final.get(f"{name}/diverged") else final.get(f"{name}/final_loss", math.nan)
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    suggest: Suggest
-    objective: Callable[[Any], str]  # config -> the final metric to minimize
-    prune_on: str | None  # the metric reported during a run, for pruning
-    check: Callable[[Any], None] = lambda cfg: None
-    score: Callable[[Any, dict[str, float]], float] | None = None  # (config, final metrics) -> objective
-
-    def value(self, cfg: Any, final: dict[str, float]) -> float:
-        value = self.score(cfg, final) if self.score else final.get(self.objective(cfg), math.nan)
-        return math.inf if math.isnan(value) else value  # NaN (a diverged run) ranks last
-
-
-def _check_race(cfg: RaceConfig) -> None:
-    if len(cfg.names()) != 1:
-        raise UserError(
-            f"--optimizers {cfg.optimizers}: a search tunes one optimizer's learning rate; "
-            f"valid: one of {', '.join(RaceConfig().names())}"
-        )
-
-
-SPACES: dict[str, SearchSpace] = {
-    "optim-train": SearchSpace(_train_space, lambda cfg: "val/loss", prune_on="val/loss"),
-    "optim-race": SearchSpace(_race_space, _race_objective, prune_on=None, check=_check_race, score=_race_score),
-}
+SEARCHABLE: dict[str, Experiment] = {e.name: e for e in EXPERIMENTS if e.search is not None}
 
 
 @dataclass
@@ -112,8 +61,6 @@ class SearchResult:
 
 def open_storage(url: str) -> Any:
     """An Optuna RDB storage with heartbeats (a killed worker's trial is failed, not left running)."""
-    import optuna
-
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -130,8 +77,6 @@ def open_storage(url: str) -> Any:
 
 def _safe_url(url: str) -> str:
     try:
-        from sqlalchemy.engine import make_url
-
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url.split("@")[-1] if "@" in url else url
@@ -154,18 +99,18 @@ def search(
 
     ``fixed``: the config fields a user set, which are not searched.
     """
-    import optuna
-    from optuna.trial import TrialState
-
-    if experiment not in SPACES:
-        raise UserError(f"hpo {experiment}: not searchable; valid: {', '.join(SPACES)}")
+    if experiment not in SEARCHABLE:
+        raise ParameterError("experiment", f"{experiment!r} is not searchable; valid: {', '.join(SEARCHABLE)}")
     if trials < 1:
-        raise UserError(f"--trials {trials}: valid: an integer >= 1")
-    space, exp = SPACES[experiment], EXPERIMENTS[experiment]
-    space.check(cfg)
+        raise ParameterError("trials", f"{trials} is out of range; valid: an integer >= 1")
+    exp = SEARCHABLE[experiment]
+    space = exp.search
+    assert space is not None
+    if space.check is not None:
+        space.check(cfg)
     name = study_name or f"{experiment}-{cfg.run_name}"
     if not name or "/" in name or name.startswith("."):
-        raise UserError(f"--study {name!r}: valid: a name without '/' that does not start with '.'")
+        raise ParameterError("study", f"{name!r} is not valid; valid: a name without '/' that does not start with '.'")
     folder = Path(out) / "hpo" / name
     url = storage or f"sqlite:///{Path(out) / 'hpo' / 'optuna.db'}"
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print one line per trial; errors re-raise
@@ -269,8 +214,6 @@ def _short(v: Any) -> str:
 
 
 def _write_result(study: Any, name: str, folder: Path, cfg: Any, space: SearchSpace, url: str) -> SearchResult:
-    from optuna.trial import TrialState
-
     rows = [
         {
             "number": t.number,
@@ -298,12 +241,8 @@ def _write_result(study: Any, name: str, folder: Path, cfg: Any, space: SearchSp
     config_file = folder / "best.toml"
     atomic_write_bytes(config_file, config_toml(best_cfg, comment).encode())
     atomic_write_bytes(folder / "trials.json", json.dumps(rows, indent=1, default=str).encode())
-    from descentlab.report.figures import search_history
-
     fig = search_history(rows, space.objective(cfg), name)
     fig.savefig(folder / "history.png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
     plt.close(fig)
     return SearchResult(name, folder, float(best.value), best_cfg, config_file, rows)
 
@@ -323,4 +262,75 @@ def trial_table(result: SearchResult) -> tuple[list[str], list[list[str]]]:
     return ["trial", "state", *names, "objective"], rows
 
 
-__all__ = ["SPACES", "SearchResult", "open_storage", "search", "trial_table"]
+def search_history(trials: list[dict[str, Any]], objective: str, study: str) -> Figure:
+    """A hyperparameter search: each trial's objective (pruned trials marked) and the best so far."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    complete = [(t["number"], t["value"]) for t in trials if t["state"] == "complete" and t["value"] is not None]
+    finite = [(n, v) for n, v in complete if math.isfinite(v)]
+    if finite:
+        ax.plot(*zip(*finite, strict=True), "o", color="C0", label="complete trial")
+        best, line = math.inf, []
+        for n, v in sorted(finite):
+            best = min(best, v)
+            line.append((n, best))
+        ax.step(*zip(*line, strict=True), where="post", color="C3", label="best so far")
+    pruned = [t["number"] for t in trials if t["state"] == "pruned"]
+    if pruned:
+        low = min((v for _, v in finite), default=0.0)
+        ax.plot(pruned, [low] * len(pruned), "x", color="0.5", label="pruned (stopped early)")
+    ax.set(xlabel="trial", ylabel=objective, title=f"study {study}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---- the commands: descentlab hpo EXPERIMENT, one for each searchable experiment ------------------
+
+
+@dataclass(frozen=True)
+class SearchOptions(Options):
+    trials: int = param(None, "finished trials the study should hold", low=1, metavar="N", required=True)
+    storage: str | None = param(None, "SQLAlchemy URL (default: sqlite:///OUT/hpo/optuna.db)", metavar="URL")
+    study: str | None = param(None, "study name (default: EXPERIMENT-RUNNAME)", metavar="NAME")
+    sampler_seed: int = param(0, "TPE seed; give each parallel worker its own", low=0)
+    no_prune: bool = param(False, "never stop a trial early")
+    out: str = param("runs", "root folder of run folders", metavar="DIR")
+
+
+def run_search(exp: Experiment, call: Call) -> int:
+    opts: SearchOptions = call.options
+    result = search(
+        exp.name,
+        call.settings,
+        opts.trials,
+        out=opts.out,
+        storage=opts.storage,
+        study_name=opts.study,
+        fixed=frozenset(call.flags) | call.file_keys,
+        sampler_seed=opts.sampler_seed,
+        prune=not opts.no_prune,
+        resume_command="descentlab " + " ".join(call.argv) + "   # the same command continues the study",
+    )
+    print(format_table(*trial_table(result)))
+    print(f"best: {result.best_value:.6g}; config: {result.config_file}; figure: {result.folder / 'history.png'}")
+    return 0
+
+
+def search_command(exp: Experiment) -> Command:
+    """``descentlab hpo EXPERIMENT``: a search over what ``exp`` declares searchable."""
+    assert exp.search is not None
+    return Command(
+        command=f"hpo {exp.name}",
+        help=exp.search.about,
+        description=f"Search {exp.search.about} ('{exp.invocation}'), with Optuna.",
+        examples=(f"descentlab hpo {exp.name} --trials 20",),
+        run=partial(run_search, exp),
+        options=SearchOptions,
+        settings=exp.config,
+    )
+
+
+COMMANDS: tuple[Command, ...] = tuple(search_command(e) for e in SEARCHABLE.values())
+
+__all__ = ["COMMANDS", "SEARCHABLE", "SearchResult", "open_storage", "search", "trial_table"]

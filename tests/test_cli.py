@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -13,45 +14,122 @@ from pathlib import Path
 import pytest
 from conftest import REPO, TINY, assert_one_line_error, cli, cli_process
 
+from descentlab.commands import COMMANDS as COMMANDS_DECLARED
+from descentlab.commands import GROUPS
+from descentlab.config import field_type
+from descentlab.experiments import Command
+from descentlab.flags import flag
 from descentlab.runs import read_metrics
 
-SUBCOMMANDS = [
-    "optim",
-    "landscape",
-    "generalize",
-    "stn",
-    "hpo",
-    "rnn",
-    "lm",
-    "rl",
-    "neuro",
-    "data",
-    "runs",
-    "report",
-    "tour",
-]
-ACTIONS = [
-    ["optim", "train"], ["runs", "list"], ["data", "check"], ["generalize", "mnist"], ["generalize", "optimizers"],
-    ["stn", "train"], ["hpo", "optim-train"], ["hpo", "optim-race"], ["landscape", "surface"],
-    ["landscape", "minima"], ["landscape", "plateau"], ["landscape", "steep"], ["lm", "train"], ["lm", "eval"],
-    ["lm", "generate"], ["rnn", "topology"], ["rnn", "adding"], ["rnn", "gradient-flow"], ["rl", "train"], ["rl", "eval"],
-    ["rl", "play"], ["rl", "rewards"], ["neuro", "simulate"], ["neuro", "train-snn"], ["neuro", "plasticity"],
-    ["neuro", "patterns"],
-]  # fmt: skip
+COMMANDS = {cmd.command: cmd for cmd in COMMANDS_DECLARED}
+PATHS = [[], *[[g.name] for g in GROUPS], *[cmd.command.split() for cmd in COMMANDS_DECLARED]]
 
 
-@pytest.mark.parametrize("command", [[], *[[c] for c in SUBCOMMANDS], *ACTIONS])
+@pytest.mark.parametrize("command", PATHS, ids=lambda c: " ".join(c) or "descentlab")
 def test_help_says_what_and_shows_an_example(command: list[str]) -> None:
     result = cli(*command, "--help")
     assert result.returncode == 0, result.stderr
-    assert "usage: descentlab" in result.stdout
-    if command not in (["runs", "list"], ["data", "check"], ["hpo", "optim-train"], ["hpo", "optim-race"]):
-        assert "examples:\n  descentlab " in result.stdout
+    assert f"usage: descentlab {' '.join(command)}".rstrip() in result.stdout
+    assert "examples:\n  descentlab " in result.stdout
+    if command and " ".join(command) in COMMANDS:
+        cmd = COMMANDS[" ".join(command)]
+        for cls in (cmd.options, cmd.settings):
+            for f in dataclasses.fields(cls) if cls else ():
+                shown = f.metadata.get("metavar") or f.name.upper() if f.metadata.get("positional") else flag(f.name)
+                assert shown in result.stdout, shown  # every declared setting is on the command line
+
+
+def test_every_command_is_reached_and_nothing_else() -> None:
+    """The parser holds exactly the declared commands (groups only as their first words)."""
+    import argparse
+
+    from descentlab.cli import build_parser
+
+    found = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            found.append(" ".join(path))
+        for action in subs:
+            for name, child in action.choices.items():
+                walk(child, [*path, name])
+
+    walk(build_parser(), [])
+    assert sorted(found) == sorted(COMMANDS)
+
+
+def _valid(cls: type, f: dataclasses.Field) -> list[str]:
+    """A valid value for a required field."""
+    if f.metadata.get("choices"):
+        return [str(f.metadata["choices"][0])]
+    base, _ = field_type(cls, f.name)
+    if base in (int, float):
+        return [str(f.metadata.get("low") or 1)]
+    return ["out.gif"] if f.name == "out" else ["value"]
+
+
+def bad_values(cmd: Command) -> list[tuple[list[str], str]]:
+    """For each declared setting with a range or choices: arguments that give it a value outside them (every
+    required argument valid), and a fragment the one-line error must hold. The command's own settings come
+    before the seed and device every run has. A command with none gets a run folder that does not exist,
+    or an unknown flag."""
+    required: list[str] = []
+    bad: list[tuple[list[str], str]] = []
+    for cls in (cmd.options, cmd.settings):
+        for f in dataclasses.fields(cls) if cls else ():
+            meta, name = f.metadata, flag(f.name)
+            base, _ = field_type(cls, f.name)
+            if meta.get("positional"):
+                required.append("/nonexistent/run")
+            elif meta.get("required"):
+                required += [name, *_valid(cls, f)]
+            elif base in (int, float) and meta.get("low") is not None:
+                value = base(meta["low"]) - 1
+                bad.append(([name, str(value)], f"{name}: {value!r} is out of range"))
+            elif base in (int, float) and meta.get("high") is not None:
+                value = base(meta["high"]) + 1
+                bad.append(([name, str(value)], f"{name}: {value!r} is out of range"))
+            elif meta.get("choices") and base is str:
+                bad.append(([name, "no-such-choice"], f"{name}: 'no-such-choice' is not valid"))
+    bad.sort(key=lambda b: b[0][0] in ("--seed", "--device"))
+    words = cmd.command.split()
+    if bad:
+        return [([*words, *required, *args], fragment) for args, fragment in bad]
+    if "/nonexistent/run" in required:
+        return [([*words, *required], "/nonexistent/run")]
+    return [([*words, "--no-such-flag"], "unrecognized arguments: --no-such-flag")]
+
+
+def _out(cmd: Command, tmp_path: Path) -> list[str]:
+    """``--out TMP`` for commands that write run folders, so that the test can see nothing was written."""
+    writes = cmd.options is not None and any(
+        f.name == "out" and f.default == "runs" for f in dataclasses.fields(cmd.options)
+    )
+    return ["--out", str(tmp_path)] if writes else []
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_refuses_a_bad_value_in_one_line(command: str, tmp_path: Path) -> None:
+    cmd = COMMANDS[command]
+    args, fragment = bad_values(cmd)[0]
+    assert_one_line_error(cli(*args, *_out(cmd, tmp_path)), fragment)
+    assert not any(tmp_path.iterdir())  # nothing was written
+
+
+def test_every_ranged_setting_of_every_command_is_refused_naming_its_flag(tmp_path: Path) -> None:
+    checked = 0
+    for cmd in COMMANDS.values():
+        for args, fragment in bad_values(cmd):
+            assert_one_line_error(cli(*args, *_out(cmd, tmp_path)), fragment)
+            checked += 1
+    assert not any(tmp_path.iterdir())
+    assert checked > 250  # the settings of 35 commands
 
 
 def test_optim_train_help_lists_every_setting_with_its_range() -> None:
     out = cli("optim", "train", "--help").stdout
-    for flag in [
+    for name in [
         "--seed",
         "--device",
         "--out",
@@ -62,7 +140,7 @@ def test_optim_train_help_lists_every_setting_with_its_range() -> None:
         "--batch-size",
         "--epochs",
     ]:
-        assert flag in out
+        assert name in out
     assert "0.0 < lr <= 10.0" in " ".join(out.split())
 
 
@@ -84,16 +162,16 @@ def test_optim_train_help_lists_every_setting_with_its_range() -> None:
         (["rnn", "adding", "--length", "1"], ["length: 1 is out of range"]),
         (["landscape", "surface", "/nonexistent/run"], ["/nonexistent/run"]),
         (["hpo", "optim-train"], ["--trials"]),
-        (["generalize", "mnist", "--keep-input", "1.5"], ["keep_input: 1.5 is out of range"]),
+        (["generalize", "mnist", "--keep-input", "1.5"], ["--keep-input: 1.5 is out of range"]),
         (["optim", "train", "--resume", "/nonexistent/run"], ["no such run folder"]),
         (["runs", "compare", "/nonexistent/run"], ["not a run folder"]),
         (["report", "/nonexistent/run"], ["no such run folder"]),
         (["tour", "--config", "/nonexistent.toml"], ["--config /nonexistent.toml: no such file"]),
         (
             ["optim", "bench", "--only", "LBFGS"],
-            ["--only 'LBFGS' is not a benchmarked algorithm", "valid: SGD momentum"],
+            ["--only: 'LBFGS' is not a benchmarked algorithm", "valid: SGD momentum"],
         ),
-        (["optim", "bench", "--rounds", "0"], ["--rounds 0", "integer >= 1"]),
+        (["optim", "bench", "--rounds", "0"], ["--rounds: 0 is out of range", "1 <= rounds"]),
         (
             ["optim", "train", "--regime", "online"],
             ["regime: 'online' is not valid", "full-batch, stochastic, mini-batch"],
@@ -271,7 +349,9 @@ def test_landscape_hessian_of_a_trained_run(tmp_path: Path) -> None:
     assert cli("optim", "race", "--steps", "5", "--optimizers", "sgd", "--out", str(tmp_path)).returncode == 0
     (race,) = (tmp_path / "optim-race").iterdir()
     assert_one_line_error(cli("landscape", "hessian", str(race)), "needs an optim-train run")
-    assert_one_line_error(cli("landscape", "hessian", str(run), "--k", "0"), "--k 0: valid: an integer >= 1")
+    assert_one_line_error(
+        cli("landscape", "hessian", str(run), "--k", "0"), "--k: 0 is out of range; valid: an integer, 1 <= k"
+    )
 
 
 def test_landscape_saddle_prints_steps_to_escape(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ from dataclasses import FrozenInstanceError, dataclass
 
 import pytest
 
-from descentlab.config import RunConfig, add_arguments, command_line, from_mapping, param, read_config_file, resolve
-from descentlab.errors import ConfigError
+from descentlab.config import RunConfig, from_mapping, param, read_config_file
+from descentlab.errors import ConfigError, ParameterError
+from descentlab.flags import add_arguments, command_line, resolve
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,25 @@ def test_defaults_and_types() -> None:
         ({"nesterov": "yes"}, ["nesterov", "not true or false"]),
         ({"device": "tpu"}, ["device", "one of auto, cpu, cuda"]),
         ({"clip": -1.0}, ["clip", "out of range"]),
-        ({"momentum": 0.9}, ["unknown key 'momentum'", "valid keys:", "lr", "steps"]),
     ],
 )
 def test_invalid_values_name_the_field_and_range(values: dict[str, object], fragments: list[str]) -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ParameterError) as info:
         from_mapping(Demo, values)
+    assert isinstance(info.value, ValueError)  # a library user catches one kind
+    assert info.value.name == next(iter(values))
     message = str(info.value)
     assert "\n" not in message
     for fragment in fragments:
         assert fragment in message
+
+
+def test_an_unknown_key_lists_the_valid_ones() -> None:
+    with pytest.raises(ConfigError) as info:
+        from_mapping(Demo, {"momentum": 0.9})
+    for fragment in ["unknown key 'momentum'", "valid keys:", "lr", "steps"]:
+        assert fragment in str(info.value)
+    assert isinstance(info.value, ValueError)
 
 
 def test_ints_are_accepted_for_floats_and_none_for_optional() -> None:

@@ -55,11 +55,11 @@ def test_race_search_scores_runs_exactly_and_writes_a_config_that_reproduces_the
 
 def test_a_diverged_race_ranks_last(tmp_path: Path) -> None:
     # lr > 2/25 diverges along y; its last finite f must not count as a good result.
-    from descentlab.experiments.optim_race import RaceConfig
-    from descentlab.hpo import SPACES
+    from descentlab.experiments.optim_race import OPTIM_RACE, RaceConfig
 
     cfg = RaceConfig(landscape="quadratic-bowl", optimizers="sgd")
-    space = SPACES["optim-race"]
+    space = OPTIM_RACE.search
+    assert space is not None
     assert space.value(cfg, {"sgd/final_loss": 0.5, "sgd/diverged": 1.0}) == float("inf")
     assert space.value(cfg, {"sgd/final_loss": 0.5, "sgd/diverged": 0.0}) == 0.5
 
@@ -107,10 +107,10 @@ def test_pruning_stops_poor_training_runs(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
-        (["optim-race", "--trials", "0"], ["--trials 0", ">= 1"]),
+        (["optim-race", "--trials", "0"], ["--trials: 0 is out of range", "1 <= trials"]),
         (["optim-race", "--trials", "2", "--optimizers", "sgd,adam"], ["one optimizer's learning rate"]),
         (["optim-race", "--trials", "2", "--optimizers", "sgd", "--storage", "nosuch://x"], ["--storage", "valid:"]),
-        (["optim-race", "--trials", "2", "--optimizers", "sgd", "--study", "a/b"], ["--study 'a/b'"]),
+        (["optim-race", "--trials", "2", "--optimizers", "sgd", "--study", "a/b"], ["--study: 'a/b' is not valid"]),
         (
             ["optim-race", "--trials", "2", "--optimizers", "sgd", "--storage", "postgresql://u:secret@127.0.0.1:1/db"],
             ["cannot open", "postgresql://u:***@127.0.0.1:1/db"],

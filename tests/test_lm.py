@@ -144,12 +144,12 @@ def test_lm_train_learns_a_determined_corpus_then_eval_and_generate(tmp_path: Pa
 
 def test_an_interrupted_training_resumes_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from descentlab.errors import Interrupted
-    from descentlab.experiments import EXPERIMENTS, runner, start
+    from descentlab.experiments import EXPERIMENTS, experiment, runner, start
 
     corpus = _cycle_corpus(tmp_path / "cycle.txt", 200)
     cfg = LMConfig(corpus=str(corpus), emsize=16, hidden=16, epochs=2, batch_size=4, bptt=10, log_every=5,
                    lr=1.0, dropout=0.3)  # fmt: skip
-    exp = EXPERIMENTS["lm-train"]
+    exp = experiment("lm-train")
     unbroken = load_run(start(exp, cfg, tmp_path / "unbroken"))
 
     @contextmanager
@@ -180,4 +180,6 @@ def test_lm_commands_reject_bad_input_in_one_line(tmp_path: Path) -> None:
     assert_one_line_error(cli("lm", "train", "--corpus", str(bad)), "not UTF-8")
     assert_one_line_error(cli("lm", "train", "--impl", "cudnn"), "impl", "loop, compiled, bptt, fused, torch")
     assert_one_line_error(cli("lm", "eval", str(tmp_path)), "config.json")
-    assert_one_line_error(cli("lm", "generate", str(tmp_path), "--temperature", "-1"), "--temperature -1")
+    assert_one_line_error(
+        cli("lm", "generate", str(tmp_path), "--temperature", "-1"), "--temperature: -1.0 is out of range"
+    )

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from descentlab.errors import UserError
+from descentlab.errors import ParameterError
 from descentlab.neuro import LIF, PATTERNS, HodgkinHuxley, Izhikevich, Reset, simulate
 
 
@@ -52,8 +52,9 @@ def test_lif_refractory_period_and_reset_modes() -> None:
     state = subtract.init(1)
     state, spikes = subtract.step(state, 30.0)  # V jumps to 30 (1 - e^-0.1) = 2.855 > 1
     assert bool(spikes) and float(state.v) == pytest.approx(30 * (1 - math.exp(-0.1)) - 1.0)
-    with pytest.raises(UserError, match="tau-m"):
+    with pytest.raises(ValueError, match=r"tau_m: 0.0 is out of range; valid: a number > 0 \(ms\)") as info:
         LIF(tau_m=0.0)
+    assert isinstance(info.value, ParameterError) and info.value.name == "tau_m"
 
 
 def test_hodgkin_huxley_spike_shape_and_threshold() -> None:
@@ -85,7 +86,7 @@ def test_izhikevich_patterns() -> None:
     assert len(short) > 5 and len(long) > 3  # chattering: repeated bursts of closely spaced spikes
     assert len(fs) > 4 * len(rs) and fs[-1] < 1.1 * fs[3]  # fast spiking: fast, little adaptation after the onset
     assert len(lts) > len(rs) and lts[-1] > lts[0]  # low-threshold spiking: fast, with adaptation
-    with pytest.raises(UserError, match="valid: regular-spiking"):
+    with pytest.raises(ValueError, match="pattern: 'bursty' is not valid; valid: one of regular-spiking"):
         Izhikevich.pattern("bursty")
 
 
@@ -201,8 +202,11 @@ def test_neuro_simulate_json_and_figure(tmp_path) -> None:  # type: ignore[no-un
     ("args", "fragment"),
     [
         (["--model", "lif", "--dt", "0"], "--dt"),
-        (["--model", "lif", "--tau-m", "-5"], "tau-m"),
-        (["--model", "izhikevich", "--pattern", "bursty"], "valid: regular-spiking"),
+        (["--model", "lif", "--tau-m", "-5"], "--tau-m: -5.0 is out of range; valid: a number > 0 (ms)"),
+        (
+            ["--model", "izhikevich", "--pattern", "bursty"],
+            "--pattern: 'bursty' is not valid; valid: one of regular-spiking",
+        ),
         (["--model", "hh", "--duration", "nan"], "--duration"),
         (["--model", "lif", "--out", "trace.jpg"], "PNG"),
         (["--model", "cat"], "--model"),
@@ -229,7 +233,7 @@ def test_train_snn_learns_and_compares_with_the_ann(tmp_path) -> None:  # type: 
     assert m["snn/test/accuracy"] > 0.75 and m["ann/test/accuracy"] > 0.75  # 1,500 images, 2 epochs; chance is 0.1
     assert 0 < m["snn/hidden_rate"] < 1 and m["snn/synops"] == pytest.approx(10 * m["snn/hidden_spikes_per_image"])
     assert (run / "learning_curves.png").is_file()
-    from descentlab.report import build_report
+    from descentlab.labbook import build_report
 
     html = build_report([run], tmp_path / "report.html").read_text()
     assert '<section id="snn"' in html and "synaptic operations" in html
@@ -303,7 +307,7 @@ def test_neuro_plasticity_and_patterns_runs(tmp_path) -> None:  # type: ignore[n
     assert "intrinsically-bursting" in r.stdout and "hodgkin-huxley" in r.stdout
     (run,) = (tmp_path / "neuro-patterns").iterdir()
     assert (run / "neurons.png").is_file()
-    from descentlab.report import build_report
+    from descentlab.labbook import build_report
 
     runs = [*(tmp_path / "neuro-plasticity").iterdir(), run]
     html = build_report(runs, tmp_path / "report.html").read_text()

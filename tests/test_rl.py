@@ -3,6 +3,7 @@ the agents' update rules against direct computations, small learning runs, and t
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -15,12 +16,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from gymnasium.utils.env_checker import check_env
+from torch import nn
 
-from descentlab.errors import UserError
-from descentlab.rl import ENV_ID, agent_config, evaluate, make_agent
+from descentlab.errors import ParameterError, UserError
+from descentlab.rl import ENV_ID, DQNConfig, PPOConfig, agent_config, evaluate, make_agent
 from descentlab.rl.common import flat_parameters, mlp
 from descentlab.rl.envs import GridRoute, distances, generate_map, parse_map, shortest_path
-from descentlab.rl.ppo import ActorCritic, gae, sample
+from descentlab.rl.ppo import ActorCritic, StackedActorCritic, gae, sample
 from descentlab.rl.reinforce import discounted_returns
 from tests.conftest import StopAfter, assert_one_line_error, cli
 
@@ -78,7 +80,7 @@ def test_parse_map_errors_are_one_line_and_say_what_is_valid() -> None:
         parse_map("S.x.\n")
     with pytest.raises(UserError, match="not a free cell"):
         GridRoute(map=SMALL_MAP, start=(0, 3))
-    with pytest.raises(UserError, match="valid: positive, negative, both"):
+    with pytest.raises(ValueError, match="reward: 'pleasure' is not valid; valid: one of positive, negative, both"):
         GridRoute(reward="pleasure")
 
 
@@ -247,19 +249,64 @@ def test_gae_equals_the_sum_of_discounted_td_errors_within_each_episode() -> Non
             assert float(ours[t, env]) == pytest.approx(total, abs=1e-5)
 
 
-def test_actor_critic_is_two_separate_mlps() -> None:
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_stacked_actor_critic_equals_the_two_separate_networks(activation: str) -> None:
+    """PPO's fast layout (both networks' layers as one batched product) against the readable reference, two
+    nn.Sequential MLPs: the same outputs and the same gradients for the same weights (float64, 1e-12)."""
     torch.manual_seed(0)
-    net = ActorCritic(4, 3, [16, 8])
-    x = torch.randn(5, 4)
-    logits, value = net(x)
-    for member, out in ((0, logits), (1, value)):
-        h = x
-        for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-            h = F.linear(h, w[member].T, b[member, 0])
-            h = torch.tanh(h) if i < 2 else h
-        torch.testing.assert_close(out, h if member == 0 else h[:, 0])
-    value.sum().backward()
-    assert float(net.weights[-1].grad[0].abs().sum()) == 0.0  # the value loss leaves the policy alone
+    reference = ActorCritic(4, 3, [16, 8], activation).double()
+    stacked = StackedActorCritic(4, 3, [16, 8], activation).double()
+    stacked.load_networks(reference)
+    x = torch.randn(5, 4, dtype=torch.float64)
+    (logits, value), (ref_logits, ref_value) = stacked(x), reference(x)
+    torch.testing.assert_close(logits, ref_logits, rtol=0, atol=1e-12)
+    torch.testing.assert_close(value, ref_value, rtol=0, atol=1e-12)
+    loss = (logits.log_softmax(1)[:, 0] * value).sum() + value.square().sum()
+    ref_loss = (ref_logits.log_softmax(1)[:, 0] * ref_value).sum() + ref_value.square().sum()
+    loss.backward()
+    ref_loss.backward()
+    policy = [m for m in reference.policy if isinstance(m, nn.Linear)]
+    critic = [m for m in reference.value_net if isinstance(m, nn.Linear)]
+    for w, b, p, v in zip(stacked.weights, stacked.biases, policy, critic, strict=True):
+        torch.testing.assert_close(w.grad[0], p.weight.grad.T, rtol=0, atol=1e-12)
+        torch.testing.assert_close(b.grad[0, 0], p.bias.grad, rtol=0, atol=1e-12)
+        torch.testing.assert_close(w.grad[1, :, : v.out_features], v.weight.grad.T, rtol=0, atol=1e-12)
+        torch.testing.assert_close(b.grad[1, 0, : v.out_features], v.bias.grad, rtol=0, atol=1e-12)
+    assert float(stacked.weights[-1].grad[1, :, 1:].abs().sum()) == 0.0  # the padding columns learn nothing
+    stacked.zero_grad()
+    stacked(x)[1].sum().backward()  # the value loss alone leaves the policy network alone
+    assert float(stacked.weights[-1].grad[0].abs().sum()) == 0.0
+
+
+def test_agent_hyperparameters_are_declared_once_and_checked() -> None:
+    """Each agent's config validates its own hyperparameters (ValueError naming the field); agent_config
+    refuses one the algorithm does not have, naming the algorithms that have it."""
+    with pytest.raises(ValueError, match=r"lr: -1.0 is out of range; valid: a number, 0.0 < lr <= 10.0"):
+        DQNConfig(lr=-1.0)
+    with pytest.raises(ValueError, match="hidden: '64,x' is not valid"):
+        PPOConfig(hidden="64,x")
+    with pytest.raises(ParameterError, match="gae_lambda: dqn has no such hyperparameter; only ppo has it") as info:
+        agent_config("dqn", "CartPole-v1", gae_lambda=0.9)
+    assert info.value.name == "gae_lambda"
+    with pytest.raises(ParameterError, match="bogus: ppo has no such hyperparameter; no agent has it"):
+        agent_config("ppo", "CartPole-v1", bogus=1)
+    assert agent_config("dqn", "CartPole-v1", gae_lambda=None) == agent_config("dqn", "CartPole-v1")  # None: unset
+    assert agent_config("ppo", "LunarLander-v3", lr=1e-4).lr == 1e-4  # overrides beat the preset
+    assert agent_config("ppo", "LunarLander-v3").n_envs == 16  # the preset beats the defaults
+
+
+def test_rl_train_flags_are_every_agent_hyperparameter() -> None:
+    """`rl train` has one flag per hyperparameter of any agent, and its help names the agents having it."""
+    from descentlab.experiments.rl_train import HYPERPARAMETERS
+    from descentlab.rl import ALGORITHMS
+
+    declared = {f.name for spec in ALGORITHMS.values() for f in dataclasses.fields(spec.config)}
+    assert set(HYPERPARAMETERS) == declared
+    text = " ".join(cli("rl", "train", "--help").stdout.split())
+    for name in declared:
+        assert f"--{name.replace('_', '-')}" in text
+    assert "GAE lambda (ppo; default: the preset)" in text
+    assert "discount factor (qlearning, dqn, reinforce, ppo; default: the preset)" in text
 
 
 def test_sampled_actions_follow_the_softmax() -> None:
@@ -325,7 +372,11 @@ def test_qlearning_needs_finite_observations() -> None:
 def test_agent_state_round_trips(algo: str) -> None:
     env = ENV_ID if algo == "qlearning" else "Acrobot-v1"
     kwargs = {"map": SMALL_MAP} if algo == "qlearning" else {}
-    cfg = agent_config(algo, env, learning_starts=50, train_freq=4, n_steps=16, n_envs=2, batch_size=16)
+    small = {
+        "dqn": dict(learning_starts=50, train_freq=4, batch_size=16),
+        "ppo": dict(n_steps=16, n_envs=2, batch_size=16),
+    }
+    cfg = agent_config(algo, env, **small.get(algo, {}))
     agent = make_agent(algo, env, seed=0, config=cfg, **kwargs)
     agent.learn(400)
     state = agent.state_dict()
@@ -377,8 +428,8 @@ def test_rl_train_cartpole_and_resume_after_interrupt(tmp_runs: Path, monkeypatc
     from contextlib import contextmanager
 
     from descentlab.errors import Interrupted
-    from descentlab.experiments import EXPERIMENTS, RL_TRAIN, resume, runner, start
-    from descentlab.experiments.rl_train import RLConfig
+    from descentlab.experiments import EXPERIMENTS, resume, runner, start
+    from descentlab.experiments.rl_train import RL_TRAIN, RLConfig
     from descentlab.runs import load_run
 
     cfg = RLConfig(env="CartPole-v1", algo="dqn", total_steps=1500, hidden="16", learning_starts=100, train_freq=50,
@@ -417,7 +468,19 @@ def test_rl_rewards_compares_positive_and_negative(tmp_runs: Path) -> None:
     ("args", "fragments"),
     [
         (["rl", "train", "--algo", "sarsa"], ["algo", "valid: one of qlearning, dqn, reinforce, ppo"]),
-        (["rl", "train", "--env", "NoSuchEnv-v0"], ["--env NoSuchEnv-v0"]),
+        (["rl", "train", "--env", "NoSuchEnv-v0"], ["--env: NoSuchEnv-v0"]),
+        (
+            ["rl", "train", "--algo", "dqn", "--gae-lambda", "0.9"],
+            ["--gae-lambda: dqn has no such hyperparameter; only ppo has it"],
+        ),
+        (
+            ["rl", "train", "--algo", "reinforce", "--batch-size", "8"],
+            ["--batch-size: reinforce has no such", "only dqn, ppo"],
+        ),
+        (
+            ["rl", "train", "--algo", "ppo", "--gae-lambda", "1.5"],
+            ["--gae-lambda: 1.5 is out of range", "gae_lambda <= 1.0"],
+        ),
         (["rl", "train", "--env", "Pendulum-v1"], ["not discrete"]),
         (["rl", "train", "--env", "CartPole-v1", "--reward", "positive"], ["GridRoute"]),
         (["rl", "train", "--env", "CartPole-v1", "--algo", "qlearning"], ["finite set of observations"]),
@@ -446,12 +509,16 @@ def test_rl_play_and_eval_refuse_bad_files(tmp_runs: Path, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("algo", "env"), [("reinforce", "CartPole-v1"), ("ppo", "Acrobot-v1"), ("dqn", "MountainCar-v0")]
+    ("algo", "env", "small"),
+    [
+        ("reinforce", "CartPole-v1", []),
+        ("ppo", "Acrobot-v1", ["--n-steps", "64", "--n-envs", "4", "--batch-size", "64"]),
+        ("dqn", "MountainCar-v0", ["--batch-size", "64", "--learning-starts", "100"]),
+    ],
 )
-def test_rl_train_every_agent_from_the_cli(algo: str, env: str, tmp_runs: Path) -> None:
+def test_rl_train_every_agent_from_the_cli(algo: str, env: str, small: list[str], tmp_runs: Path) -> None:
     r = cli("rl", "train", "--env", env, "--algo", algo, "--total-steps", "800", "--eval-every", "400",
-            "--eval-episodes", "2", "--final-episodes", "2", "--n-steps", "64", "--n-envs", "4", "--batch-size", "64",
-            "--learning-starts", "100", "--out", str(tmp_runs))  # fmt: skip
+            "--eval-episodes", "2", "--final-episodes", "2", *small, "--out", str(tmp_runs))  # fmt: skip
     assert r.returncode == 0, r.stderr
     run = _only_run(tmp_runs, "rl-train")
     m = json.loads((run / "summary.json").read_text())["metrics"]

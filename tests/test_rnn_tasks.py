@@ -78,16 +78,21 @@ def test_gradient_flow_command_explodes_vanishes_and_clipping_keeps_training_fin
     assert (run / "gradient_flow.png").stat().st_size > 10_000
 
 
-def test_topology_tasks_run_and_learn_a_little(tmp_path: Path) -> None:
+def test_topology_tasks_run_and_learn(tmp_path: Path) -> None:
     for task, steps in (("many-to-one", 60), ("one-to-many", 60), ("many-to-many", 60), ("one-to-one", 60)):
         result = cli("rnn", "topology", "--task", task, "--steps", str(steps), "--hidden", "32", "--eval-every", "30",
                      "--test-size", "200", "--out", str(tmp_path))  # fmt: skip
         assert result.returncode == 0, (task, result.stderr)
         (run,) = (tmp_path / "rnn-topology").glob(f"{task}*")
-        accuracy = load_run(run).final()[f"{task}/test/accuracy"]
-        assert 0 <= accuracy <= 1
+        record = load_run(run)
+        accuracy = record.final()[f"{task}/test/accuracy"]
         if task in ("one-to-one", "many-to-one"):
             assert accuracy > 0.3, (task, accuracy)  # well above the 0.1 of guessing, after 60 steps
+        else:  # exact words need more steps; the training loss (mean of each 30 steps) shows the learning
+            _, losses = record.series(f"{task}/train/loss")
+            # measured: one-to-many 2.54 -> 1.70, many-to-many 2.67 -> 2.02; with --lr 1e-8 both stay
+            # within 0.001 of 3.0, the cross-entropy of guessing among their letters
+            assert losses[-1] < losses[0] - 0.4, (task, losses)
         assert (run / "topology.png").stat().st_size > 10_000
 
 

@@ -102,6 +102,10 @@ def test_landscape_surface_command(tmp_path: Path) -> None:
     assert "barrier" in result.stdout
 
     assert_one_line_error(cli("landscape", "surface", str(adam), "--other", str(small)), "--other", "16 hidden units")
-    assert_one_line_error(cli("landscape", "surface", str(adam), "--grid", "2"), "--grid 2", ">= 3")
-    assert_one_line_error(cli("landscape", "surface", str(adam), "--span", "nan"), "--span nan", "> 0")
+    assert_one_line_error(
+        cli("landscape", "surface", str(adam), "--grid", "2"), "--grid: 2 is out of range", "3 <= grid"
+    )
+    assert_one_line_error(
+        cli("landscape", "surface", str(adam), "--span", "nan"), "--span: nan is not a finite number", "0.0 < span"
+    )
     assert_one_line_error(cli("landscape", "surface", str(tmp_path / "nope")), "nope")

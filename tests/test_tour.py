@@ -1,16 +1,45 @@
-"""``descentlab tour --quick``: every experiment that exists runs, and the report has its sections."""
+"""``descentlab tour --quick``: every experiment that exists runs, the report has its sections, and the metrics
+are those recorded before the refactor of issue 14 (one declaration per experiment), bit for bit."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
-from conftest import cli_process
+import torch
+from conftest import REPO, cli_process
+
+RECORDED = json.loads((REPO / "tests" / "data" / "quick_tour_metrics.json").read_text())
+
+
+def _machine() -> dict[str, object]:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    fields = dict(line.split(":", 1) for line in cpuinfo.splitlines() if ":" in line)
+    cpu = fields.get("model name\t", "").strip()
+    return {"cpu": cpu, "avx512f": "avx512f" in fields.get("flags\t\t", "").split(), "torch": torch.__version__}
+
+
+def _fingerprints(root: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Each run's digest (records as written, without wall-clock keys) and shape (steps and keys)."""
+    digests, shapes = {}, {}
+    for path in sorted(root.glob("*/*/metrics.jsonl")):
+        name, seed, _ = path.parent.name.split("__")
+        key = f"{path.parent.parent.name}/{name}__{seed}"
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        assert not any("charts/SPS" in r for r in records), key  # wall-clock rates go to timing.jsonl
+        digests[key] = hashlib.sha256("".join(json.dumps(r) + "\n" for r in records).encode()).hexdigest()
+        shapes[key] = hashlib.sha256(json.dumps([[r["step"], sorted(r)] for r in records]).encode()).hexdigest()
+    return digests, shapes
 
 
 def test_quick_tour_writes_the_report(tmp_path: Path) -> None:
     result = cli_process("tour", "--quick", "--out", str(tmp_path), timeout=240)
     assert result.returncode == 0, result.stderr
+    digests, shapes = _fingerprints(tmp_path / "tour")
+    assert shapes == RECORDED["shapes"]  # the same runs, each logging the same keys at the same steps
+    if _machine() == RECORDED["machine"]:  # bit-identical metrics are promised on the same machine
+        assert digests == RECORDED["digests"], [k for k in digests if digests[k] != RECORDED["digests"].get(k)]
     report = tmp_path / "tour" / "report.html"
     assert f"report: {report}" in result.stdout
     html = report.read_text()

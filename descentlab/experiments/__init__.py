@@ -1,8 +1,18 @@
-"""One readable module per experiment (config dataclass + loop); :data:`EXPERIMENTS` lists them."""
+"""The experiments of the unit, one readable module each, and :data:`DECLARATIONS`, the one list of them.
+
+Each module declares its experiments (:class:`Experiment`: config, run, figures, table, report sections,
+tour entries, search space) and the commands that go with them (:class:`Command`: ``rl eval``,
+``lm generate``, ...). The command line, the tour's plan, the report and the CLI tests are derived from
+this list. Its order is the tour's: each entry's runs are made in turn, and the report's sections follow it.
+
+Adding an experiment: write its module (see ``optim_race.py`` for a short one) and add one line here.
+"""
 
 from descentlab.experiments import (
+    curvature,
     generalization,
     lm_train,
+    loss_surface,
     many_starts,
     neuro_runs,
     optim_race,
@@ -14,197 +24,68 @@ from descentlab.experiments import (
     snn_train,
     stn_train,
 )
-from descentlab.experiments.runner import Experiment, resume, start
+from descentlab.experiments.declaration import (
+    Call,
+    Command,
+    Declaration,
+    Experiment,
+    SearchSpace,
+    TourSettings,
+)
+from descentlab.experiments.runner import as_command, resume, start
 
-OPTIM_TRAIN = Experiment(
-    name=optim_train.EXPERIMENT,
-    command="descentlab optim train",
-    config=optim_train.TrainConfig,
-    train=optim_train.train,
-    figures=optim_train.figures,
+DECLARATIONS: tuple[Declaration, ...] = (
+    optim_race.OPTIM_RACE,
+    saddle_escape.LANDSCAPE_SADDLE,
+    many_starts.LANDSCAPE_MINIMA,
+    pathologies.LANDSCAPE_PLATEAU,
+    pathologies.LANDSCAPE_STEEP,
+    optim_train.OPTIM_TRAIN,
+    optim_train.OPTIM_LIST,
+    optim_train.OPTIM_BENCH,
+    curvature.LANDSCAPE_HESSIAN,
+    loss_surface.LANDSCAPE_SURFACE,
+    generalization.GENERALIZE_MNIST,
+    generalization.GENERALIZE_OPTIMIZERS,
+    stn_train.STN_TRAIN,
+    rnn_tasks.RNN_TOPOLOGY,
+    rnn_tasks.RNN_ADDING,
+    rnn_tasks.RNN_GRADIENT_FLOW,
+    lm_train.LM_TRAIN,
+    lm_train.LM_EVAL,
+    lm_train.LM_GENERATE,
+    rl_train.RL_TRAIN,
+    rl_train.RL_EVAL,
+    rl_train.RL_PLAY,
+    rl_train.RL_REWARDS,
+    neuro_runs.NEURO_PATTERNS,
+    snn_train.NEURO_TRAIN_SNN,
+    neuro_runs.NEURO_PLASTICITY,
+    neuro_runs.NEURO_SIMULATE,
 )
 
-OPTIM_RACE = Experiment(
-    name=optim_race.EXPERIMENT,
-    command="descentlab optim race",
-    config=optim_race.RaceConfig,
-    train=optim_race.train,
-    figures=optim_race.figures,
-)
+EXPERIMENTS: tuple[Experiment, ...] = tuple(d for d in DECLARATIONS if isinstance(d, Experiment))
 
-SADDLE = Experiment(
-    name=saddle_escape.EXPERIMENT,
-    command="descentlab landscape saddle",
-    config=saddle_escape.SaddleConfig,
-    train=saddle_escape.train,
-    figures=saddle_escape.figures,
-)
 
-MINIMA = Experiment(
-    name=many_starts.EXPERIMENT,
-    command="descentlab landscape minima",
-    config=many_starts.MinimaConfig,
-    train=many_starts.train,
-    figures=many_starts.figures,
-)
+def experiment(name: str) -> Experiment:
+    """The experiment whose runs go to ``runs/NAME`` (``optim-train``)."""
+    for exp in EXPERIMENTS:
+        if exp.name == name:
+            return exp
+    raise KeyError(name)
 
-PLATEAU = Experiment(
-    name=pathologies.PLATEAU,
-    command="descentlab landscape plateau",
-    config=pathologies.PlateauConfig,
-    train=pathologies.plateau_train,
-    figures=pathologies.figures,
-)
-
-STEEP = Experiment(
-    name=pathologies.STEEP,
-    command="descentlab landscape steep",
-    config=pathologies.SteepConfig,
-    train=pathologies.steep_train,
-    figures=pathologies.figures,
-)
-
-GENERALIZE_MNIST = Experiment(
-    name=generalization.MNIST_EXPERIMENT,
-    command="descentlab generalize mnist",
-    config=generalization.GeneralizeConfig,
-    train=generalization.mnist_train,
-    figures=generalization.figures,
-)
-
-GENERALIZE_OPTIMIZERS = Experiment(
-    name=generalization.OPTIMIZERS_EXPERIMENT,
-    command="descentlab generalize optimizers",
-    config=generalization.OptimizersConfig,
-    train=generalization.optimizers_train,
-    figures=generalization.figures,
-)
-
-STN_TRAIN = Experiment(
-    name=stn_train.EXPERIMENT,
-    command="descentlab stn train",
-    config=stn_train.StnConfig,
-    train=stn_train.train,
-    figures=stn_train.figures,
-)
-
-LM_TRAIN = Experiment(
-    name=lm_train.EXPERIMENT,
-    command="descentlab lm train",
-    config=lm_train.LMConfig,
-    train=lm_train.train,
-    figures=lm_train.figures,
-)
-
-RNN_TOPOLOGY = Experiment(
-    name=rnn_tasks.TOPOLOGY,
-    command="descentlab rnn topology",
-    config=rnn_tasks.TopologyConfig,
-    train=rnn_tasks.topology_train,
-    figures=rnn_tasks.figures,
-)
-
-RNN_ADDING = Experiment(
-    name=rnn_tasks.ADDING,
-    command="descentlab rnn adding",
-    config=rnn_tasks.AddingConfig,
-    train=rnn_tasks.adding_train,
-    figures=rnn_tasks.figures,
-)
-
-RNN_GRADIENT_FLOW = Experiment(
-    name=rnn_tasks.GRADIENT_FLOW,
-    command="descentlab rnn gradient-flow",
-    config=rnn_tasks.GradientFlowConfig,
-    train=rnn_tasks.gradient_flow_train,
-    figures=rnn_tasks.figures,
-)
-
-RL_TRAIN = Experiment(
-    name=rl_train.EXPERIMENT,
-    command="descentlab rl train",
-    config=rl_train.RLConfig,
-    train=rl_train.train,
-    figures=rl_train.figures,
-)
-
-RL_REWARDS = Experiment(
-    name=rl_train.REWARDS_EXPERIMENT,
-    command="descentlab rl rewards",
-    config=rl_train.RewardsConfig,
-    train=rl_train.rewards_train,
-    figures=rl_train.figures,
-)
-
-NEURO_TRAIN_SNN = Experiment(
-    name=snn_train.EXPERIMENT,
-    command="descentlab neuro train-snn",
-    config=snn_train.SNNConfig,
-    train=snn_train.train,
-    figures=snn_train.figures,
-)
-
-NEURO_PATTERNS = Experiment(
-    name=neuro_runs.PATTERNS_EXPERIMENT,
-    command="descentlab neuro patterns",
-    config=neuro_runs.PatternsConfig,
-    train=neuro_runs.patterns_train,
-    figures=neuro_runs.figures,
-)
-
-NEURO_PLASTICITY = Experiment(
-    name=neuro_runs.PLASTICITY_EXPERIMENT,
-    command="descentlab neuro plasticity",
-    config=neuro_runs.PlasticityConfig,
-    train=neuro_runs.plasticity_train,
-    figures=neuro_runs.figures,
-)
-
-EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e
-    for e in (
-        OPTIM_TRAIN,
-        OPTIM_RACE,
-        SADDLE,
-        MINIMA,
-        PLATEAU,
-        STEEP,
-        GENERALIZE_MNIST,
-        GENERALIZE_OPTIMIZERS,
-        STN_TRAIN,
-        LM_TRAIN,
-        RNN_TOPOLOGY,
-        RNN_ADDING,
-        RNN_GRADIENT_FLOW,
-        RL_TRAIN,
-        RL_REWARDS,
-        NEURO_TRAIN_SNN,
-        NEURO_PATTERNS,
-        NEURO_PLASTICITY,
-    )
-}
 
 __all__ = [
+    "DECLARATIONS",
     "EXPERIMENTS",
-    "GENERALIZE_MNIST",
-    "GENERALIZE_OPTIMIZERS",
-    "LM_TRAIN",
-    "MINIMA",
-    "NEURO_PATTERNS",
-    "NEURO_PLASTICITY",
-    "NEURO_TRAIN_SNN",
-    "OPTIM_RACE",
-    "OPTIM_TRAIN",
-    "PLATEAU",
-    "RL_REWARDS",
-    "RL_TRAIN",
-    "RNN_ADDING",
-    "RNN_GRADIENT_FLOW",
-    "RNN_TOPOLOGY",
-    "SADDLE",
-    "STEEP",
-    "STN_TRAIN",
+    "Call",
+    "Command",
+    "Declaration",
     "Experiment",
+    "SearchSpace",
+    "TourSettings",
+    "as_command",
+    "experiment",
     "resume",
     "start",
 ]

@@ -23,23 +23,27 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
+import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 from torch import nn
 
 from descentlab.config import RunConfig, param
-from descentlab.errors import ConfigError, Interrupted
-from descentlab.experiments.optim_train import DEFAULT_LR, OPTIMIZERS, evaluate
+from descentlab.errors import Interrupted, ParameterError
+from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.optim_train import DEFAULT_LR, OPTIMIZERS, TrainConfig, evaluate, make_optimizer
 from descentlab.generalize import Dropout, EarlyStopping, mnist_splits
-from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS, Regime, mini_batch
+from descentlab.optim.regimes import UNIT_OPTIMIZERS, Regime, mini_batch
 from descentlab.optim.snapshots import cyclic_cosine_scheduler
+from descentlab.report import Section
+from descentlab.report.plots import variant_curves
 from descentlab.runs import Run, RunRecord, StopFlag, rng_state, seed_everything, select_device, set_rng_state
 
-MNIST_EXPERIMENT, OPTIMIZERS_EXPERIMENT = "generalize-mnist", "generalize-optimizers"
 # Learning curves measure the training loss and error in evaluation mode (no dropout) on this many
 # training images, as the validation ones are measured; the running loss of the training batches
 # (with dropout's noise in it) is logged as train/batch_loss.
@@ -84,15 +88,15 @@ class GeneralizeConfig(RunConfig):
         except ValueError:
             widths = []
         if not widths or not all(1 <= w <= 8192 for w in widths):
-            raise ConfigError(
-                f"hidden: {self.hidden!r} is not valid; valid: widths 1..8192, comma-separated, e.g. 1024,1024"
-            )
+            valid = "widths 1..8192, comma-separated, e.g. 1024,1024"
+            raise ParameterError("hidden", f"{self.hidden!r} is not valid; valid: {valid}")
         return widths
 
     def variant_names(self) -> list[str]:
         names = [v.strip() for v in self.variants.split(",") if v.strip()]
         if not names or any(v not in ("plain", "dropout") for v in names) or len(set(names)) != len(names):
-            raise ConfigError(f"variants: {self.variants!r} is not valid; valid: plain, dropout, or plain,dropout")
+            valid = "plain, dropout, or plain,dropout"
+            raise ParameterError("variants", f"{self.variants!r} is not valid; valid: {valid}")
         return names
 
     @property
@@ -312,24 +316,13 @@ def mnist_train(
 
 
 def _optimizer(cfg: GeneralizeConfig, model: nn.Module) -> torch.optim.Optimizer:
-    from descentlab.experiments.optim_train import TrainConfig, make_optimizer
-
     return make_optimizer(TrainConfig(optimizer=cfg.optimizer, lr=cfg.learning_rate, momentum=cfg.momentum),
                           model.parameters())  # fmt: skip
 
 
 def unit_variants() -> dict[str, tuple[Any, Regime]]:
-    """The unit's eight optimizers as ``name -> (optimizer factory, regime)``, names like ``sgd-full-batch``."""
-    out: dict[str, tuple[Any, Regime]] = {}
-    for unit in UNIT_OPTIMIZERS:
-        factory = unit.optimizer
-        assert isinstance(factory, partial)
-        base = factory.func.__name__.lower()
-        suffix = {FULL_BATCH.name: "-full-batch", STOCHASTIC.name: "-stochastic"}.get(unit.regime.name, "")
-        if base == "sgd" and not suffix:
-            suffix = "-mini-batch"
-        out[base + suffix] = (factory, unit.regime)
-    return out
+    """The unit's eight optimizers as ``key -> (optimizer factory, regime)``, keys like ``sgd-full-batch``."""
+    return {unit.key: (unit.optimizer, unit.regime) for unit in UNIT_OPTIMIZERS}
 
 
 def optimizers_train(
@@ -352,11 +345,30 @@ def optimizers_train(
 # ---- figures and tables -----------------------------------------------------------------------
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import time_to_target, variant_curves
+def time_to_target(record: RunRecord) -> Figure:
+    """Validation accuracy against seconds of training for each optimizer, with the target marked."""
+    seconds_at = record.seconds_at()
+    target = float(record.config.get("target", 0.97))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, name in enumerate(unit_variants()):
+        steps, values = record.series(f"{name}/val/accuracy")
+        if steps:
+            ax.plot([seconds_at.get(s, math.nan) for s in steps], [100 * v for v in values], ".-", color=f"C{i}",
+                    label=name)  # fmt: skip
+    ax.axhline(100 * target, color="k", linewidth=0.8, linestyle=":", label=f"target {100 * target:g}%")
+    ax.set(xlabel="seconds of training (evaluation excluded)", ylabel="validation accuracy %",
+           title="time to a target (AlgoPerf-style)", ylim=(80, 100))  # fmt: skip
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
 
-    if record.experiment == MNIST_EXPERIMENT:
-        return {"learning_curves.png": variant_curves(record)}
+
+def mnist_figures(record: RunRecord) -> dict[str, Figure]:
+    return {"learning_curves.png": variant_curves(record)}
+
+
+def optimizers_figures(record: RunRecord) -> dict[str, Figure]:
     return {"time_to_target.png": time_to_target(record)}
 
 
@@ -386,3 +398,87 @@ def target_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
                      f"{m[f'{name}/epochs']:.2f}", f"{m[f'{name}/train_seconds']:.0f}"])  # fmt: skip
     return ["optimizer", f"seconds to {100 * target:g}% val acc", "final val acc %", "test acc %", "epochs",
             "train s"], rows  # fmt: skip
+
+
+def dropout_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Generalization and dropout' from ``descentlab generalize mnist`` runs."""
+    return [
+        Section(
+            id="dropout",
+            title="Generalization: the same network without and with dropout",
+            concept=(
+                "Weights are fitted on the training set, choices are made on the validation set, and the "
+                "test set is used once. A large network fits its training set better than it predicts new "
+                "data: the gap between training and validation error grows as it trains. Dropout keeps each "
+                "unit with probability p during training (the unit's p is the probability of keeping; "
+                "PyTorch's is of dropping), so no unit can rely on particular others; it trains slower but "
+                "narrows the gap."
+            ),
+            figures=[variant_curves(r)],
+            table=gap_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def time_to_target_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Optimizers on a real task' from ``descentlab generalize optimizers`` runs."""
+    return [
+        Section(
+            id="time-to-target",
+            title="The unit's optimizers on MNIST: time to a validation accuracy",
+            concept=(
+                "An optimizer is worth what it saves in training time. As AlgoPerf scores optimizers, each "
+                "of the unit's eight trains the same network in its data regime, and the score is the "
+                "training time until the validation accuracy first reaches the target."
+            ),
+            figures=[time_to_target(r)],
+            table=target_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def mnist_tour(settings: TourSettings) -> list[GeneralizeConfig]:
+    q = settings.quick
+    return [GeneralizeConfig(seed=settings.seed, device=settings.device, hidden="256,256" if q else "1024,1024",
+                             train_size=3000 if q else 10_000, epochs=3 if q else 5,
+                             eval_every=1000 if q else 2500)]  # fmt: skip
+
+
+GENERALIZE_MNIST = Experiment(
+    command="generalize mnist",
+    help="a 784-1024-1024-10 MLP without and with dropout: learning curves, generalization gap, test error",
+    description=(
+        "The same network, optimizer, initial weights and data order, trained plainly and with dropout\n"
+        "(keep 0.8 on inputs, 0.5 on hidden units; --keep-* use the unit's convention, the probability\n"
+        "of keeping a unit). Writes learning_curves.png and prints the generalization gap and test error."
+    ),
+    examples=("descentlab generalize mnist", "descentlab generalize mnist --variants dropout --epochs 50"),
+    config=GeneralizeConfig,
+    train=mnist_train,
+    figures=mnist_figures,
+    table=gap_table,
+    sections=dropout_sections,
+    tour=mnist_tour,
+)
+
+GENERALIZE_OPTIMIZERS = Experiment(
+    command="generalize optimizers",
+    help="the unit's eight optimizers on the same network: seconds to 97% validation accuracy",
+    description=(
+        "Each of the unit's eight optimizers, in its data regime, trains the network for at most\n"
+        "--max-seconds of training; the score is the training time to reach --target validation\n"
+        "accuracy, as AlgoPerf scores optimizers. Writes time_to_target.png and a table."
+    ),
+    examples=("descentlab generalize optimizers", "descentlab generalize optimizers --hidden 256 --max-seconds 30"),
+    config=OptimizersConfig,
+    train=optimizers_train,
+    figures=optimizers_figures,
+    table=target_table,
+    sections=time_to_target_sections,
+)

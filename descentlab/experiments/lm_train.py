@@ -15,25 +15,32 @@ Read top to bottom: config, data and model, one epoch, evaluation, the run, figu
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 
-from descentlab.config import RunConfig, param
-from descentlab.errors import CheckpointError, ConfigError, Interrupted, UserError
-from descentlab.lm.corpus import Corpus, Vocabulary, batchify, chunks, load_corpus
-from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach
+from descentlab.config import Options, RunConfig, param
+from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError
+from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
+from descentlab.lm.corpus import EOS, Corpus, Vocabulary, batchify, chunks, load_corpus
+from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach, generate
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
+from descentlab.report import Section
 from descentlab.runs import (
     Run,
     RunRecord,
     StopFlag,
     load_checkpoint,
+    load_run,
     rng_state,
     save_checkpoint,
     seed_everything,
@@ -41,7 +48,6 @@ from descentlab.runs import (
     set_rng_state,
 )
 
-EXPERIMENT = "lm-train"
 LM_OPTIMIZERS = OPTIMIZERS
 # Test perplexity on Penn Treebank reported in PyTorch's example (README of 2017) and in papers.
 PUBLISHED = {
@@ -86,7 +92,9 @@ class LMConfig(RunConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.tied and self.emsize != self.hidden:
-            raise ConfigError(f"tied: tying needs emsize == hidden; got emsize {self.emsize}, hidden {self.hidden}")
+            raise ParameterError(
+                "tied", f"tying needs emsize == hidden; got emsize {self.emsize}, hidden {self.hidden}"
+            )
 
     @property
     def run_name(self) -> str:
@@ -226,13 +234,11 @@ def save_model(folder: Path, model: LanguageModel, vocab: Vocabulary) -> None:
 
 def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[LanguageModel, Vocabulary, LMConfig]:
     """The best model of a ``descentlab lm train`` run, its vocabulary and its config."""
-    from descentlab.runs import load_run
-
     folder = Path(run_dir)
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
     record = load_run(folder)
-    if record.experiment != EXPERIMENT:
+    if record.experiment != LM_TRAIN.name:
         raise UserError(f"{folder}: a {record.experiment} run, not a language model (lm-train)")
     if not (folder / "model.pt").is_file():
         raise UserError(f"{folder}: no model.pt yet (it is written after the first epoch)")
@@ -252,9 +258,46 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple
 # ---- figures and tables -----------------------------------------------------------------------
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import lm_curves
+def lm_curves(record: RunRecord) -> Figure:
+    """Training perplexity (running mean between records) and validation perplexity after each epoch,
+    against epochs, with the learning rate underneath."""
+    fig, (ax, ax_lr) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    train = [(r["epoch"], r["train/perplexity"]) for r in record.metrics if "train/perplexity" in r]
+    val = [(r["epoch"], r["val/perplexity"]) for r in record.metrics if "val/perplexity" in r]
+    lr = [(r["epoch"], r["lr"]) for r in record.metrics if "lr" in r]
+    if train:
+        ax.plot(*zip(*train, strict=True), label="training (dropout on)")
+    if val:
+        ax.plot(*zip(*val, strict=True), "o-", label="validation")
+    ax.set(ylabel="perplexity", yscale="log", title=f"{record.path.name}: word-level language model")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    if lr:
+        ax_lr.step(*zip(*lr, strict=True), where="post")
+    ax_lr.set(xlabel="epoch", ylabel="learning rate", yscale="log")
+    ax_lr.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
 
+
+def lstm_gates(words: Sequence[str], gates: Any, units: int = 24) -> Figure:
+    """The first layer's input, forget and output gates (and the candidate) while the LSTM reads a
+    sentence: one heat map per gate, words down, the first ``units`` hidden units across."""
+    names = ("input", "forget", "cell", "output")
+    fig, axes = plt.subplots(1, 4, figsize=(14, 0.32 * len(words) + 1.6), sharey=True)
+    for ax, name in zip(axes, names, strict=True):
+        values = getattr(gates, name)[:, 0, :units].detach().cpu().numpy()  # (T, units)
+        low, cmap = (-1.0, "RdBu_r") if name == "cell" else (0.0, "viridis")
+        im = ax.imshow(values, aspect="auto", vmin=low, vmax=1.0, cmap=cmap)
+        ax.set(title=f"{name} gate" if name != "cell" else "candidate g (tanh)", xlabel="hidden unit")
+        ax.set_yticks(range(len(words)), list(words), fontsize=8)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.suptitle("LSTM gates (layer 1) while reading a validation sentence, one row per word")
+    fig.tight_layout()
+    return fig
+
+
+def figures(record: RunRecord) -> dict[str, Figure]:
     return {"perplexity.png": lm_curves(record)}
 
 
@@ -270,9 +313,6 @@ def result_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
 
 def sample_text(run_dir: str | Path, words: int = 30, temperature: float = 0.8, top_k: int = 40, seed: int = 0) -> str:
     """A sample of the run's best model from the start of a sentence (``<eos>`` shown as a line break)."""
-    from descentlab.lm.corpus import EOS
-    from descentlab.lm.model import generate
-
     model, vocab, _ = load_model(run_dir)
     ids = generate(model, vocab.encode([EOS]), words, temperature, top_k, torch.Generator().manual_seed(seed))
     return " ".join(vocab.decode(ids)).replace(f" {EOS} ", "\n").replace(EOS, "").strip()
@@ -280,8 +320,6 @@ def sample_text(run_dir: str | Path, words: int = 30, temperature: float = 0.8, 
 
 def gate_example(run_dir: str | Path, max_words: int = 16) -> tuple[list[str], Any]:
     """The first validation sentence of up to ``max_words`` words, and the first layer's LSTM gates on it."""
-    from descentlab.lm.corpus import EOS
-
     model, vocab, cfg = load_model(run_dir)
     if not hasattr(model.rnn, "forward_with_gates"):
         raise UserError(f"{run_dir}: gates are recorded by descentlab's LSTM (cell lstm, impl other than torch)")
@@ -293,3 +331,138 @@ def gate_example(run_dir: str | Path, max_words: int = 16) -> tuple[list[str], A
             model.encoder(ids), model.init_state(1)
         )
     return vocab.decode(ids.flatten()), gates[0]
+
+
+def sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Word-level language model' from ``descentlab lm train`` runs: perplexity, the LSTM's gates on a
+    sentence and a generated sample."""
+    out = []
+    for r in [r for r in runs if r.status == "complete" and (r.path / "model.pt").is_file()]:
+        figs = [lm_curves(r)]
+        if r.config.get("cell") == "lstm" and r.config.get("impl") != "torch":
+            figs.append(lstm_gates(*gate_example(r.path)))
+        sample = sample_text(r.path)
+        out.append(
+            Section(
+                id="lm",
+                title="A word-level LSTM language model",
+                concept=(
+                    "A language model gives each next word a probability from the words before it; its "
+                    "perplexity, the exponential of the mean negative log-likelihood per word, is the number "
+                    "of equally likely words it is choosing between (10,000 for a uniform guess on Penn "
+                    "Treebank). The LSTM reads the text in parallel streams, 35 words at a time, carrying its "
+                    "state from chunk to chunk (truncated backpropagation through time). Its gates, shown on a "
+                    "validation sentence, decide at each word what to write to, keep in and show from the "
+                    f"memory. A sample from the model (temperature 0.8, top 40 words):\n\n{sample}"
+                ),
+                figures=figs,
+                table=result_table(r),
+                commands=[str(r.meta.get("command")), f"descentlab lm generate {r.path} --temperature 0.8 --top-k 40"],
+            )
+        )
+    return out
+
+
+def tour(settings: TourSettings) -> list[LMConfig]:
+    q = settings.quick
+    return [LMConfig(seed=settings.seed, device=settings.device, emsize=64 if q else 200, hidden=64 if q else 200,
+                     tied=True, epochs=1, train_tokens=40_000 if q else 300_000, log_every=20 if q else 100,
+                     lr=20.0)]  # fmt: skip
+
+
+LM_TRAIN = Experiment(
+    command="lm train",
+    help="train a language model (PyTorch's word_language_model recipe by default)",
+    description=(
+        "Penn Treebank by default (929k training words, 10k vocabulary), or --corpus FILE (its lines\n"
+        "split 90/5/5) or --corpus FOLDER (train.txt, valid.txt, test.txt). Keeps the weights with the\n"
+        "best validation perplexity in model.pt, prints validation and test perplexity and writes\n"
+        "perplexity.png. --impl chooses the recurrent layer: ours written out (loop, compiled, bptt),\n"
+        "ours on PyTorch's fused kernel (fused), or torch.nn.LSTM itself (torch)."
+    ),
+    examples=(
+        "descentlab lm train --tied",
+        "descentlab lm train --emsize 650 --hidden 650 --dropout 0.5 --tied --epochs 40 --impl fused",
+        "descentlab lm train --optimizer adam --lr 0.002 --clip 1",
+    ),
+    config=LMConfig,
+    train=train,
+    figures=figures,
+    table=result_table,
+    sections=sections,
+    tour=tour,
+)
+
+
+# ---- the lm group's other commands --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalOptions(Options):
+    run_dir: str = param("", "a descentlab lm train run folder", positional=True, metavar="RUN_DIR")
+    json: bool = param(False, "print one JSON object")
+    device: str = param("auto", "where to compute", choices=("auto", "cpu", "cuda"))
+
+
+def run_eval(call: Call) -> int:
+    opts: EvalOptions = call.options
+    device = select_device(opts.device)
+    model, vocab, cfg = load_model(opts.run_dir, device)
+    corpus = load(cfg)
+    if corpus.vocab.itos != vocab.itos:
+        raise UserError(f"{opts.run_dir}: the corpus now gives a different vocabulary than the run was trained on")
+    result: dict[str, Any] = {"run": str(opts.run_dir), "corpus": corpus.source}
+    for split in ("valid", "test"):
+        loss = evaluate(model, batchify(corpus.split(split), cfg.eval_batch_size).to(device), cfg.bptt)
+        result |= {f"{split}_loss": loss, f"{split}_perplexity": perplexity(loss)}
+    if opts.json:
+        print(json.dumps(result))
+    else:
+        print(f"{corpus.source}: valid perplexity {result['valid_perplexity']:.2f}, "
+              f"test perplexity {result['test_perplexity']:.2f}")  # fmt: skip
+    return 0
+
+
+LM_EVAL = Command(
+    command="lm eval",
+    help="validation and test perplexity of a trained language model",
+    description="Validation and test perplexity of the run's best weights (model.pt).",
+    examples=("descentlab lm eval runs/lm-train/lstm-2x200-tied__0__20261126-120000 --json",),
+    run=run_eval,
+    options=EvalOptions,
+)
+
+
+@dataclass(frozen=True)
+class GenerateOptions(Options):
+    run_dir: str = param("", "a descentlab lm train run folder", positional=True, metavar="RUN_DIR")
+    prompt: str = param("", "words to start from (default: a sentence start)")
+    words: int = param(50, "words to generate", low=1)
+    temperature: float = param(1.0, "softmax temperature", low=0.0, low_open=True)
+    top_k: int = param(0, "sample among the k most likely words (0: all)", low=0)
+    seed: int = param(0, "sampling seed", low=0)
+    device: str = param("auto", "where to compute", choices=("auto", "cpu", "cuda"))
+
+
+def run_generate(call: Call) -> int:
+    opts: GenerateOptions = call.options
+    device = select_device(opts.device)
+    model, vocab, _ = load_model(opts.run_dir, device)
+    ids = vocab.encode(opts.prompt.split() or [EOS])
+    sample = generate(model, ids, opts.words, opts.temperature, opts.top_k, torch.Generator().manual_seed(opts.seed))
+    words = " ".join(w if w != EOS else "\n" for w in vocab.decode(sample))
+    print((opts.prompt + " " if opts.prompt else "") + words.replace(" \n ", "\n").strip())
+    return 0
+
+
+LM_GENERATE = Command(
+    command="lm generate",
+    help="sample text from a trained language model",
+    description=(
+        "Reads the prompt's words (unknown ones become <unk>), then samples each next word from the\n"
+        "softmax of the logits divided by --temperature, among the --top-k most likely (0: all)."
+    ),
+    examples=("descentlab lm generate RUN_DIR --prompt 'the company said' --words 40 --temperature 0.8 --top-k 40",),
+    run=run_generate,
+    options=GenerateOptions,
+)

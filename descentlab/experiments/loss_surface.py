@@ -13,19 +13,29 @@ Writes ``surface.json``, ``surface_1d.png`` and ``surface_2d.png`` (contours and
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 from torch import nn
 
-from descentlab.config import from_mapping
+from descentlab.config import Options, from_mapping, param
 from descentlab.errors import UserError
-from descentlab.experiments.optim_train import EXPERIMENT, TrainConfig, load_splits, make_model
+from descentlab.experiments.curvature import trained_run
+from descentlab.experiments.declaration import Call, Command, TourSettings
+from descentlab.experiments.optim_train import OPTIM_TRAIN, TrainConfig, load_splits, make_model
 from descentlab.landscape.surface import LossSurface, filter_normalized_direction
-from descentlab.runs import load_checkpoint, load_run, seed_everything
+from descentlab.report import Section
+from descentlab.runs import RunRecord, load_checkpoint, load_run, seed_everything
 from descentlab.runs.checkpoint import atomic_write_bytes
+
+EXPERIMENT = OPTIM_TRAIN.name  # the runs it analyses
 
 
 def _config(run_dir: str | Path) -> TrainConfig:
@@ -104,10 +114,6 @@ def analyze_surface(
         "seed": seed,
     }
     atomic_write_bytes(Path(run_dir) / "surface.json", json.dumps(result, indent=1).encode())
-    import matplotlib.pyplot as plt
-
-    from descentlab.report.figures import loss_interpolation, loss_plane
-
     for name, fig in (("surface_1d.png", loss_interpolation(result)), ("surface_2d.png", loss_plane(result))):
         fig.savefig(Path(run_dir) / name, dpi=110, bbox_inches="tight")
         plt.close(fig)
@@ -119,3 +125,128 @@ def barrier(line: dict[str, Any]) -> float:
     inside = [(a, v) for a, v in zip(line["alphas"], line["train"], strict=True) if 0 <= a <= 1]
     (a0, v0), (a1, v1) = inside[0], inside[-1]
     return max(v - (v0 + (v1 - v0) * (a - a0) / (a1 - a0)) for a, v in inside)
+
+
+def loss_interpolation(result: dict[str, Any]) -> Figure:
+    """Training and validation loss along the lines of ``surface.json`` (alpha 0 and 1 marked)."""
+    lines = result["lines"]
+    fig, axes = plt.subplots(1, len(lines), figsize=(6 * len(lines), 3.8), squeeze=False)
+    for ax, line in zip(axes[0], lines, strict=True):
+        ax.plot(line["alphas"], line["train"], label="training loss", color="C0")
+        ax.plot(line["alphas"], line["val"], label="validation loss", color="C1", linestyle="--")
+        for a in (0.0, 1.0):
+            ax.axvline(a, color="0.6", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set(xlabel="alpha", ylabel="cross-entropy", title=line["name"])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def loss_plane(result: dict[str, Any]) -> Figure:
+    """The loss on the plane of two filter-normalized directions: contours (log scale) and a 3D view."""
+    coords = np.array(result["coords"])
+    a, b = np.meshgrid(coords, coords)  # rows: b, columns: a (as LossSurface.plane)
+    z = np.log10(np.array(result["plane"]))
+    fig = plt.figure(figsize=(12, 4.8))
+    ax = fig.add_subplot(1, 2, 1)
+    filled = ax.contourf(a, b, z, levels=30, cmap="viridis")
+    ax.contour(a, b, z, levels=15, colors="k", linewidths=0.4)
+    ax.plot(0, 0, "r*", markersize=12, label="trained weights")
+    fig.colorbar(filled, ax=ax, label="log10 training loss")
+    ax.set(xlabel="direction 1 (filter-normalized)", ylabel="direction 2", title="loss surface, contours")
+    ax.legend(fontsize=8, loc="upper right")
+    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
+    ax3.plot_surface(a, b, z, cmap="viridis", linewidth=0, antialiased=True)
+    ax3.set(xlabel="direction 1", ylabel="direction 2", zlabel="log10 loss", title="loss surface, 3D")
+    fig.tight_layout()
+    return fig
+
+
+def sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Loss surface of a trained network' from the ``surface.json`` files that ``landscape surface`` wrote."""
+    results = [(r, json.loads((r.path / "surface.json").read_text())) for r in runs if r.experiment == EXPERIMENT
+               and r.status == "complete" and (r.path / "surface.json").is_file()]  # fmt: skip
+    if not results:
+        return []
+    rows = []
+    for r, s in results:
+        for line in s["lines"]:
+            train = line["train"]
+            at = line["alphas"].index
+            rows.append([r.path.name, line["name"], f"{train[at(0.0)]:.4g}", f"{train[at(1.0)]:.4g}",
+                         f"{barrier(line):.4g}"])  # fmt: skip
+    return [
+        Section(
+            id="surface",
+            title="The loss surface of a trained network",
+            concept=(
+                "A network's loss lives in a space of as many dimensions as it has weights, so it is plotted "
+                "along a line or a plane: from the initial to the trained weights (Goodfellow et al. 2015), "
+                "between two trained minima (a barrier between them would show as a bump), and on the plane "
+                "of two random directions around the minimum, each direction's filters rescaled to the norms "
+                "of the weights' filters so that the picture does not depend on the scale of a layer "
+                "(Li et al. 2018)."
+            ),
+            figures=[f(s) for _, s in results[:1] for f in (loss_interpolation, loss_plane)],
+            table=(["run", "line", "train loss at alpha 0", "at alpha 1", "barrier above the chord"], rows),
+            commands=[
+                f"descentlab landscape surface {r.path}" + (f" --other {s['other']}" if s["other"] else "")
+                for r, s in results
+            ],
+        )
+    ]
+
+
+def tour(settings: TourSettings, paths: Sequence[Path]) -> None:
+    """The tour draws the loss surface around its Adam network, and the line on to its momentum network."""
+    adam, momentum = trained_run(paths, "adam"), trained_run(paths, "momentum")
+    if adam is not None:
+        analyze_surface(adam, momentum, examples=500 if settings.quick else 1000, grid=9 if settings.quick else 17,
+                        seed=settings.seed)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SurfaceOptions(Options):
+    run_dir: str = param("", "a finished or interrupted optim-train run", positional=True, metavar="RUN_DIR")
+    other: str | None = param(None, "a second optim-train run: interpolate between the two", metavar="RUN_DIR")
+    examples: int = param(2000, "training images in the loss", low=1)
+    grid: int = param(21, "points per side of the 2D plane", low=3)
+    span: float = param(1.0, "the plane covers [-SPAN, SPAN]^2", low=0.0, low_open=True)
+    seed: int = param(0, "seed of the random directions", low=0)
+
+
+def run_surface(call: Call) -> int:
+    opts: SurfaceOptions = call.options
+    result = analyze_surface(opts.run_dir, opts.other, opts.examples, opts.grid, opts.span, opts.seed)
+    print(f"training loss at the trained weights ({result['examples']:,} images): {result['center_loss']:.4g}")
+    for line in result["lines"]:
+        start, end = line["train"][line["alphas"].index(0.0)], line["train"][line["alphas"].index(1.0)]
+        print(f"{line['name']}: loss {start:.4g} -> {end:.4g}, barrier {barrier(line):.4g} above the straight line")
+    plane = [v for row in result["plane"] for v in row]
+    print(f"plane of {opts.grid}x{opts.grid} points in [-{opts.span:g}, {opts.span:g}]^2: "
+          f"loss {min(plane):.4g} .. {max(plane):.4g}")  # fmt: skip
+    names = ", ".join(str(Path(opts.run_dir) / n) for n in ("surface.json", "surface_1d.png", "surface_2d.png"))
+    print(f"written: {names}")
+    return 0
+
+
+LANDSCAPE_SURFACE = Command(
+    command="landscape surface",
+    help="loss surface of an optim-train run: 1D interpolations and a filter-normalized 2D plane",
+    description=(
+        "Li et al. (2018): the training loss along the line from the run's initial to its trained\n"
+        "weights (and on to --other's trained weights), and on the plane through the trained weights\n"
+        "spanned by two filter-normalized random directions. Writes surface.json, surface_1d.png and\n"
+        "surface_2d.png into the run folder."
+    ),
+    examples=(
+        "descentlab landscape surface runs/optim-train/mnist-adam__0__20261126-120000",
+        "descentlab landscape surface RUN_A --other RUN_B --grid 31 --span 0.5",
+    ),
+    run=run_surface,
+    options=SurfaceOptions,
+    sections=sections,
+    tour=tour,
+)

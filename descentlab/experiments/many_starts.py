@@ -10,18 +10,24 @@ Read top to bottom: config, the two sets of runs from the same starts, what is l
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from descentlab.config import RunConfig, param
+from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.optim_race import contours
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.minima import ManyStarts, descend_from_many, random_starts
+from descentlab.report import Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
 
-EXPERIMENT = "landscape-minima"
 MULTIMODAL = ("rastrigin", "ackley", "himmelblau", "six-hump-camel")
 GLOBAL_TOL = 1e-3  # f within this of the global minimum value counts as found
 
@@ -84,9 +90,33 @@ def train(cfg: MinimaConfig, run: Run, stop: StopFlag, state: dict[str, Any] | N
     return metrics
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import many_starts
+def many_starts(data: dict[str, Any]) -> Figure:
+    """Many random starts: where they end (over the contours), the final values, and best-of-k restarts."""
+    fig, (ax_map, ax_hist, ax_best) = plt.subplots(1, 3, figsize=(16, 4.6))
+    contours(ax_map, data["landscape"])
+    ax_map.set_title(f"{data['landscape']}: where {len(data['starts'])} runs end")
+    labels = {"plain": "gradient descent", "noise": "with annealed gradient noise"}
+    values = [np.array(data[k]["values"]) for k in labels]
+    top = max(float(v.max()) for v in values)
+    bins = np.linspace(min(float(v.min()) for v in values), top, 40)
+    for i, (key, label) in enumerate(labels.items()):
+        finals = np.array(data[key]["finals"])
+        ax_map.plot(finals[:, 0], finals[:, 1], "o", color=f"C{i}", markersize=4 + 2 * (1 - i), alpha=0.5, label=label)
+        ax_hist.hist(data[key]["values"], bins=bins, color=f"C{i}", alpha=0.55, label=label)
+        ks = data[key]["best_of"]["k"]
+        ax_best.plot(ks, data[key]["best_of"]["mean"], "o-", color=f"C{i}", label=label)
+    ax_map.legend(fontsize=7, loc="lower left")
+    ax_hist.set(xlabel="final f", ylabel="runs", title="final values of all runs")
+    ax_hist.legend(fontsize=8)
+    ax_best.set_xscale("log")
+    ax_best.set(xlabel="restarts k", ylabel="mean best f of k runs", title="restarts: the best of k runs")
+    ax_best.grid(alpha=0.3, which="both")
+    ax_best.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
+
+def figures(record: RunRecord) -> dict[str, Figure]:
     return {"minima.png": many_starts(json.loads((record.path / "minima.json").read_text()))}
 
 
@@ -98,3 +128,48 @@ def minima_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
         rows.append([label, f"{m[f'{key}/median']:.3g}", f"{100 * m[f'{key}/global_fraction']:.1f}%",
                      *(f"{m[f'{key}/best_of_{k}']:.3g}" for k in ks), f"{m[f'{key}/best']:.3g}"])  # fmt: skip
     return ["method", "median final f", "found the global minimum", *(f"best of {k}" for k in ks), "best of all"], rows
+
+
+def sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Bad local minima' from ``descentlab landscape minima`` runs."""
+    return [
+        Section(
+            id=f"minima-{r.config.get('landscape')}",
+            title=f"Bad local minima: {r.config.get('starts')} random starts on {r.config.get('landscape')}",
+            concept=(
+                "Gradient descent ends in the minimum of the basin it starts in, and on a non-convex surface "
+                "most basins hold poor minima. Two remedies of the unit: restart from several points and keep "
+                "the best (the best of k runs falls as k grows), and add gradient noise, annealed to zero, "
+                "which carries a run over the ridges between basins early on."
+            ),
+            figures=[many_starts(json.loads((r.path / "minima.json").read_text()))],
+            table=minima_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def tour(settings: TourSettings) -> list[MinimaConfig]:
+    q = settings.quick
+    return [MinimaConfig(seed=settings.seed, device=settings.device, starts=200 if q else 500,
+                         steps=1000 if q else 2000)]  # fmt: skip
+
+
+LANDSCAPE_MINIMA = Experiment(
+    command="landscape minima",
+    help="bad local minima: many random starts, plain and with gradient noise; what restarts buy",
+    description=(
+        "Gradient descent from many random starts (rastrigin by default), once plainly and once with\n"
+        "annealed gradient noise: where the runs end, the distribution of final values, and the mean\n"
+        "best of k runs (k restarts). Writes minima.json and minima.png."
+    ),
+    examples=("descentlab landscape minima", "descentlab landscape minima --starts 2000 --noise 200"),
+    config=MinimaConfig,
+    train=train,
+    figures=figures,
+    table=minima_table,
+    sections=sections,
+    tour=tour,
+)

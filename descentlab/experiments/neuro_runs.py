@@ -1,4 +1,4 @@
-"""``descentlab neuro patterns`` and ``descentlab neuro plasticity`` as runs.
+"""``descentlab neuro patterns`` and ``descentlab neuro plasticity`` as runs, and ``descentlab neuro simulate``.
 
 ``patterns``: the five Izhikevich (2003) cortical firing patterns and a Hodgkin-Huxley action potential,
 each neuron under a step of current; the traces are kept in ``traces.pt`` and drawn in ``neurons.png``.
@@ -6,21 +6,31 @@ each neuron under a step of current; the traces are kept in ``traces.pt`` and dr
 ``plasticity``: Oja's rule on correlated data (the cosine with the first principal component), then STDP
 on a neuron whose inputs carry a repeated spike pattern hidden in noise; the weights over time are kept in
 ``stdp.pt`` and drawn in ``stdp.png``.
+
+``simulate``: one neuron (or a population with currents spread from 0) under a constant current, its
+spike count and rate, and optionally its voltage trace and f-I curve as a figure; not a run.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import torch
+from matplotlib.figure import Figure
 
-from descentlab.config import RunConfig, param
-from descentlab.neuro import PATTERNS, HodgkinHuxley, Izhikevich, simulate
+from descentlab.config import Options, RunConfig, param
+from descentlab.errors import ParameterError
+from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
+from descentlab.neuro import LIF, PATTERNS, HodgkinHuxley, Izhikevich, Reset, simulate
+from descentlab.neuro.plasticity import PatternResult, oja, repeated_pattern
+from descentlab.report import Section
 from descentlab.runs import Run, RunRecord, StopFlag, load_checkpoint, save_checkpoint, seed_everything
-
-PATTERNS_EXPERIMENT = "neuro-patterns"
-PLASTICITY_EXPERIMENT = "neuro-plasticity"
 
 
 @dataclass(frozen=True)
@@ -77,8 +87,6 @@ class PlasticityConfig(RunConfig):
 def plasticity_train(
     cfg: PlasticityConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None
 ) -> dict[str, float]:
-    from descentlab.neuro.plasticity import oja, repeated_pattern
-
     seed_everything(cfg.seed)
     g = torch.Generator().manual_seed(cfg.seed)
     cov = torch.tensor([[3.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 0.5]], dtype=torch.float64)
@@ -104,17 +112,89 @@ def plasticity_train(
     }  # fmt: skip
 
 
-def stdp_result(record: RunRecord) -> Any:
-    from descentlab.neuro.plasticity import PatternResult
-
+def stdp_result(record: RunRecord) -> PatternResult:
     return PatternResult(**load_checkpoint(record.path / "stdp.pt"))
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import neuron_patterns, stdp_weights
+# ---- figures and tables -------------------------------------------------------------------------
 
-    if record.experiment == PATTERNS_EXPERIMENT:
-        return {"neurons.png": neuron_patterns(load_checkpoint(record.path / "traces.pt"), record.config)}
+
+def neuron_patterns(traces: dict[str, Any], config: dict[str, Any]) -> Figure:
+    """Izhikevich's five firing patterns and a Hodgkin-Huxley action potential: membrane against time."""
+    names = list(traces)
+    fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.6 * len(names)), sharex=False)
+    for ax, name in zip(axes, names, strict=True):
+        t, v = traces[name]["t"].numpy(), traces[name]["v"].numpy()
+        ax.plot(t, v, lw=0.8, color="C3" if name == "hodgkin-huxley" else "C0")
+        current = config.get("hh_current") if name == "hodgkin-huxley" else config.get("current")
+        ax.set_title(f"{name} (I = {current:g})", fontsize=9, loc="left")
+        ax.set_ylabel("mV", fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("time (ms)")
+    fig.tight_layout()
+    return fig
+
+
+def stdp_weights(result: PatternResult) -> Figure:
+    """STDP on a repeated pattern: every synapse's weight over time (pattern afferents orange, noise-only
+    grey), and the neuron's spikes in the last seconds with the pattern's presentations shaded."""
+    fig, (ax, ax_spk) = plt.subplots(2, 1, figsize=(8, 6), gridspec_kw={"height_ratios": [3, 1]})
+    t, w = result.times.numpy(), result.weights.numpy()
+    members = result.pattern_inputs.numpy()
+    ax.plot(t, w[:, ~members], color="0.6", lw=0.4, alpha=0.5)
+    ax.plot(t, w[:, members], color="C1", lw=0.4, alpha=0.6)
+    ax.plot([], [], color="C1", label="afferents in the pattern")
+    ax.plot([], [], color="0.6", label="noise-only afferents")
+    ax.set(xlabel="time (s)", ylabel="synaptic weight", title="STDP: weights over time")
+    ax.legend(loc="center right")
+    steps = len(result.post_spikes)
+    last = slice(max(0, steps - 2000), steps)  # the last 2 s at 1 ms steps
+    ms = np.arange(steps, dtype=float)[last]
+    shown = result.in_pattern.numpy()[last]
+    ax_spk.fill_between(ms, 0, 1, where=shown, color="C1", alpha=0.25, step="mid", label="pattern shown")
+    spikes = result.post_spikes.numpy()[last]
+    ax_spk.vlines(ms[spikes], 0, 1, color="C3", label="neuron spikes")
+    ax_spk.set(xlabel="time (ms)", yticks=[], title="the last 2 seconds")
+    ax_spk.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def neuron_figure(
+    recording: Any, title: str, current: float, fi: tuple[list[float], list[float]] | None = None
+) -> Figure:
+    """A neuron's membrane potential against time with its spikes marked (the last neuron of the recording),
+    a raster of every neuron's spikes when there are several, and optionally the f-I curve."""
+    n = recording.v.shape[1]
+    panels = 1 + (n > 1) + (fi is not None)
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.6), squeeze=False)
+    ax = axes[0][0]
+    t, v = recording.t.numpy(), recording.v[:, -1].numpy()
+    ax.plot(t, v, lw=0.8)
+    spikes = recording.spikes[:, -1].numpy().astype(bool)
+    ax.plot(t[spikes], v[spikes], "|", color="C3", ms=12, label=f"{int(spikes.sum())} spikes")
+    ax.set(xlabel="time (ms)", ylabel="membrane potential", title=f"{title}, current {current:g}")
+    ax.legend(loc="upper right")
+    ax.grid(alpha=0.3)
+    k = 1
+    if n > 1:
+        steps, neurons = recording.spikes.nonzero(as_tuple=True)
+        axes[0][k].plot(t[steps.numpy()], neurons.numpy(), "|", ms=3, color="k")
+        axes[0][k].set(xlabel="time (ms)", ylabel=f"neuron (current 0 to {current:g})", title="raster", ylim=(-1, n))
+        k += 1
+    if fi:
+        axes[0][k].plot(*fi, "o-", ms=3)
+        axes[0][k].set(xlabel="current", ylabel="firing rate (Hz)", title="f-I curve")
+        axes[0][k].grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def patterns_figures(record: RunRecord) -> dict[str, Figure]:
+    return {"neurons.png": neuron_patterns(load_checkpoint(record.path / "traces.pt"), record.config)}
+
+
+def plasticity_figures(record: RunRecord) -> dict[str, Figure]:
     return {"stdp.png": stdp_weights(stdp_result(record))}
 
 
@@ -136,3 +216,208 @@ def plasticity_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
          f"{m['stdp/late_spikes_in_pattern']:.0f} / {m['stdp/late_spikes_outside']:.0f} "
          f"(the pattern is shown {100 * m['stdp/pattern_time_fraction']:.0f}% of the time)"],
     ]  # fmt: skip
+
+
+# ---- report sections and declarations -----------------------------------------------------------
+
+
+def patterns_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Neuron models' from ``descentlab neuro patterns`` runs."""
+    return [
+        Section(
+            id="neuro-patterns",
+            title="Neuron models: Izhikevich's firing patterns and the Hodgkin-Huxley spike",
+            concept=(
+                "An artificial unit computes a weighted sum and a fixed nonlinearity; a biological neuron "
+                "integrates current on its membrane and fires. Hodgkin and Huxley (1952) described the squid "
+                "axon's spike with sodium and potassium conductances: the membrane jumps to about +40 mV and "
+                "undershoots rest after it. Izhikevich (2003) reproduced the cortex's firing patterns with two "
+                "variables and four parameters: regular spiking adapts, intrinsically bursting starts with a "
+                "burst, chattering fires bursts again and again, fast spiking does not adapt, low-threshold "
+                "spiking adapts from a high rate."
+            ),
+            figures=[neuron_patterns(load_checkpoint(r.path / "traces.pt"), r.config)],
+            table=patterns_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete" and (r.path / "traces.pt").is_file()
+    ]
+
+
+def plasticity_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Learning rules of the brain' from ``descentlab neuro plasticity`` runs."""
+    return [
+        Section(
+            id="stdp",
+            title="Plasticity: Oja's rule and spike-timing-dependent plasticity",
+            concept=(
+                "Backpropagation has no known counterpart in the brain; local rules do. Hebb's rule strengthens "
+                "a synapse whose input and output are active together, and Oja's decay term keeps it bounded, "
+                "so a single neuron learns the first principal component of its inputs. Spike-timing-dependent "
+                "plasticity strengthens a synapse whose spike arrives just before the neuron fires and weakens "
+                "one that arrives just after: here the synapses carrying a repeated pattern hidden in noise "
+                "grow, the others fade, and the neuron comes to fire when the pattern appears."
+            ),
+            figures=[stdp_weights(stdp_result(r))],
+            table=plasticity_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete" and (r.path / "stdp.pt").is_file()
+    ]
+
+
+def patterns_tour(settings: TourSettings) -> list[PatternsConfig]:
+    return [PatternsConfig(seed=settings.seed, device=settings.device)]
+
+
+def plasticity_tour(settings: TourSettings) -> list[PlasticityConfig]:
+    return [PlasticityConfig(seed=settings.seed, device=settings.device, seconds=30 if settings.quick else 60)]
+
+
+NEURO_PATTERNS = Experiment(
+    command="neuro patterns",
+    help="Izhikevich's five cortical firing patterns and a Hodgkin-Huxley spike, as a run",
+    description=(
+        "The Izhikevich (2003) parameter sets (regular spiking, intrinsically bursting, chattering,\n"
+        "fast spiking, low-threshold spiking) under a step of current, and the Hodgkin-Huxley action\n"
+        "potential; writes neurons.png and a table of spike counts and intervals."
+    ),
+    examples=("descentlab neuro patterns", "descentlab neuro patterns --current 15 --hh-current 20"),
+    config=PatternsConfig,
+    train=patterns_train,
+    figures=patterns_figures,
+    table=patterns_table,
+    sections=patterns_sections,
+    tour=patterns_tour,
+)
+
+NEURO_PLASTICITY = Experiment(
+    command="neuro plasticity",
+    help="Oja's rule finds a principal component; STDP learns a spike pattern hidden in noise",
+    description=(
+        "Oja's Hebbian rule on correlated Gaussian data (cosine with the leading eigenvector of the\n"
+        "covariance), then pair-based STDP on one LIF neuron whose inputs carry a repeated 50 ms spike\n"
+        "pattern hidden in Poisson noise: which synapses grow, and whether the neuron comes to fire for\n"
+        "the pattern. Writes stdp.png, the weights over time."
+    ),
+    examples=("descentlab neuro plasticity", "descentlab neuro plasticity --seconds 120 --seed 1"),
+    config=PlasticityConfig,
+    train=plasticity_train,
+    figures=plasticity_figures,
+    table=plasticity_table,
+    sections=plasticity_sections,
+    tour=plasticity_tour,
+)
+
+
+# ---- neuro simulate -----------------------------------------------------------------------------
+
+MAX_STEPS = 10_000_000
+
+
+@dataclass(frozen=True)
+class SimulateOptions(Options):
+    model: str = param(None, "the neuron model", choices=("lif", "izhikevich", "hh"), required=True)
+    pattern: str = param("regular-spiking", "Izhikevich's parameter set", choices=tuple(PATTERNS))
+    current: float | None = param(None, "input current (default: 1.5 LIF, 10 otherwise)")
+    duration: float = param(1000.0, "milliseconds", low=0.0, low_open=True)
+    dt: float | None = param(None, "time step in ms (default 0.1; 0.01 for hh)", low=0.0, low_open=True)
+    tau_m: float = param(10.0, "LIF membrane time constant, ms")
+    threshold: float = param(1.0, "LIF threshold")
+    resistance: float = param(1.0, "LIF membrane resistance")
+    reset: str = param(
+        "to-value", "LIF reset: to 0 (to-value) or subtract the threshold", choices=("to-value", "subtract")
+    )
+    refractory: float = param(0.0, "LIF refractory period, ms")
+    neurons: int = param(1, "simulate N neurons with currents spread from 0 to --current; --out adds their raster",
+                         low=1, high=10_000)  # fmt: skip
+    fi: str | None = param(None, "also an f-I curve over currents LOW..HIGH (with --out)", metavar="LOW,HIGH")
+    out: str | None = param(None, "write the voltage trace (and f-I curve) here", metavar="FILE.png")
+    json: bool = param(False, "print one JSON object")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.out is not None and Path(self.out).suffix.lower() != ".png":
+            raise ParameterError("out", f"{self.out}: the figure is a PNG; give a name ending in .png")
+        if self.out is not None and not Path(self.out).parent.is_dir():
+            raise ParameterError("out", f"{self.out}: folder {Path(self.out).parent} does not exist")
+        self.fi_range()
+
+    def fi_range(self) -> tuple[float, float] | None:
+        if self.fi is None:
+            return None
+        try:
+            low, high = (float(x) for x in self.fi.split(","))
+        except ValueError:
+            raise ParameterError("fi", f"{self.fi!r}: valid: LOW,HIGH currents such as 0,30") from None
+        return low, high
+
+    def neuron(self) -> LIF | Izhikevich | HodgkinHuxley:
+        if self.model == "lif":
+            return LIF(tau_m=self.tau_m, threshold=self.threshold, resistance=self.resistance,
+                       reset=Reset(self.reset), refractory=self.refractory, dt=self.dt or 0.1)  # fmt: skip
+        if self.model == "izhikevich":
+            return Izhikevich.pattern(self.pattern, dt=self.dt or 0.1)
+        return HodgkinHuxley(dt=self.dt or 0.01)
+
+
+def run_simulate(call: Call) -> int:
+    opts: SimulateOptions = call.options
+    model = opts.neuron()
+    current = opts.current if opts.current is not None else (1.5 if opts.model == "lif" else 10.0)
+    if round(opts.duration / model.dt) > MAX_STEPS:
+        raise ParameterError("duration", f"{opts.duration} at dt {model.dt}: over 10 million steps; raise dt")
+    n = opts.neurons
+    currents = torch.linspace(0.0, current, n, dtype=torch.float64) if n > 1 else torch.tensor([current])
+    recording, count = simulate(model, currents, opts.duration, n=n)
+    spikes = int(count[-1])  # the neuron given --current itself
+    result: dict[str, Any] = {"model": opts.model, "current": current, "duration_ms": opts.duration,
+                              "dt_ms": model.dt, "spikes": spikes, "rate_hz": 1000.0 * spikes / opts.duration}  # fmt: skip
+    if isinstance(model, LIF):
+        result["closed_form_rate_hz"] = model.rate(current)
+    if opts.model == "izhikevich":
+        result["pattern"] = opts.pattern
+    if n > 1:
+        result["rates_hz"] = (1000.0 * count.double() / opts.duration).tolist()
+    if opts.out:
+        fi = None
+        fi_range = opts.fi_range()
+        if fi_range is not None:
+            fi_currents = torch.linspace(*fi_range, 31, dtype=torch.float64)
+            seconds = min(opts.duration, 1000.0)
+            _, counts = simulate(model, fi_currents, seconds, n=31, record=False)
+            fi = (fi_currents.tolist(), (1000.0 * counts.double() / seconds).tolist())
+        assert recording is not None
+        title = f"{opts.model} ({opts.pattern})" if opts.model == "izhikevich" else opts.model
+        fig = neuron_figure(recording, title, current, fi)
+        fig.savefig(opts.out, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        result["figure"] = opts.out
+    if opts.json:
+        print(json.dumps(result))
+    else:
+        closed = f" (closed form {result['closed_form_rate_hz']:.2f} Hz)" if "closed_form_rate_hz" in result else ""
+        print(f"{result['spikes']} spikes in {opts.duration:g} ms: {result['rate_hz']:.2f} Hz{closed}"
+              + (f"; figure: {opts.out}" if opts.out else ""))  # fmt: skip
+    return 0
+
+
+NEURO_SIMULATE = Command(
+    command="neuro simulate",
+    help="simulate one neuron under a constant current: spikes, rate, voltage trace",
+    description=(
+        "Simulate one neuron for --duration ms under a constant --current (LIF: in units of the\n"
+        "threshold over the resistance; Izhikevich: the paper's units; Hodgkin-Huxley: uA/cm^2).\n"
+        "Prints the spike count and rate; --out writes the voltage trace and, with --fi, the f-I curve."
+    ),
+    examples=(
+        "descentlab neuro simulate --model lif --tau-m 10 --threshold 1 --current 1.5 --duration 1000 --json",
+        "descentlab neuro simulate --model lif --current 1.5 --refractory 2 --reset subtract",
+        "descentlab neuro simulate --model izhikevich --pattern intrinsically-bursting --current 10 --out ib.png",
+        "descentlab neuro simulate --model hh --current 10 --duration 100 --fi 0,30 --out hh.png",
+    ),
+    run=run_simulate,
+    options=SimulateOptions,
+)

@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.figure import Figure
+
 from descentlab.config import RunConfig, param
-from descentlab.errors import ConfigError, Interrupted
+from descentlab.errors import Interrupted, ParameterError
+from descentlab.experiments.declaration import Experiment, SearchSpace, TourSettings
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.functions import Point
 from descentlab.landscape.race import RACE_OPTIMIZERS, default_lr, race
+from descentlab.report import Section, fmt
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
-
-EXPERIMENT = "optim-race"
 
 
 @dataclass(frozen=True)
@@ -48,9 +57,8 @@ class RaceConfig(RunConfig):
         names = [n.strip() for n in self.optimizers.split(",") if n.strip()]
         unknown = [n for n in names if n not in RACE_OPTIMIZERS]
         if unknown or not names:
-            raise ConfigError(
-                f"optimizers: {self.optimizers!r} is not valid; valid: all, or a comma list of {', '.join(RACE_OPTIMIZERS)}"
-            )
+            valid = f"all, or a comma list of {', '.join(RACE_OPTIMIZERS)}"
+            raise ParameterError("optimizers", f"{self.optimizers!r} is not valid; valid: {valid}")
         return names
 
     def start_point(self) -> Point:
@@ -59,9 +67,11 @@ class RaceConfig(RunConfig):
         try:
             x, y = (float(v) for v in self.start.split(","))
         except ValueError:
-            raise ConfigError(f"start: {self.start!r} is not valid; valid: two numbers 'X,Y', e.g. -1.5,2") from None
+            raise ParameterError(
+                "start", f"{self.start!r} is not valid; valid: two numbers 'X,Y', e.g. -1.5,2"
+            ) from None
         if not (math.isfinite(x) and math.isfinite(y)):
-            raise ConfigError(f"start: {self.start!r} is not finite; valid: two finite numbers 'X,Y'")
+            raise ParameterError("start", f"{self.start!r} is not finite; valid: two finite numbers 'X,Y'")
         return x, y
 
     def learning_rates(self) -> dict[str, float]:
@@ -73,9 +83,8 @@ class RaceConfig(RunConfig):
             except ValueError:
                 rate = -1.0
             if name not in lrs or not 0 < rate < math.inf:
-                raise ConfigError(
-                    f"lr: {item!r} is not valid; valid: NAME=VALUE with NAME among {', '.join(lrs)} and VALUE > 0"
-                )
+                valid = f"NAME=VALUE with NAME among {', '.join(lrs)} and VALUE > 0"
+                raise ParameterError("lr", f"{item!r} is not valid; valid: {valid}")
             lrs[name] = rate
         return lrs
 
@@ -117,12 +126,176 @@ def train(cfg: RaceConfig, run: Run, stop: StopFlag, state: dict[str, Any] | Non
     return metrics
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    """Trajectories over the contours and f against step, from ``trajectories.json``; a GIF if asked."""
-    from descentlab.report.figures import race_animation, race_paths
+# ---- figures (shared by the other landscape experiments), table, report, tour, search -------------
 
+
+def contours(ax: Any, landscape_name: str) -> None:
+    """Filled contours of an analytic landscape (computed from its formula; no training)."""
+    ls = LANDSCAPES[landscape_name]
+    (x0, x1), (y0, y1) = ls.window
+    xs, ys = torch.meshgrid(
+        torch.linspace(x0, x1, 300, dtype=torch.float64),
+        torch.linspace(y0, y1, 300, dtype=torch.float64),
+        indexing="xy",
+    )
+    z = ls(xs, ys).numpy()
+    shifted = z - z.min() + 1e-3  # log-spaced levels need positive values
+    levels = np.geomspace(shifted.min(), shifted.max(), 30)
+    ax.contourf(
+        xs.numpy(), ys.numpy(), shifted, levels=levels, cmap="Greys_r", norm=matplotlib.colors.LogNorm(), alpha=0.8
+    )
+    for m in ls.minima:
+        ax.plot(*m, "*", color="gold", markersize=14, markeredgecolor="k", zorder=5)
+    for s in ls.saddles:
+        ax.plot(*s, "X", color="gold", markersize=11, markeredgecolor="k", zorder=5)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y", title=f"{landscape_name}: paths from the same start")
+
+
+def race_paths(data: dict[str, Any]) -> Figure:
+    """Each optimizer's path over the landscape's contours (start and minima marked), and f against step."""
+    fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.8))
+    contours(ax_map, data["landscape"])
+    for i, path in enumerate(data["paths"]):
+        xs, ys = zip(*path["points"], strict=True)
+        style = {
+            "color": f"C{i % 10}",
+            "label": f"{path['name']} (lr={path['lr']:g}){' diverged' if path['diverged'] else ''}",
+        }
+        ax_map.plot(xs, ys, "-", linewidth=1.4, **style)
+        ax_loss.plot(range(len(path["losses"])), path["losses"], **style)
+    start = data["paths"][0]["points"][0]
+    ax_map.plot(*start, "o", color="red", markersize=8, markeredgecolor="k", zorder=6, label="start")
+    values = [v for p in data["paths"] for v in p["losses"]]
+    if min(values) > 0:
+        ax_loss.set_yscale("log")
+    ax_loss.set(xlabel="step", ylabel="f(x, y)", title="loss against step")
+    ax_loss.grid(alpha=0.3)
+    ax_loss.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def race_animation(data: dict[str, Any], path: str | Path, max_frames: int = 60) -> None:
+    """An animated GIF of the race: each optimizer's path drawn up to the frame's step."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    contours(ax, data["landscape"])
+    lines = [ax.plot([], [], "-", color=f"C{i % 10}", label=p["name"])[0] for i, p in enumerate(data["paths"])]
+    ax.legend(fontsize=7, loc="upper right")
+    longest = max(len(p["points"]) for p in data["paths"])
+    frames = min(max_frames, longest)
+
+    def draw(frame: int) -> list[Any]:
+        upto = max(1, round(longest * (frame + 1) / frames))
+        for line, p in zip(lines, data["paths"], strict=True):
+            xs, ys = zip(*p["points"][:upto], strict=True)
+            line.set_data(xs, ys)
+        return lines
+
+    FuncAnimation(fig, draw, frames=frames, blit=True).save(path, writer=PillowWriter(fps=12))
+    plt.close(fig)
+
+
+def figures(record: RunRecord) -> dict[str, Figure]:
+    """Trajectories over the contours and f against step, from ``trajectories.json``; a GIF if asked."""
     data = json.loads((record.path / "trajectories.json").read_text())
     out = {"race.png": race_paths(data)}
     if record.config.get("gif"):
         race_animation(data, record.path / "race.gif")
     return out
+
+
+def race_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    """Final loss, distance to the nearest minimum (or saddle) and steps to reach it, per optimizer."""
+    m, cfg = record.final(), record.config
+    names = [k.split("/")[0] for k in m if k.endswith("/final_loss")]
+    rows = []
+    for name in names:
+        steps = m.get(f"{name}/steps_to_tol", -1.0)
+        rows.append([name, fmt(m.get(f"{name}/final_loss"), ".4g"), fmt(m.get(f"{name}/distance"), ".4g"),
+                     "never" if steps < 0 else f"{steps:.0f}", "yes" if m.get(f"{name}/diverged") else "no"])  # fmt: skip
+    tol = f"steps to |f - f*| <= {cfg.get('tol')}"
+    return ["optimizer", "final f", "distance to nearest minimum", tol, "diverged"], rows
+
+
+def sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Non-convex optimization': each race, its paths over the contours, its table."""
+    out = []
+    for r in [r for r in runs if r.status == "complete"]:
+        data = json.loads((r.path / "trajectories.json").read_text())
+        landscape = str(r.config.get("landscape"))
+        out.append(
+            Section(
+                id=f"race-{landscape}",
+                title=f"Non-convex optimization: the optimizers racing on {landscape}",
+                concept=(
+                    "Deep networks' losses are non-convex: curved valleys, plateaus, saddle points and many "
+                    "local minima. On an analytic surface every optimizer starts from the same point, so "
+                    "their paths show what momentum, adaptive scaling and bias correction do, as in the "
+                    "unit's picture of SGD's noisy path beside momentum's."
+                ),
+                note=(
+                    "Learning rates are each optimizer's best on a grid (lowest loss after 500 steps from "
+                    "this start), so the race is fair; the table counts steps until f is within the "
+                    "tolerance of the minimum."
+                ),
+                figures=[race_paths(data)],
+                table=race_table(r),
+                commands=[str(r.meta.get("command"))],
+            )
+        )
+    return out
+
+
+def tour(settings: TourSettings) -> list[RaceConfig]:
+    return [RaceConfig(seed=settings.seed, device=settings.device, landscape="rosenbrock",
+                       steps=200 if settings.quick else 500)]  # fmt: skip
+
+
+def search_space(trial: Any, cfg: RaceConfig, fixed: frozenset[str]) -> dict[str, Any]:
+    """The one raced optimizer's learning rate, log scale from 1e-5 to 10."""
+    if "lr" in fixed:
+        return {}
+    (name,) = cfg.names()
+    return {"lr": f"{name}={trial.suggest_float('lr', 1e-5, 10.0, log=True)!r}"}
+
+
+def _one_optimizer(cfg: RaceConfig) -> None:
+    if len(cfg.names()) != 1:
+        raise ParameterError("optimizers", f"{cfg.optimizers!r}: a search tunes one optimizer's learning rate; "
+                             f"valid: one of {', '.join(RaceConfig().names())}")  # fmt: skip
+
+
+def _final_f(cfg: RaceConfig, final: dict[str, float]) -> float:
+    """Final f; a diverged path (its last finite f can look good) ranks last."""
+    name = cfg.names()[0]
+    return math.inf if final.get(f"{name}/diverged") else final.get(f"{name}/final_loss", math.nan)
+
+
+OPTIM_RACE = Experiment(
+    command="optim race",
+    help="race the optimizers on an analytic landscape: paths over contours, loss, table",
+    description=(
+        "Every optimizer from one start on an analytic surface (rosenbrock, beale, himmelblau,\n"
+        "rastrigin, ackley, six-hump-camel, quadratic-bowl, saddle, monkey-saddle), with tuned\n"
+        "learning rates; writes race.png (and race.gif with --gif) and a table of final loss,\n"
+        "distance to the nearest minimum and steps to reach it."
+    ),
+    examples=(
+        "descentlab optim race --landscape rosenbrock",
+        "descentlab optim race --landscape rastrigin --optimizers sgd,momentum,adam --noise 2 --gif",
+        "descentlab optim race --landscape saddle --start -1.5,0.001 --lr sgd=0.01,adam=0.05",
+    ),
+    config=RaceConfig,
+    train=train,
+    figures=figures,
+    table=race_table,
+    sections=sections,
+    tour=tour,
+    search=SearchSpace(
+        "the learning rate of one optimizer of 'optim race'; minimizes its final f",
+        search_space,
+        lambda cfg: f"{cfg.names()[0]}/final_loss",
+        check=_one_optimizer,
+        score=_final_f,
+    ),
+)

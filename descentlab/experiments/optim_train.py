@@ -13,22 +13,36 @@ Read top to bottom: config, data, network, loop.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 from torch import nn
 
-from descentlab.config import RunConfig, param
+from descentlab.config import Options, RunConfig, param
 from descentlab.data import fashion_mnist, mnist
-from descentlab.errors import Interrupted
+from descentlab.errors import Interrupted, ParameterError
+from descentlab.experiments.declaration import Call, Command, Experiment, SearchSpace, TourSettings
+from descentlab.optim import bench
 from descentlab.optim import transforms as T
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
-from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, Regime, mini_batch
-from descentlab.runs import Run, RunRecord, StopFlag, progress, rng_state, seed_everything, select_device, set_rng_state
+from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS, Regime, mini_batch
+from descentlab.report import Section, fmt, pct
+from descentlab.report.plots import learning_curves, loss_against_epochs_and_seconds
+from descentlab.runs import (
+    Run,
+    RunRecord,
+    StopFlag,
+    progress,
+    rng_state,
+    seed_everything,
+    select_device,
+    set_rng_state,
+)
 
-EXPERIMENT = "optim-train"
 REGIMES = ("full-batch", "stochastic", "mini-batch")
 # Usual starting learning rates. Momentum's is smaller because its steady-state step for a constant
 # gradient is lr / (1 - momentum): ten times lr at momentum 0.9 (the unit's "decrease the learning
@@ -233,8 +247,185 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
     }
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    """The run's own figure, drawn from what it logged."""
-    from descentlab.report.figures import learning_curves
+# ---- figures, table, report, tour, search ------------------------------------------------------
 
+
+def figures(record: RunRecord) -> dict[str, Figure]:
+    """The run's own figure, drawn from what it logged."""
     return {"learning_curves.png": learning_curves(record)}
+
+
+def _regime(r: RunRecord) -> str:
+    regime = str(r.config.get("regime", "mini-batch"))
+    return f"mini-batch {r.config.get('batch_size')}" if regime == "mini-batch" else regime
+
+
+def _label(r: RunRecord) -> str:
+    _, lrs = r.series("charts/learning_rate")
+    lr = f"{lrs[0]:g}" if lrs else "?"
+    return f"{r.config.get('optimizer')}, {_regime(r)}, lr={lr}"
+
+
+def sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Optimization in deep learning' and 'Generalization' from ``descentlab optim train`` runs."""
+    done = [r for r in runs if r.status == "complete"]
+    rows = []
+    for r in done:
+        m, c = r.final(), r.config
+        rows.append([str(c.get("optimizer")), _regime(r), str(c.get("epochs")), f"{m.get('steps', 0):.0f}",
+                     fmt(m.get("train/loss")), pct(m.get("val/accuracy")), pct(m.get("test/accuracy")),
+                     fmt(r.train_seconds, ".1f")])  # fmt: skip
+    optimization = Section(
+        id="optimization",
+        title="Optimization in deep learning: the unit's optimizers training one network",
+        concept=(
+            "An optimizer turns gradients of the loss into changes of the weights; which one is used, "
+            "and on how much data each gradient is computed, changes how fast and how far the loss falls. "
+            "Here the same 784-256-10 network is trained by each of the unit's optimizers in its regime: "
+            "gradient descent on the whole training set, stochastic gradient descent on one example at a "
+            "time, the others on mini-batches of 32."
+        ),
+        note=(
+            "The unit says mini-batch descent is faster than both SGD and full-batch descent because "
+            "'fewer iterations are needed'. Per epoch it makes more updates than full-batch descent and "
+            "fewer than SGD; its wall-clock advantage comes from vectorized computation and lower gradient "
+            "variance (compare the two panels). Momentum's learning rate is smaller because its step for a "
+            "constant gradient is lr / (1 - beta). Adam's bias corrections, which the unit omits, are applied."
+        ),
+        figures=[loss_against_epochs_and_seconds(done, _label, "validation loss of the unit's optimizers on MNIST")]
+        if done
+        else [],
+        table=(["optimizer", "regime", "epochs", "updates", "train loss", "val acc %", "test acc %", "train s"], rows),
+        commands=[str(r.meta.get("command")) for r in done],
+    )
+    gap_rows = []
+    for r in done:
+        m = r.final()
+        gap = None if "train/accuracy" not in m else m["train/accuracy"] - m.get("val/accuracy", 0.0)
+        gap_rows.append([_label(r), pct(m.get("train/accuracy")), pct(m.get("val/accuracy")),
+                         pct(m.get("test/accuracy")), pct(gap), fmt(m.get("val/loss", 0.0) - m.get("train/loss", 0.0))])  # fmt: skip
+    best = max(done, key=lambda r: r.final().get("val/accuracy", 0.0), default=None)
+    generalization = Section(
+        id="generalization",
+        title="Generalization: training, validation and test sets",
+        concept=(
+            "A network is trained on the training set, its settings are chosen on a validation set it "
+            "never trains on, and the test set is touched once, for the final number. The distance "
+            "between training and validation performance is the generalization gap."
+        ),
+        figures=[learning_curves(best)] if best is not None else [],
+        table=(["run", "train acc %", "val acc %", "test acc %", "gap (train-val) pts", "val-train loss"], gap_rows),
+        commands=[str(best.meta.get("command"))] if best is not None else [],
+    )
+    return [optimization, generalization]
+
+
+def tour(settings: TourSettings) -> list[TrainConfig]:
+    """The unit's eight optimizers (``descentlab.optim.UNIT_OPTIMIZERS``), each in its data regime, with
+    about eight validation points an epoch."""
+    q = settings.quick
+    base = TrainConfig(seed=settings.seed, device=settings.device, epochs=2 if q else 4,
+                       train_size=2000 if q else 10_000, log_every=25 if q else 50)  # fmt: skip
+    configs = []
+    for unit in UNIT_OPTIMIZERS:
+        batch = unit.regime.batch_size if unit.regime.kind == "mini-batch" and unit.regime.batch_size else None
+        config = replace(base, optimizer=unit.optimizer_name, lr=unit.lr, regime=unit.regime.kind,
+                         batch_size=batch or base.batch_size)  # fmt: skip
+        steps_per_epoch = config.data_regime().steps_per_epoch(config.train_size)
+        configs.append(replace(config, eval_every=max(1, steps_per_epoch // 8)))
+    return configs
+
+
+def search_space(trial: Any, cfg: TrainConfig, fixed: frozenset[str]) -> dict[str, Any]:
+    """Learning rate (log scale, 1/30 to 30 times the optimizer's usual one), momentum, batch size."""
+    out: dict[str, Any] = {}
+    if "lr" not in fixed:
+        usual = DEFAULT_LR[cfg.optimizer]
+        out["lr"] = trial.suggest_float("lr", usual / 30, min(usual * 30, 10.0), log=True)
+    if cfg.optimizer == "momentum" and "momentum" not in fixed:
+        out["momentum"] = trial.suggest_float("momentum", 0.5, 0.99)
+    if cfg.regime == "mini-batch" and "batch_size" not in fixed:
+        out["batch_size"] = trial.suggest_categorical("batch_size", [16, 32, 64, 128, 256])
+    return out
+
+
+OPTIM_TRAIN = Experiment(
+    command="optim train",
+    help="train a 784-hidden-10 MLP on MNIST with one optimizer, as a run",
+    description=(
+        "Train a multilayer perceptron on MNIST or Fashion-MNIST with one optimizer and log it as a\n"
+        "run: config.json, metrics.jsonl, TensorBoard events, checkpoint.pt, figures, summary.json.\n"
+        "Ctrl-C writes a checkpoint and exits with code 130; --resume continues it exactly."
+    ),
+    examples=(
+        "descentlab optim train --optimizer adam --epochs 3",
+        "descentlab optim train --batch-size 55000 --lr 0.5 --epochs 20   # full-batch gradient descent",
+        "descentlab optim train --config adam.toml --seed 1",
+        "descentlab optim train --resume runs/optim-train/mnist-adam__0__20261125-120000",
+    ),
+    config=TrainConfig,
+    train=train,
+    figures=figures,
+    sections=sections,
+    tour=tour,
+    search=SearchSpace(
+        "the learning rate, momentum and batch size of the MNIST MLP of 'optim train'; minimizes the final "
+        "validation loss",
+        search_space,
+        lambda cfg: "val/loss",
+        prune_on="val/loss",
+    ),
+)
+
+
+# ---- the optim group's other commands ------------------------------------------------------------
+
+
+def list_optimizers(call: Call) -> int:
+    for i, unit in enumerate(UNIT_OPTIMIZERS, 1):
+        print(f"{i}. {unit.name} [{unit.regime.name}]\n   {unit.rule}")
+    return 0
+
+
+OPTIM_LIST = Command(
+    command="optim list",
+    help="the unit's eight optimizers with their data regimes and update rules",
+    description="The unit's eight optimizers, each with its regime and its update rule.",
+    examples=("descentlab optim list",),
+    run=list_optimizers,
+)
+
+
+@dataclass(frozen=True)
+class BenchOptions(Options):
+    device: str = param("cpu", "where to run", choices=("cpu", "cuda"))
+    rounds: int = param(15, "timed steps per variant (median)", low=1)
+    only: tuple[str, ...] | None = param(None, "only these algorithms (e.g. Adam RMSProp)", metavar="NAME")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        valid = [c.name for c in bench.CASES]
+        for name in self.only or ():
+            if name not in valid:
+                raise ParameterError("only", f"{name!r} is not a benchmarked algorithm; valid: {', '.join(valid)}")
+
+
+def run_bench(call: Call) -> int:
+    opts: BenchOptions = call.options
+    if opts.device == "cuda":
+        select_device("cuda")  # a one-line error when there is no GPU
+    print(bench.main(opts.device, list(opts.only) if opts.only else None, opts.rounds))
+    return 0
+
+
+OPTIM_BENCH = Command(
+    command="optim bench",
+    help="ms per step of ours against torch.optim's fastest, on a 9.8M-parameter model",
+    description=(
+        "Time one optimizer step on 48 tensors (24 of 640x640, 24 of 640): ours (compiled single\n"
+        "pass) against torch.optim's for-loop, foreach and fused implementations, same process."
+    ),
+    examples=("descentlab optim bench", "descentlab optim bench --only Adam RMSProp --rounds 30"),
+    run=run_bench,
+    options=BenchOptions,
+)

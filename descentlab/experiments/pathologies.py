@@ -15,21 +15,26 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import matplotlib.pyplot as plt
 import torch
+from matplotlib.figure import Figure
 
 from descentlab import optim
 from descentlab.config import RunConfig, param
-from descentlab.errors import ConfigError
+from descentlab.errors import ParameterError
+from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.optim_race import race_paths
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.race import Trajectory, descend
 from descentlab.optim import transforms as T
+from descentlab.report import Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
 
-PLATEAU, STEEP = "landscape-plateau", "landscape-steep"
 LEAVE = 0.5  # f below this: off the plateau, on the well's slope
 ANGLE = 0.2  # starts lie on the ray at this angle (radians) from the x axis
 
@@ -53,9 +58,8 @@ class PlateauConfig(RunConfig):
         except ValueError:
             radii = []
         if not radii or not all(0 < r <= 6 for r in radii):
-            raise ConfigError(
-                f"radii: {self.radii!r} is not valid; valid: a comma list of numbers in (0, 6], e.g. 3,4,5"
-            )
+            valid = "a comma list of numbers in (0, 6], e.g. 3,4,5"
+            raise ParameterError("radii", f"{self.radii!r} is not valid; valid: {valid}")
         return radii
 
     @property
@@ -145,13 +149,35 @@ def steep_train(cfg: SteepConfig, run: Run, stop: StopFlag, state: dict[str, Any
     return metrics
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import plateau_steps, race_paths
+def plateau_steps(data: dict[str, Any]) -> Figure:
+    """Steps to leave the plateau against the starting distance, one line per method (log scale)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    radii = data["radii"]
+    for i, name in enumerate(("gd", "momentum", "rmsprop", "adam")):
+        steps = [data["metrics"].get(f"{name}/steps_to_leave@r={r:g}", -1.0) for r in radii]
+        pts = [(r, s) for r, s in zip(radii, steps, strict=True) if s > 0]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), "o-", color=f"C{i}", label=name)
+    ax.set_yscale("log")
+    ax.set(xlabel="distance of the start from the well's centre", ylabel="steps until f < 0.5",
+           title="a flat region: steps to leave it")  # fmt: skip
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
-    data = json.loads((record.path / "pathology.json").read_text())
-    if record.experiment == PLATEAU:
-        return {"plateau.png": race_paths(data), "plateau_steps.png": plateau_steps(data)}
-    return {"steep.png": race_paths(data)}
+
+def _data(record: RunRecord) -> dict[str, Any]:
+    return dict(json.loads((record.path / "pathology.json").read_text()))
+
+
+def plateau_figures(record: RunRecord) -> dict[str, Figure]:
+    data = _data(record)
+    return {"plateau.png": race_paths(data), "plateau_steps.png": plateau_steps(data)}
+
+
+def steep_figures(record: RunRecord) -> dict[str, Figure]:
+    return {"steep.png": race_paths(_data(record))}
 
 
 def plateau_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
@@ -173,3 +199,89 @@ def steep_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
         rows.append([name, final, "no" if at < 0 else f"at step {at:.0f}",
                      f"{m[f'{name}/longest_step']:.3g}"])  # fmt: skip
     return ["method", "final f", "diverged", "longest step"], rows
+
+
+def plateau_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Flat regions' from ``descentlab landscape plateau`` runs."""
+    return [
+        Section(
+            id="plateau",
+            title="Flat regions: steps to leave a plateau",
+            concept=(
+                "Where the loss is nearly flat the gradient is tiny, and so is every gradient-descent "
+                "step: the steps needed grow as fast as the gradient shrinks (here like exp(r^2/2)). "
+                "Momentum accumulates the small gradients; RMSProp and Adam divide each step by the "
+                "gradient's own recent size, so they cross a plateau at about lr per step. In networks "
+                "the same cure comes from better activations and normalization, which keep gradients "
+                "from vanishing in the first place."
+            ),
+            figures=[plateau_steps(_data(r)), race_paths(_data(r))],
+            table=plateau_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def steep_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'High curvature' from ``descentlab landscape steep`` runs."""
+    return [
+        Section(
+            id="steep",
+            title="High curvature: divergence, and clipping or adaptive steps",
+            concept=(
+                "A step size is stable only below 2 / (largest curvature). Where the curvature is "
+                "much higher than near the minimum (a steep wall or cliff), a step size chosen for "
+                "the minimum overshoots and the loss explodes. Clipping the gradient's norm bounds "
+                "every step; an adaptive method divides by the gradient's scale. Both get through."
+            ),
+            figures=[race_paths(_data(r))],
+            table=steep_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def plateau_tour(settings: TourSettings) -> list[PlateauConfig]:
+    return [PlateauConfig(seed=settings.seed, device=settings.device, radii="3,4" if settings.quick else "3,4,5")]
+
+
+def steep_tour(settings: TourSettings) -> list[SteepConfig]:
+    return [SteepConfig(seed=settings.seed, device=settings.device, steps=1500 if settings.quick else 5000)]
+
+
+LANDSCAPE_PLATEAU = Experiment(
+    command="landscape plateau",
+    help="a flat region: steps to leave it for gradient descent, momentum, RMSProp and Adam",
+    description=(
+        "On f = 1 - exp(-r^2/2) the gradient all but vanishes far from the well. Counts each method's\n"
+        "steps until f < 0.5 from several distances. Writes pathology.json, plateau.png, plateau_steps.png."
+    ),
+    examples=("descentlab landscape plateau", "descentlab landscape plateau --radii 2,3,4,5,5.5"),
+    config=PlateauConfig,
+    train=plateau_train,
+    figures=plateau_figures,
+    table=plateau_table,
+    sections=plateau_sections,
+    tour=plateau_tour,
+)
+
+LANDSCAPE_STEEP = Experiment(
+    command="landscape steep",
+    help="high curvature: gradient descent diverges; clipping or an adaptive method does not",
+    description=(
+        "From (-2, -1) on Rosenbrock, where the curvature is about 5,200, gradient descent with a step\n"
+        "size that is stable near the minimum diverges; with its gradient clipped, or with RMSProp or\n"
+        "Adam, it does not. Writes pathology.json and steep.png."
+    ),
+    examples=("descentlab landscape steep", "descentlab landscape steep --clip 1 --steps 20000"),
+    config=SteepConfig,
+    train=steep_train,
+    figures=steep_figures,
+    table=steep_table,
+    sections=steep_sections,
+    tour=steep_tour,
+)

@@ -19,22 +19,42 @@ Read top to bottom: config, environment options, the run, the saved agent, figur
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
+import numpy as np
 import torch
+from matplotlib.figure import Figure
+from PIL import Image
 
-from descentlab.config import RunConfig, param
-from descentlab.errors import CheckpointError, Interrupted, UserError
-from descentlab.optim.by_name import OPTIMIZERS
-from descentlab.runs import Run, RunRecord, StopFlag, load_checkpoint, save_checkpoint, seed_everything
+from descentlab.config import Options, RunConfig, field_type, param
+from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError
+from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
+from descentlab.report import Section
+from descentlab.report.plots import running_mean
+from descentlab.rl import ALGORITHMS, agent_config, algorithms_with, evaluate, make_agent
+from descentlab.rl.common import Log, make_env
+from descentlab.rl.envs import GridRoute
+from descentlab.runs import (
+    Run,
+    RunRecord,
+    StopFlag,
+    atomic_write_bytes,
+    load_checkpoint,
+    load_run,
+    save_checkpoint,
+    seed_everything,
+)
 
-EXPERIMENT = "rl-train"
-REWARDS_EXPERIMENT = "rl-rewards"
 GRID = "descentlab/GridRoute-v0"
-ALGOS = ("qlearning", "dqn", "reinforce", "ppo")
+WALL_CLOCK = ("charts/SPS",)  # steps per second: logged to timing.jsonl, so that metrics.jsonl is reproducible
 
 #: steps a run takes when --total-steps is not given
 BUDGETS = {("dqn", "CartPole-v1"): 50_000, ("ppo", "CartPole-v1"): 100_000, ("reinforce", "CartPole-v1"): 150_000,
@@ -59,12 +79,10 @@ class GridOptions(RunConfig):
 
     def grid_kwargs(self, reward: str) -> dict[str, Any]:
         """``gymnasium.make`` arguments of GridRoute for these options."""
-        from descentlab.rl.envs import GridRoute
-
         kwargs: dict[str, Any] = {"reward": reward, "max_steps": self.max_episode_steps}
         if self.map:
             if not Path(self.map).is_file():
-                raise UserError(f"--map {self.map}: no such file")
+                raise ParameterError("map", f"{self.map}: no such file")
             kwargs["map"] = Path(self.map)
         else:
             kwargs |= {"size": (self.grid_size, self.grid_size), "obstacles": self.obstacles, "map_seed": self.map_seed}
@@ -76,12 +94,12 @@ class GridOptions(RunConfig):
 
 
 @dataclass(frozen=True)
-class RLConfig(GridOptions):
-    """Settings of ``descentlab rl train``; unset hyperparameters take the preset for the environment."""
+class RLSettings(GridOptions):
+    """The settings of ``descentlab rl train`` that are not an agent's hyperparameters."""
 
     env: str = param("CartPole-v1", "a Gymnasium id: CartPole-v1, Acrobot-v1, MountainCar-v0, LunarLander-v3, "
                      "descentlab/GridRoute-v0, ...")  # fmt: skip
-    algo: str = param("ppo", "the agent", choices=ALGOS)
+    algo: str = param("ppo", "the agent", choices=tuple(ALGORITHMS))
     total_steps: int | None = param(None, "environment steps (default: the preset budget)", low=1)
     reward: str = param("negative", "GridRoute's reinforcement: positive, negative or both (negative is the "
                         "one that depends only on the state; see rl rewards)", choices=("positive", "negative", "both"))  # fmt: skip
@@ -90,31 +108,10 @@ class RLConfig(GridOptions):
     final_episodes: int = param(100, "episodes of the final greedy evaluation", low=1, high=100_000)
     max_seconds: float = param(0.0, "training-time budget in seconds (0: none)", low=0.0)
     threads: int = param(1, "torch threads (small networks run fastest on one)", low=1, high=256)
-    # hyperparameters (None: the preset)
-    lr: float | None = param(None, "learning rate (alpha for qlearning)", low=0.0, low_open=True, high=10.0)
-    gamma: float | None = param(None, "discount factor", low=0.0, high=1.0)
-    hidden: str | None = param(None, "hidden layer widths, e.g. 64,64")
-    optimizer: str | None = param(None, "a descentlab.optim optimizer", choices=OPTIMIZERS)
-    batch_size: int | None = param(None, "minibatch size (dqn, ppo)", low=1)
-    buffer_size: int | None = param(None, "replay buffer capacity (dqn)", low=1)
-    learning_starts: int | None = param(None, "random steps before learning (dqn)", low=0)
-    train_freq: int | None = param(None, "steps between training phases (dqn)", low=1)
-    gradient_steps: int | None = param(None, "optimizer steps per phase, -1: as many as steps (dqn)", low=-1)
-    target_update: int | None = param(None, "steps between target-network updates (dqn)", low=1)
-    tau: float | None = param(None, "target update: 1 hard copy, < 1 Polyak averaging (dqn)", low=0.0,
-                              low_open=True, high=1.0)  # fmt: skip
-    double: bool | None = param(None, "Double DQN (dqn)")
-    eps_start: float | None = param(None, "initial epsilon (dqn, qlearning)", low=0.0, high=1.0)
-    eps_end: float | None = param(None, "final epsilon (dqn, qlearning)", low=0.0, high=1.0)
-    eps_fraction: float | None = param(None, "fraction of the run over which epsilon falls", low=0.0, high=1.0)
-    n_envs: int | None = param(None, "parallel environments (ppo)", low=1, high=256)
-    n_steps: int | None = param(None, "steps per environment per rollout (ppo)", low=1)
-    epochs: int | None = param(None, "passes over each rollout (ppo)", low=1)
-    gae_lambda: float | None = param(None, "GAE lambda (ppo)", low=0.0, high=1.0)
-    clip: float | None = param(None, "clipping epsilon (ppo)", low=0.0, low_open=True, high=1.0)
-    ent_coef: float | None = param(None, "entropy bonus (ppo, reinforce)", low=0.0)
-    anneal: bool | None = param(None, "lr and clip decay linearly to 0 (ppo)")
-    episodes_per_update: int | None = param(None, "episodes per update (reinforce)", low=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.agent_config()  # a hyperparameter the algorithm lacks, or out of its range, is an error now
 
     @property
     def run_name(self) -> str:
@@ -130,24 +127,57 @@ class RLConfig(GridOptions):
             return {}
         return self.grid_kwargs(self.reward)
 
+    def hyperparameters(self) -> dict[str, Any]:
+        """The agent hyperparameters given (not None); the others take the preset for the environment."""
+        return {n: getattr(self, n) for n in HYPERPARAMETERS if getattr(self, n, None) is not None}
+
     def agent_config(self) -> Any:
-        from descentlab.rl import agent_config
-
-        if self.hidden is not None:
-            from descentlab.rl.common import hidden_sizes
-
-            hidden_sizes(self.hidden)  # a one-line error for a malformed list
-        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("algo", "env")}
-        return agent_config(self.algo, self.env, **given)
+        return agent_config(self.algo, self.env, **self.hyperparameters())
 
 
-def build_agent(cfg: RLConfig) -> Any:
-    from descentlab.rl import make_agent
+def _hyperparameter_fields() -> list[tuple[str, Any, Any]]:
+    """Every agent's hyperparameters, each once, as optional settings: None takes the preset. The help
+    text and valid range are those the first algorithm declaring the field gives it."""
+    seen: dict[str, tuple[str, Any, Any]] = {}
+    for spec in ALGORITHMS.values():
+        for f in dataclasses.fields(spec.config):
+            if f.name in seen:
+                continue
+            base, _ = field_type(spec.config, f.name)
+            algos = ", ".join(algorithms_with(f.name))
+            meta = dict(f.metadata) | {"help": f"{f.metadata['help']} ({algos}; default: the preset)"}
+            seen[f.name] = (f.name, base | None, dataclasses.field(default=None, metadata=meta))
+    return list(seen.values())
 
+
+HYPERPARAMETERS = tuple(name for name, _, _ in _hyperparameter_fields())
+assert not set(HYPERPARAMETERS) & {f.name for f in dataclasses.fields(RLSettings)}, "a hyperparameter shadows a setting"
+
+#: Settings of ``descentlab rl train``: :class:`RLSettings` and every agent's hyperparameters, declared once
+#: on the agents' config classes (``descentlab.rl``); a hyperparameter the chosen algorithm lacks is an error.
+RLConfig: Any = dataclasses.make_dataclass(
+    "RLConfig", _hyperparameter_fields(), bases=(RLSettings,), frozen=True, namespace={"__module__": __name__}
+)
+
+
+def build_agent(cfg: RLSettings) -> Any:
     if cfg.env != GRID and cfg.reward != "negative":
-        raise UserError(f"--reward {cfg.reward}: reward schemes are GridRoute's; {cfg.env} has its own reward")
+        raise ParameterError("reward", f"{cfg.reward}: reward schemes are GridRoute's; {cfg.env} has its own reward")
     return make_agent(cfg.algo, cfg.env, cfg.seed, "cpu" if cfg.device == "auto" else cfg.device,
                       cfg.agent_config(), **cfg.env_kwargs())  # fmt: skip
+
+
+def wallclock_apart(run: Run) -> Log:
+    """The agent's ``log``: its scalars go to the run's metrics, except wall-clock ones (:data:`WALL_CLOCK`),
+    which go to ``timing.jsonl``."""
+
+    def log(step: int, scalars: dict[str, float]) -> None:
+        timed = {k: v for k, v in scalars.items() if k in WALL_CLOCK}
+        run.log(step, {k: v for k, v in scalars.items() if k not in timed})
+        if timed:
+            run.log_wallclock(step, timed)
+
+    return log
 
 
 # ---- the run ------------------------------------------------------------------------------------
@@ -157,7 +187,7 @@ class Evaluator:
     """The callback of ``agent.learn``: greedy evaluations every ``every`` steps (clock stopped), Ctrl-C,
     and the time budget. ``seconds`` is training time, evaluations excluded."""
 
-    def __init__(self, agent: Any, cfg: RLConfig, run: Run, stop: StopFlag, prefix: str = "", seconds: float = 0.0,
+    def __init__(self, agent: Any, cfg: RLSettings, run: Run, stop: StopFlag, prefix: str = "", seconds: float = 0.0,
                  save: bool = True) -> None:  # fmt: skip
         self.agent, self.cfg, self.run, self.stop, self.prefix, self.save = agent, cfg, run, stop, prefix, save
         self.env_kwargs = cfg.env_kwargs()  # once: a fixed GridRoute route is found by building its map
@@ -168,8 +198,6 @@ class Evaluator:
         self.history: list[tuple[int, dict[str, Any]]] = []
 
     def evaluate(self, step: int, episodes: int, seed: int = 10_000) -> dict[str, Any]:
-        from descentlab.rl import evaluate
-
         self.seconds += time.perf_counter() - self.mark
         result = evaluate(self.agent.act, self.cfg.env, episodes, seed=seed, **self.env_kwargs)
         scalars = {f"{self.prefix}eval/mean_return": result["mean_return"],
@@ -198,7 +226,7 @@ class Evaluator:
         return False
 
 
-def train(cfg: RLConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
+def train(cfg: RLSettings, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
     seed_everything(cfg.seed)
     torch.set_num_threads(cfg.threads)
     agent = build_agent(cfg)
@@ -214,7 +242,7 @@ def train(cfg: RLConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
     evaluator = Evaluator(agent, cfg, run, stop, seconds=seconds)
     if state is None:
         evaluator.evaluate(0, cfg.eval_episodes)  # the untrained agent
-    agent.learn(cfg.steps, log=run.log, callback=evaluator)
+    agent.learn(cfg.steps, log=wallclock_apart(run), callback=evaluator)
     evaluator.seconds += time.perf_counter() - evaluator.mark
     save_agent(run.path, cfg, agent)
     final = evaluator.evaluate(agent.steps, cfg.final_episodes, seed=20_000)
@@ -230,19 +258,17 @@ def train(cfg: RLConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
 # ---- the saved agent ----------------------------------------------------------------------------
 
 
-def save_agent(folder: Path, cfg: RLConfig, agent: Any) -> None:
+def save_agent(folder: Path, cfg: RLSettings, agent: Any) -> None:
     save_checkpoint(folder / "agent.pt", {"algo": cfg.algo, "env": cfg.env, "policy": agent.policy_state()})
 
 
-def load_agent(run_dir: str | Path) -> tuple[Any, RLConfig]:
+def load_agent(run_dir: str | Path) -> tuple[Any, RLSettings]:
     """The trained agent of a ``descentlab rl train`` run (its policy loaded) and the run's config."""
-    from descentlab.runs import load_run
-
     folder = Path(run_dir)
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
     record = load_run(folder)
-    if record.experiment != EXPERIMENT:
+    if record.experiment != RL_TRAIN.name:
         raise UserError(f"{folder}: a {record.experiment} run, not an rl train (rl-train) run")
     if not (folder / "agent.pt").is_file():
         raise UserError(f"{folder}: no agent.pt (it is written when training ends)")
@@ -260,12 +286,14 @@ def load_agent(run_dir: str | Path) -> tuple[Any, RLConfig]:
     return agent, cfg
 
 
-def episode_frames(agent: Any, cfg: RLConfig, seed: int = 0, max_steps: int = 1000) -> tuple[list[Any], float, Any]:
-    """One greedy episode rendered as RGB frames; returns ``(frames, return, final info)``."""
-    import numpy as np
+def episode_frames(agent: Any, cfg: RLSettings, seed: int = 0, max_steps: int = 1000) -> tuple[list[Any], float, Any]:
+    """One greedy episode rendered as RGB frames; returns ``(frames, return, final info)``.
 
-    from descentlab.rl.common import make_env
-
+    Gymnasium's classic-control environments draw with pygame; SDL is told to draw off-screen (and play
+    no sound) unless the caller chose otherwise: it is set here, when a frame is first drawn, not on import.
+    """
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     env = make_env(cfg.env, render_mode="rgb_array", **cfg.env_kwargs())
     obs, info = env.reset(seed=seed)
     frames, total = [env.render()], 0.0
@@ -352,11 +380,69 @@ def rewards_train(
 # ---- figures and tables -------------------------------------------------------------------------
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import reward_scheme_curves, rl_curves, route_figure
+def rl_curves(record: RunRecord) -> Figure:
+    """Episodic return of training episodes (running mean of 20) and of the greedy evaluations, against
+    environment steps; on GridRoute the evaluations' effectiveness on a second axis."""
+    cfg = record.config
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    episodes = [(r["step"], r["charts/episodic_return"]) for r in record.metrics if "charts/episodic_return" in r]
+    evals = [(r["step"], r["eval/mean_return"]) for r in record.metrics if "eval/mean_return" in r]
+    if episodes:
+        steps, returns = zip(*episodes, strict=True)
+        ax.plot(steps, returns, ".", ms=2, alpha=0.25, color="C0")
+        ax.plot(steps, running_mean(returns, 20), color="C0", label="training episodes (running mean of 20)")
+    if evals:
+        ax.plot(*zip(*evals, strict=True), "o-", color="C1", label="greedy evaluation (mean)")
+    ax.set(xlabel="environment steps", ylabel="episodic return", title=f"{cfg.get('algo')} on {cfg.get('env')}")
+    ax.grid(alpha=0.3)
+    eff = [(r["step"], 100 * r["eval/mean_effectiveness"]) for r in record.metrics if "eval/mean_effectiveness" in r]
+    if eff:
+        twin = ax.twinx()
+        twin.plot(*zip(*eff, strict=True), "s--", color="C2", label="greedy effectiveness %")
+        twin.set(ylabel="effectiveness %", ylim=(0, 105))
+        twin.legend(loc="lower center")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
 
-    if record.experiment == REWARDS_EXPERIMENT:
-        return {"effectiveness.png": reward_scheme_curves(record)}
+
+def route_figure(pictures: Sequence[tuple[str, Any, Any]]) -> Figure:
+    """GridRoute episodes before and after learning: the map (walls dark), an optimal path (green), the
+    path taken (blue), the agent (red) and the goal (gold)."""
+    fig, axes = plt.subplots(2, len(pictures), figsize=(3.2 * len(pictures), 6.8), squeeze=False)
+    for j, (caption, before, after) in enumerate(pictures):
+        for i, (image, when) in enumerate(((before, "before learning"), (after, "after learning"))):
+            axes[i][j].imshow(image)
+            axes[i][j].set_xticks([])
+            axes[i][j].set_yticks([])
+            axes[i][j].set_title(when, fontsize=9)
+        axes[1][j].set_xlabel(caption.replace("; ", "\n"), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def reward_scheme_curves(record: RunRecord) -> Figure:
+    """Greedy effectiveness against steps, one curve per reward scheme, with the target line."""
+    cfg = record.config
+    target = 100 * float(cfg.get("target", 0.9))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for scheme in str(cfg.get("schemes", "positive,negative")).split(","):
+        key = f"{scheme}/eval/mean_effectiveness"
+        pts = [(r["step"], 100 * r[key]) for r in record.metrics if key in r]
+        label = {"positive": "positive reinforcement (reward at the goal)",
+                 "negative": "negative reinforcement (cost until the goal)"}.get(scheme, scheme)  # fmt: skip
+        if pts:
+            ax.plot(*zip(*pts, strict=True), "o-", ms=3, label=label)
+    ax.axhline(target, color="gray", ls=":", label=f"{target:.0f}% target")
+    ax.set(xlabel="environment steps", ylabel="greedy effectiveness %", ylim=(0, 105),
+           title=f"{cfg.get('algo')} on a {cfg.get('grid_size')}x{cfg.get('grid_size')} GridRoute, route {cfg.get('route')}")  # fmt: skip
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def train_figures(record: RunRecord) -> dict[str, Figure]:
     out = {"returns.png": rl_curves(record)}
     if record.config.get("env") == GRID and (record.path / "agent.pt").is_file():
         out["routes.png"] = route_figure(route_pictures(record.path))
@@ -390,3 +476,208 @@ def rewards_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
     header = ["reward", f"steps to {target:.0f}% effectiveness", f"evaluations at {target:.0f}% or more from then, %",
               "final effectiveness %", "train s"]  # fmt: skip
     return header, rows
+
+
+# ---- report sections and declarations -----------------------------------------------------------
+
+
+def train_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Reinforcement learning' from ``descentlab rl train`` runs: the route agent before and after
+    learning on GridRoute, the return curve elsewhere (CartPole, LunarLander, ...)."""
+    out = []
+    for r in [r for r in runs if r.status == "complete" and (r.path / "agent.pt").is_file()]:
+        env, algo = str(r.config.get("env")), str(r.config.get("algo"))
+        figs = [rl_curves(r)]
+        if env == GRID:
+            figs.insert(0, route_figure(route_pictures(r.path)))
+            concept = (
+                "Reinforcement learning is learning by trial and error: the agent acts, the environment "
+                "answers with a reward, and actions that led to good outcomes become more likely. Here the "
+                "unit's example: find the shortest route between two points of a map. Effectiveness is the "
+                "optimal path length (breadth-first search) over the steps taken: 100% is a shortest route. "
+                f"The {algo} agent was trained with {r.config.get('reward')} reinforcement; the pictures show "
+                "the same episodes before learning and after (blue: the path taken; green: a shortest path)."
+            )
+            note = ("The unit calls a per-step cost negative reinforcement; behaviourally that removes an aversive "
+                    "condition (here the cost stops at the goal) and is not punishment.")  # fmt: skip
+        else:
+            concept = (
+                f"{algo.upper() if algo != 'reinforce' else 'REINFORCE'} on {env}: the return of each training "
+                "episode (what the agent gets while still exploring) and of greedy evaluations (the policy's "
+                "best action each step). Deep RL replaces the table of values or action preferences by a neural "
+                "network, so one agent can act in states it has never seen."
+            )
+            note = ""
+        out.append(
+            Section(
+                id=f"rl-{env.split('/')[-1].lower()}-{algo}",
+                title=f"Reinforcement learning: {algo} on {env}",
+                concept=concept,
+                figures=figs,
+                table=result_table(r),
+                commands=[
+                    str(r.meta.get("command")),
+                    f"descentlab rl eval {r.path} --episodes 100",
+                    f"descentlab rl play {r.path} --out episode.gif",
+                ],
+                note=note,
+            )
+        )
+    return out
+
+
+def rewards_sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Positive against negative reinforcement' from ``descentlab rl rewards`` runs."""
+    return [
+        Section(
+            id="rl-rewards",
+            title="Positive against negative reinforcement",
+            concept=(
+                "The same agent learns the same map twice. Positive reinforcement rewards the favourable "
+                "outcome: reaching the goal, scaled by effectiveness. Negative reinforcement takes an aversive "
+                "condition away: every step costs until the goal is reached, so reaching it sooner is what is "
+                "reinforced. The cost is felt at every step, so it guides the agent long before it first "
+                "finds the goal, and untried actions look better than tried ones (zero-initialized values are "
+                "optimistic); the goal reward is felt only at the goal and depends on the whole path so far."
+            ),
+            figures=[reward_scheme_curves(r)],
+            table=rewards_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def train_tour(settings: TourSettings) -> list[Any]:
+    """The route agent on a small map, and PPO on CartPole."""
+    q = settings.quick
+    route = RLConfig(seed=settings.seed, device=settings.device, env=GRID, algo="qlearning", route="fixed",
+                     grid_size=8 if q else 10, total_steps=8000 if q else 30_000, eval_episodes=5, final_episodes=20)  # fmt: skip
+    cartpole = RLConfig(seed=settings.seed, device=settings.device, env="CartPole-v1", algo="ppo",
+                        total_steps=12_000 if q else 50_000, final_episodes=20 if q else 100)  # fmt: skip
+    return [route, cartpole]
+
+
+RL_TRAIN = Experiment(
+    command="rl train",
+    help="train one agent on one environment, as a run",
+    description=(
+        "Train qlearning (tabular), dqn, reinforce or ppo on a Gymnasium environment with a Discrete\n"
+        "action space. Greedy evaluations every --eval-every steps, the policy in agent.pt, a final\n"
+        "100-episode evaluation. Unset hyperparameters take the preset for the environment\n"
+        "(rl-baselines3-zoo's where it has one); a hyperparameter the chosen --algo lacks is an error.\n"
+        "Ctrl-C checkpoints; --resume continues."
+    ),
+    examples=(
+        "descentlab rl train --env CartPole-v1 --algo dqn",
+        "descentlab rl train --env CartPole-v1 --algo ppo --total-steps 50000 --seed 1",
+        "descentlab rl train --env descentlab/GridRoute-v0 --algo qlearning --route fixed",
+        "descentlab rl train --env descentlab/GridRoute-v0 --algo dqn --map my_map.txt --reward negative",
+        "descentlab rl train --env LunarLander-v3 --algo ppo --max-seconds 1800",
+    ),
+    config=RLConfig,
+    train=train,
+    figures=train_figures,
+    table=result_table,
+    sections=train_sections,
+    tour=train_tour,
+)
+
+RL_REWARDS = Experiment(
+    command="rl rewards",
+    help="positive against negative reinforcement on GridRoute: steps to 90% effectiveness",
+    description=(
+        "Train the same agent on the same GridRoute map once with positive reinforcement (a reward at\n"
+        "the goal, scaled by effectiveness) and once with negative reinforcement (a cost each step\n"
+        "until the goal); plot both effectiveness curves and report the steps each needs to 90%."
+    ),
+    examples=("descentlab rl rewards", "descentlab rl rewards --algo dqn --total-steps 150000"),
+    config=RewardsConfig,
+    train=rewards_train,
+    figures=lambda record: {"effectiveness.png": reward_scheme_curves(record)},
+    table=rewards_table,
+    sections=rewards_sections,
+)
+
+
+# ---- the rl group's other commands --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalOptions(Options):
+    run_dir: str = param("", "a descentlab rl train run folder", positional=True, metavar="RUN_DIR")
+    episodes: int = param(100, "episodes", low=1)
+    seed: int = param(20_000, "seed of the first episode", low=0)
+    json: bool = param(False, "print one JSON object")
+
+
+def run_eval(call: Call) -> int:
+    opts: EvalOptions = call.options
+    agent, cfg = load_agent(opts.run_dir)
+    result = evaluate(agent.act, cfg.env, opts.episodes, seed=opts.seed, **cfg.env_kwargs())
+    out = {"run": str(opts.run_dir), "env": cfg.env, "algo": cfg.algo, "episodes": result["episodes"],
+           "mean_return": result["mean_return"], "std_return": result["std_return"]}  # fmt: skip
+    if "mean_effectiveness" in result:
+        out["mean_effectiveness"] = result["mean_effectiveness"]
+    if opts.json:
+        print(json.dumps(out))
+    else:
+        text = (f"{cfg.algo} on {cfg.env}, {out['episodes']} greedy episodes: "
+                f"return {out['mean_return']:.2f} +- {out['std_return']:.2f}")  # fmt: skip
+        if "mean_effectiveness" in out:
+            text += f", effectiveness {100 * out['mean_effectiveness']:.1f}%"
+        print(text)
+    return 0
+
+
+RL_EVAL = Command(
+    command="rl eval",
+    help="greedy evaluation of a trained agent",
+    description="Run the trained agent's greedy policy for --episodes episodes (20 at a time).",
+    examples=("descentlab rl eval runs/rl-train/cartpole-ppo__0__20261126-120000 --episodes 100 --json",),
+    run=run_eval,
+    options=EvalOptions,
+)
+
+
+@dataclass(frozen=True)
+class PlayOptions(Options):
+    run_dir: str = param("", "a descentlab rl train run folder", positional=True, metavar="RUN_DIR")
+    out: str = param(None, "the GIF to write", metavar="FILE.gif", required=True)
+    seed: int = param(0, "episode seed", low=0)
+    fps: int = param(8, "frames per second", low=1, high=60)
+    max_steps: int = param(500, "at most this many steps", low=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        out = Path(self.out)
+        if out.suffix.lower() != ".gif":
+            raise ParameterError("out", f"{out}: the animation is a GIF; give a name ending in .gif")
+        if not out.parent.is_dir():
+            raise ParameterError("out", f"{out}: folder {out.parent} does not exist")
+
+
+def run_play(call: Call) -> int:
+    opts: PlayOptions = call.options
+    agent, cfg = load_agent(opts.run_dir)
+    frames, total, info = episode_frames(agent, cfg, opts.seed, opts.max_steps)
+    images = [Image.fromarray(f) for f in frames]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / opts.fps), loop=0)
+    atomic_write_bytes(Path(opts.out), buf.getvalue())
+    text = f"{opts.out}: {len(frames) - 1} steps, return {total:.2f}"
+    if "effectiveness" in info:
+        text += f", effectiveness {100 * info['effectiveness']:.0f}% (optimal {info['optimal_length']} steps)"
+    print(text)
+    return 0
+
+
+RL_PLAY = Command(
+    command="rl play",
+    help="one greedy episode as an animated GIF",
+    description="Render one greedy episode of a trained agent frame by frame into a GIF.",
+    examples=("descentlab rl play runs/rl-train/gridroute-dqn-both__0__20261126-120000 --out route.gif",),
+    run=run_play,
+    options=PlayOptions,
+)

@@ -1,33 +1,25 @@
 """Running an experiment as a run: folder, seeding, Ctrl-C, checkpoint, summary, figures.
 
-An :class:`Experiment` bundles what a run needs: its config dataclass, its training function and the
-figures it draws from its own logged metrics. :func:`start` and :func:`resume` do the rest the same way
-for every experiment.
+:func:`start` and :func:`resume` do the same for every :class:`~descentlab.experiments.declaration.Experiment`;
+:func:`as_command` makes an experiment a command of the command line (``--out``, ``--name``, ``--resume``
+and its settings), whose :func:`run_experiment` starts or resumes the run and prints its table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from descentlab.config import command_line, from_mapping, to_dict
+import matplotlib.pyplot as plt
+
+from descentlab.config import Options, from_mapping, param, to_dict
 from descentlab.errors import Interrupted, Pruned, UserError
-from descentlab.runs import Run, StopFlag, load_run, stop_on_sigint
-from descentlab.runs.listing import RunRecord
-
-TrainFn = Callable[[Any, Run, StopFlag, "dict[str, Any] | None"], "dict[str, float]"]
-FigureFn = Callable[[RunRecord], "dict[str, Any]"]
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str  # folder under runs/, e.g. "optim-train"
-    command: str  # the CLI command that runs it, e.g. "descentlab optim train"
-    config: type  # its frozen config dataclass
-    train: TrainFn  # (config, run, stop flag, checkpoint state or None) -> final metrics
-    figures: FigureFn  # logged run -> {file name: matplotlib figure}
+from descentlab.experiments.declaration import Call, Command, Experiment
+from descentlab.flags import command_line
+from descentlab.runs import Run, StopFlag, format_table, load_run, stop_on_sigint
 
 
 def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str, Any] | None) -> Path:
@@ -35,7 +27,7 @@ def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str
         metrics = exp.train(cfg, run, stop, state)
     except Interrupted as e:
         run.finish("interrupted", step=max((r["step"] for r in run.metrics()), default=0))
-        raise Interrupted(e.checkpoint, f"{exp.command} --resume {run.path}") from None
+        raise Interrupted(e.checkpoint, f"{exp.invocation} --resume {run.path}") from None
     except Pruned:
         run.finish("pruned", step=max((r["step"] for r in run.metrics()), default=0))
         raise Pruned(str(run.path)) from None  # the search records which run it stopped
@@ -44,8 +36,6 @@ def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str
         raise
     run.finish("complete", metrics=metrics)
     record = load_run(run.path)
-    import matplotlib.pyplot as plt
-
     for filename, fig in exp.figures(record).items():
         fig.savefig(run.figure_path(filename), dpi=110, bbox_inches="tight")
         plt.close(fig)
@@ -64,7 +54,7 @@ def start(
     ``on_log(step, metrics)`` is called after every logged record; raising :class:`Pruned` from it
     stops the run with status ``pruned``.
     """
-    command = command_line(cfg, exp.command)
+    command = command_line(cfg, exp.invocation)
     run = Run.create(out, exp.name, name or cfg.run_name, cfg.seed, to_dict(cfg), command)
     if on_log is not None:
         run.listeners.append(on_log)
@@ -72,18 +62,57 @@ def start(
         return _finish(exp, cfg, run, stop, None)
 
 
-def resume(experiments: dict[str, Experiment], path: str | Path) -> Path:
+def resume(experiments: Sequence[Experiment], path: str | Path) -> Path:
     """Continue the run in ``path`` from its checkpoint, with its stored config."""
     if not Path(path).is_dir():
         raise UserError(f"--resume {path}: no such run folder")
     record = load_run(path)  # validated before anything in the folder changes
     if record.status == "complete":
         raise UserError(f"--resume {path}: this run is already complete; start a new run instead")
-    meta = record.meta
-    exp = experiments.get(str(meta.get("experiment")))
+    by_name = {e.name: e for e in experiments}
+    exp = by_name.get(str(record.meta.get("experiment")))
     if exp is None:
-        raise UserError(f"{path}: unknown experiment {meta.get('experiment')!r}; known: {', '.join(experiments)}")
-    cfg: Any = from_mapping(exp.config, meta.get("config", {}), source=str(Path(path) / "config.json"))
+        known = ", ".join(by_name)
+        raise UserError(f"{path}: unknown experiment {record.meta.get('experiment')!r}; known: {known}")
+    cfg: Any = from_mapping(exp.config, record.meta.get("config", {}), source=str(Path(path) / "config.json"))
     run, _, state = Run.resume(path)
     with stop_on_sigint() as stop:
         return _finish(exp, cfg, run, stop, state)
+
+
+@dataclass(frozen=True)
+class ExperimentOptions(Options):
+    """What every experiment's command takes besides its settings."""
+
+    out: str = param("runs", "root folder of run folders", metavar="DIR")
+    name: str | None = param(None, "run name (default: made from the settings, as in runs list)")
+    resume: str | None = param(None, "continue this run from its checkpoint, with its config", metavar="RUN_DIR")
+
+
+def run_experiment(exp: Experiment, experiments: Sequence[Experiment], call: Call) -> int:
+    """Start a run from the settings, or ``--resume`` one; print where it is and its table."""
+    opts: ExperimentOptions = call.options
+    if opts.resume:
+        extra = [f"--{f.replace('_', '-')}" for f in call.flags] + (["--config"] if call.config_file else [])
+        if extra:
+            raise UserError(f"--resume continues a run with its stored config; drop {', '.join(extra)}")
+        path = resume(experiments, opts.resume)
+    else:
+        path = start(exp, call.settings, opts.out, name=opts.name)
+    print(f"run complete: {path}")
+    if exp.table is not None:
+        print(format_table(*exp.table(load_run(path))))
+    return 0
+
+
+def as_command(exp: Experiment, experiments: Sequence[Experiment]) -> Command:
+    """The experiment as a command of the command line: ``descentlab optim train [settings]``."""
+    return Command(
+        command=exp.command,
+        help=exp.help,
+        description=exp.description,
+        examples=exp.examples,
+        run=partial(run_experiment, exp, experiments),
+        options=ExperimentOptions,
+        settings=exp.config,
+    )

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from descentlab.config import RunConfig, param
+from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.optim_race import race_paths
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.saddles import METHODS, escape
+from descentlab.report import Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
 
-EXPERIMENT = "landscape-saddle"
 STARTS = {"saddle": (-1.5, 1e-6), "monkey-saddle": (1.0, 1e-6)}  # a hair off the stable manifold
 
 
@@ -53,9 +58,7 @@ def train(cfg: SaddleConfig, run: Run, stop: StopFlag, state: dict[str, Any] | N
     return metrics
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import race_paths
-
+def figures(record: RunRecord) -> dict[str, Figure]:
     data = json.loads((record.path / "escapes.json").read_text())
     return {"escape.png": race_paths(data)}
 
@@ -67,3 +70,42 @@ def escape_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
         steps = m.get(f"{method}/steps_to_escape", -1.0)
         rows.append([method, "never" if steps < 0 or math.isnan(steps) else f"{steps:.0f}"])
     return ["method", f"steps until f <= f(saddle) - {record.config.get('depth')}"], rows
+
+
+def sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Saddle points' from ``descentlab landscape saddle`` runs."""
+    return [
+        Section(
+            id=f"saddle-{r.config.get('landscape')}",
+            title=f"Saddle points: escaping the {r.config.get('landscape')}",
+            concept=(
+                "At a saddle point the gradient vanishes although the point is no minimum, so gradient "
+                "descent started near its stable manifold slows down and lingers there. A step along the "
+                "Hessian's most negative eigenvector (a second-order descent direction), or noise on the "
+                "gradient, leaves it sooner."
+            ),
+            figures=[race_paths(json.loads((r.path / "escapes.json").read_text()))],
+            table=escape_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def tour(settings: TourSettings) -> list[SaddleConfig]:
+    return [SaddleConfig(seed=settings.seed, device=settings.device)]
+
+
+LANDSCAPE_SADDLE = Experiment(
+    command="landscape saddle",
+    help="steps to escape a saddle: gradient descent, a negative-curvature step, gradient noise",
+    description="From a hair off a saddle's stable manifold, count each method's steps until f is well below the saddle.",
+    examples=("descentlab landscape saddle", "descentlab landscape saddle --landscape monkey-saddle --noise 0.05"),
+    config=SaddleConfig,
+    train=train,
+    figures=figures,
+    table=escape_table,
+    sections=sections,
+    tour=tour,
+)

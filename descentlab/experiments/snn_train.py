@@ -14,20 +14,23 @@ Read top to bottom: config, the networks, the run, the comparison table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from descentlab.config import RunConfig, param
+from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.experiments.generalization import Variant, load_data, make_mlp, run_variants
 from descentlab.neuro.snn import SURROGATES, Leaky, rate_encode
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.optim.regimes import mini_batch
+from descentlab.report import Section
+from descentlab.report.plots import variant_curves
 from descentlab.runs import Run, RunRecord, StopFlag, select_device
-
-EXPERIMENT = "neuro-train-snn"
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,7 @@ def train(cfg: SNNConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None
     return metrics
 
 
-def figures(record: RunRecord) -> dict[str, Any]:
-    from descentlab.report.figures import variant_curves
-
+def figures(record: RunRecord) -> dict[str, Figure]:
     return {"learning_curves.png": variant_curves(record, str(record.config.get("variants", "snn,ann")).split(","))}
 
 
@@ -146,3 +147,55 @@ def comparison_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
                    f"{m['snn/synops']:,.0f} synops ({100 * m['snn/hidden_rate']:.1f}% of hidden neuron-steps spike)")  # fmt: skip
             rows.append([f"SNN (LIF, {c.get('encoding')})", acc, ops, str(c.get("steps")), epochs, seconds])
     return ["network", "test accuracy %", "operations per image", "time steps", "epochs", "train s"], rows
+
+
+def sections(runs: Sequence[RunRecord]) -> list[Section]:
+    """'Spiking networks' from ``descentlab neuro train-snn`` runs: the SNN against the same-size ANN."""
+    return [
+        Section(
+            id="snn",
+            title="A spiking network learns MNIST",
+            concept=(
+                "Biological neurons integrate their input on a leaky membrane and communicate with spikes. A "
+                "layer of leaky integrate-and-fire neurons does the same in discrete time; because a spike is "
+                "a step function, training uses a surrogate gradient, a smooth stand-in for the step's "
+                "derivative, and backpropagation through the time steps. The table sets the spiking network "
+                "beside the artificial network of the same size: its accuracy, and its work counted as "
+                "synaptic operations (one per spike per outgoing synapse) against multiply-accumulates."
+            ),
+            figures=[variant_curves(r, str(r.config.get("variants", "snn,ann")).split(","))],
+            table=comparison_table(r),
+            commands=[str(r.meta.get("command"))],
+        )
+        for r in runs
+        if r.status == "complete"
+    ]
+
+
+def tour(settings: TourSettings) -> list[SNNConfig]:
+    q = settings.quick
+    return [SNNConfig(seed=settings.seed, device=settings.device, hidden=128 if q else 500, steps=10 if q else 25,
+                      epochs=1 if q else 2, train_size=2000 if q else 10_000, eval_every=1000 if q else 5000,
+                      lr=0.002 if q else 5e-4)]  # fmt: skip
+
+
+NEURO_TRAIN_SNN = Experiment(
+    command="neuro train-snn",
+    help="a spiking network and the same-size ANN on MNIST: accuracy, operations, time steps",
+    description=(
+        "Train a 784-H-10 spiking network of LIF neurons on MNIST by backpropagation through time with\n"
+        "surrogate gradients, then the same-size ReLU network with the same optimizer and data order;\n"
+        "a table compares test accuracy, operations per image and time steps."
+    ),
+    examples=(
+        "descentlab neuro train-snn",
+        "descentlab neuro train-snn --encoding rate --steps 25 --epochs 3",
+        "descentlab neuro train-snn --surrogate fast-sigmoid --optimizer rmsprop --lr 0.001",
+    ),
+    config=SNNConfig,
+    train=train,
+    figures=figures,
+    table=comparison_table,
+    sections=sections,
+    tour=tour,
+)

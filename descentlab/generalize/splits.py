@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from descentlab.errors import ConfigError
+from descentlab.data import mnist
+from descentlab.errors import ParameterError
 
 
 def _labels(dataset: Any) -> Tensor:
@@ -40,7 +41,9 @@ def split(dataset: Any, fractions: Sequence[float], stratify: bool = True, seed:
     labels = _labels(dataset)
     fr = [float(f) for f in fractions]
     if len(fr) < 2 or any(not f > 0 for f in fr) or abs(sum(fr) - 1) > 1e-9:
-        raise ConfigError(f"split fractions {list(fractions)}: valid: two or more numbers > 0 that sum to 1")
+        raise ParameterError(
+            "fractions", f"{list(fractions)} is not valid; valid: two or more numbers > 0 that sum to 1"
+        )
     gen = torch.Generator().manual_seed(seed)
     groups = (
         [torch.nonzero(labels == c).flatten() for c in labels.unique()] if stratify else [torch.arange(len(labels))]
@@ -90,11 +93,9 @@ def _quotas(counts: list[int], fractions: Sequence[float]) -> list[list[int]]:
 def mnist_splits(val_size: int = 5000, seed: int = 0) -> dict[str, tuple[Tensor, Tensor]]:
     """MNIST as uint8 images (N, 28, 28) and labels: 'train' and 'val' stratified from the official
     training set (60,000 - ``val_size`` and ``val_size``), and 'test', the official 10,000."""
-    from descentlab.data import mnist
-
     images, labels = mnist("train")
     if not 0 < val_size < len(labels):
-        raise ConfigError(f"val_size {val_size}: valid: 0 < val_size < {len(labels)}")
+        raise ParameterError("val_size", f"{val_size} is out of range; valid: 0 < val_size < {len(labels)}")
     train, val = split(labels, [1 - val_size / len(labels), val_size / len(labels)], seed=seed)
     test_images, test_labels = mnist("test")
     return {

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from descentlab.data.text import EOS, ptb_tokens, text_tokens
-from descentlab.errors import DataError
+from descentlab.errors import DataError, ParameterError
 
 UNK = "<unk>"
 SPLITS = ("train", "valid", "test")
@@ -118,9 +118,11 @@ def corpus_tokens(path: str | Path | None = None) -> tuple[dict[str, list[str]],
 def load_corpus(path: str | Path | None = None, min_freq: int = 1, max_size: int | None = None) -> Corpus:
     """Tokens of :func:`corpus_tokens`, the vocabulary built from the training split, ids of each split."""
     if min_freq < 1:
-        raise DataError(f"min_freq {min_freq}: valid: an integer >= 1")
+        raise ParameterError("min_freq", f"{min_freq} is out of range; valid: an integer >= 1")
     if max_size is not None and max_size < 3:
-        raise DataError(f"max_size {max_size}: valid: an integer >= 3 (<unk>, <eos> and a word)")
+        raise ParameterError(
+            "max_size", f"{max_size} is out of range; valid: an integer >= 3 (<unk>, <eos> and a word)"
+        )
     tokens, source = corpus_tokens(path)
     vocab = Vocabulary.build(tokens["train"], min_freq, max_size)
     train, valid, test = (vocab.encode(tokens[s]) for s in SPLITS)

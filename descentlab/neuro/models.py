@@ -19,7 +19,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from descentlab.errors import UserError
+from descentlab.errors import ParameterError
 
 
 class Reset(enum.Enum):
@@ -62,11 +62,13 @@ class LIF:
     def __post_init__(self) -> None:
         for name in ("tau_m", "dt"):
             if not getattr(self, name) > 0:
-                raise UserError(f"--{name.replace('_', '-')} {getattr(self, name)}: valid: a number > 0 (ms)")
+                raise ParameterError(name, f"{getattr(self, name)} is out of range; valid: a number > 0 (ms)")
         if self.refractory < 0:
-            raise UserError(f"--refractory {self.refractory}: valid: a number >= 0 (ms)")
+            raise ParameterError("refractory", f"{self.refractory} is out of range; valid: a number >= 0 (ms)")
         if not self.threshold > self.v_rest:
-            raise UserError(f"--threshold {self.threshold}: valid: above the resting potential {self.v_rest}")
+            raise ParameterError(
+                "threshold", f"{self.threshold} is out of range; valid: above the resting potential {self.v_rest}"
+            )
 
     def init(self, n: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> LIFState:
         v = torch.full((n,), self.v_rest, device=device, dtype=dtype)
@@ -138,7 +140,7 @@ class Izhikevich:
     @classmethod
     def pattern(cls, name: str, dt: float = 0.1) -> Izhikevich:
         if name not in PATTERNS:
-            raise UserError(f"--pattern {name!r}: valid: {', '.join(PATTERNS)}")
+            raise ParameterError("pattern", f"{name!r} is not valid; valid: one of {', '.join(PATTERNS)}")
         return cls(*PATTERNS[name], dt=dt)
 
     def init(self, n: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64) -> IzhikevichState:
@@ -235,7 +237,7 @@ def simulate(model: LIF | Izhikevich | HodgkinHuxley, current: Tensor | float, d
     count of each neuron.
     """
     if not duration > 0:
-        raise UserError(f"--duration {duration}: valid: a number > 0 (ms)")
+        raise ParameterError("duration", f"{duration} is out of range; valid: a number > 0 (ms)")
     steps = max(1, round(duration / model.dt))
     state = model.init(n, device)
     count = torch.zeros(n, dtype=torch.long, device=device)

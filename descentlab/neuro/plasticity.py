@@ -19,14 +19,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from descentlab.errors import UserError
+from descentlab.errors import ParameterError
 
 
 def oja(data: Tensor, lr: float = 0.01, epochs: int = 20, generator: torch.Generator | None = None) -> Tensor:
     """Run Oja's rule over the rows of ``data`` (centred first), ``epochs`` passes in shuffled order;
     returns the weight vector (it tends to the first principal component, norm 1)."""
     if data.ndim != 2 or len(data) < 2:
-        raise UserError("oja: data must be a (samples, features) matrix with at least two samples")
+        raise ParameterError("data", "must be a (samples, features) matrix with at least two samples")
     x = data - data.mean(0)
     w = torch.randn(x.shape[1], generator=generator, dtype=x.dtype)
     w /= w.norm()
@@ -94,7 +94,9 @@ def repeated_pattern(
     the neuron fired.
     """
     if not 0 < pattern_fraction <= 1:
-        raise UserError(f"pattern_fraction {pattern_fraction}: valid: 0 < fraction <= 1")
+        raise ParameterError(
+            "pattern_fraction", f"{pattern_fraction} is out of range; valid: 0 < pattern_fraction <= 1"
+        )
     rule = rule or STDP()
     gen = torch.Generator().manual_seed(seed)
     steps, p = round(seconds * 1000 / dt), rate_hz * dt / 1000

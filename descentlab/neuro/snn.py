@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from descentlab.errors import UserError
+from descentlab.errors import ParameterError
 
 
 class _Heaviside(torch.autograd.Function):
@@ -63,7 +63,7 @@ SURROGATES = {"fast-sigmoid": (FastSigmoid, 25.0), "atan": (ATan, 2.0)}
 def spike(x: Tensor, surrogate: str = "atan", scale: float | None = None) -> Tensor:
     """H(x) with the named surrogate derivative (``scale``: its slope or width; None: the usual default)."""
     if surrogate not in SURROGATES:
-        raise UserError(f"surrogate {surrogate!r}: valid: {', '.join(SURROGATES)}")
+        raise ParameterError("surrogate", f"{surrogate!r} is not valid; valid: one of {', '.join(SURROGATES)}")
     fn, default = SURROGATES[surrogate]
     out: Tensor = fn.apply(x, default if scale is None else scale)
     return out
@@ -79,9 +79,11 @@ class Leaky(nn.Module):
     def __init__(self, beta: float, threshold: float = 1.0, surrogate: str = "atan") -> None:
         super().__init__()
         if not 0.0 <= beta <= 1.0:
-            raise UserError(f"beta {beta}: valid: 0 <= beta <= 1 (the membrane's decay per step)")
+            raise ParameterError(
+                "beta", f"{beta} is out of range; valid: 0 <= beta <= 1 (the membrane's decay per step)"
+            )
         if not threshold > 0:
-            raise UserError(f"threshold {threshold}: valid: a number > 0")
+            raise ParameterError("threshold", f"{threshold} is out of range; valid: a number > 0")
         spike(torch.zeros(1), surrogate)  # a one-line error for an unknown surrogate
         self.beta, self.threshold, self.surrogate = beta, threshold, surrogate
 

@@ -29,6 +29,7 @@ class Regime:
     name: str
     batch_size: int | None  # None: the whole training set (full batch)
     shuffle: bool
+    kind: str = "mini-batch"  # full-batch, stochastic or mini-batch: the regime's name on the command line
 
     def batches(self, n: int, epoch: int = 0, seed: int = 0) -> Iterator[torch.Tensor]:
         """The example indices of each step of one epoch, reproducible from (seed, epoch)."""
@@ -45,8 +46,8 @@ class Regime:
         return 1 if self.batch_size is None else -(-n // self.batch_size)
 
 
-FULL_BATCH = Regime("full batch", None, shuffle=False)
-STOCHASTIC = Regime("stochastic (1 example)", 1, shuffle=True)
+FULL_BATCH = Regime("full batch", None, shuffle=False, kind="full-batch")
+STOCHASTIC = Regime("stochastic (1 example)", 1, shuffle=True, kind="stochastic")
 
 
 def mini_batch(size: int = 32) -> Regime:
@@ -65,6 +66,26 @@ class UnitOptimizer(NamedTuple):
     optimizer: Callable[..., Any]  # params -> torch.optim.Optimizer, with a starting learning rate
     regime: Regime
     rule: str  # the update in plain text
+
+    @property
+    def optimizer_name(self) -> str:
+        """The optimizer's name in ``descentlab.optim.by_name``: ``sgd``, ``momentum``, ..."""
+        factory = self.optimizer
+        assert isinstance(factory, partial)  # the list below pairs each class with a starting lr
+        return factory.func.__name__.lower()
+
+    @property
+    def lr(self) -> float:
+        """The starting learning rate the list gives it."""
+        assert isinstance(self.optimizer, partial)
+        return float(self.optimizer.keywords["lr"])
+
+    @property
+    def key(self) -> str:
+        """A short unique name: the optimizer, and the regime where it is not mini-batch, or for SGD
+        (``sgd-full-batch``, ``sgd-stochastic``, ``sgd-mini-batch``, ``momentum``, ``adam``, ...)."""
+        name = self.optimizer_name
+        return name if self.regime.kind == "mini-batch" and name != "sgd" else f"{name}-{self.regime.kind}"
 
 
 # The unit's list, in its order. Learning rates are starting points for a small MLP on MNIST.

@@ -1,6 +1,9 @@
-"""Figures and the HTML report, built only from what runs logged."""
+"""The report: self-contained HTML built only from what runs logged, and plots that know no domain.
 
-from descentlab.report.html import Section, render, write_report
-from descentlab.report.sections import build_report, build_sections
+``report`` renders what it is given: :class:`Section` objects (made by each experiment from its own runs)
+become one HTML page with the figures embedded. It imports no experiment.
+"""
 
-__all__ = ["Section", "build_report", "build_sections", "render", "write_report"]
+from descentlab.report.html import Section, fmt, generic_section, pct, render, write_report
+
+__all__ = ["Section", "fmt", "generic_section", "pct", "render", "write_report"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from descentlab.runs import RunRecord
 from descentlab.runs.checkpoint import atomic_write_bytes
 
 
@@ -101,3 +103,25 @@ def write_report(sections: list[Section], path: str | Path, title: str, subtitle
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, render(sections, title, subtitle).encode("utf-8"))
     return path
+
+
+def generic_section(experiment: str, runs: Sequence[RunRecord]) -> Section:
+    """A plain section for runs of an experiment that has no section of its own: each run's final metrics."""
+    rows = [[r.path.name, r.status, " ".join(f"{k}={v:.4g}" for k, v in sorted(r.final().items()))] for r in runs]
+    return Section(
+        id=f"exp-{experiment}",
+        title=f"Experiment {experiment}",
+        concept=f"Runs of the experiment {experiment}.",
+        table=(["run", "status", "final metrics"], rows),
+        commands=[str(r.meta.get("command")) for r in runs],
+    )
+
+
+def pct(x: float | None) -> str:
+    """A fraction as a percentage with two decimals; '-' when missing."""
+    return "-" if x is None else f"{100 * x:.2f}"
+
+
+def fmt(x: float | None, spec: str = ".4f") -> str:
+    """A number formatted by ``spec``; '-' when missing."""
+    return "-" if x is None else format(x, spec)

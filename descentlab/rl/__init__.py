@@ -14,10 +14,10 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
+import dataclasses
+from typing import Any, NamedTuple
 
-from descentlab.errors import UserError
+from descentlab.errors import ParameterError
 from descentlab.rl import dqn, ppo, qlearning, reinforce
 from descentlab.rl.common import KNOWN_ENVS, evaluate, make_env, make_vec_env, with_overrides
 from descentlab.rl.dqn import DQN, DQNConfig
@@ -27,25 +27,47 @@ from descentlab.rl.qlearning import QLearning, QLearningConfig
 from descentlab.rl.reinforce import Reinforce, ReinforceConfig
 
 register()
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # Gymnasium's pygame renderers draw off-screen
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
-#: algorithm name -> (agent class, config class, per-environment presets)
-ALGORITHMS: dict[str, tuple[Any, Any, dict[str, dict[str, Any]]]] = {
-    "qlearning": (QLearning, QLearningConfig, qlearning.PRESETS),
-    "dqn": (DQN, DQNConfig, dqn.PRESETS),
-    "reinforce": (Reinforce, ReinforceConfig, reinforce.PRESETS),
-    "ppo": (PPO, PPOConfig, ppo.PRESETS),
+
+class Algorithm(NamedTuple):
+    agent: Any  # the agent class: agent(config, env_id, seed, device, **env_kwargs)
+    config: Any  # its config dataclass, whose fields are its hyperparameters
+    presets: dict[str, dict[str, Any]]  # environment id -> hyperparameters that differ from the defaults
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "qlearning": Algorithm(QLearning, QLearningConfig, qlearning.PRESETS),
+    "dqn": Algorithm(DQN, DQNConfig, dqn.PRESETS),
+    "reinforce": Algorithm(Reinforce, ReinforceConfig, reinforce.PRESETS),
+    "ppo": Algorithm(PPO, PPOConfig, ppo.PRESETS),
 }
+
+
+def algorithms_with(name: str) -> list[str]:
+    """The algorithms that have the hyperparameter ``name``."""
+    return [a for a, spec in ALGORITHMS.items() if name in {f.name for f in dataclasses.fields(spec.config)}]
+
+
+def _algorithm(algo: str) -> Algorithm:
+    if algo not in ALGORITHMS:
+        raise ParameterError("algo", f"{algo!r} is not valid; valid: one of {', '.join(ALGORITHMS)}")
+    return ALGORITHMS[algo]
 
 
 def agent_config(algo: str, env_id: str, **overrides: Any) -> Any:
     """The algorithm's config for ``env_id``: its defaults, the environment's preset, then ``overrides``
-    (fields the algorithm does not have, and None values, are ignored)."""
-    if algo not in ALGORITHMS:
-        raise UserError(f"--algo {algo!r}: valid: {', '.join(ALGORITHMS)}")
-    _, config_cls, presets = ALGORITHMS[algo]
-    return with_overrides(with_overrides(config_cls(), presets.get(env_id, {})), overrides)
+    (None values are left out). A hyperparameter the algorithm does not have is a :class:`ParameterError`
+    that names the algorithms that have it, as is a value out of its range."""
+    spec = _algorithm(algo)
+    overrides = {name: value for name, value in overrides.items() if value is not None}
+    for name in overrides:
+        if algo not in algorithms_with(name):
+            others = algorithms_with(name)
+            where = (
+                f"only {', '.join(others)} {'has' if len(others) == 1 else 'have'} it" if others else "no agent has it"
+            )
+            raise ParameterError(name, f"{algo} has no such hyperparameter; {where}")
+    return with_overrides(with_overrides(spec.config(), spec.presets.get(env_id, {})), overrides)
 
 
 def make_agent(
@@ -53,10 +75,9 @@ def make_agent(
 ) -> Any:
     """An agent of ``algo`` (qlearning, dqn, reinforce, ppo) for ``env_id``; ``config`` defaults to
     :func:`agent_config`. ``env_kwargs`` go to ``gymnasium.make`` (GridRoute's map, reward, ...)."""
-    cls = ALGORITHMS[algo][0] if algo in ALGORITHMS else None
+    spec = _algorithm(algo)
     cfg = config if config is not None else agent_config(algo, env_id)
-    assert cls is not None
-    return cls(cfg, env_id, seed, device, **env_kwargs)
+    return spec.agent(cfg, env_id, seed, device, **env_kwargs)
 
 
 __all__ = [
@@ -66,6 +87,7 @@ __all__ = [
     "KNOWN_ENVS",
     "PPO",
     "REWARDS",
+    "Algorithm",
     "DQNConfig",
     "GridRoute",
     "PPOConfig",
@@ -74,6 +96,7 @@ __all__ = [
     "Reinforce",
     "ReinforceConfig",
     "agent_config",
+    "algorithms_with",
     "evaluate",
     "make_agent",
     "make_env",

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from descentlab.errors import UserError
+from descentlab.errors import ParameterError
+from descentlab.rl.envs import register
 
 #: Gymnasium environments the agents are tested on (any registered id with a Discrete action space works).
 KNOWN_ENVS = ("descentlab/GridRoute-v0", "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3")
@@ -23,18 +24,17 @@ Act = Callable[[np.ndarray], np.ndarray]  # a batch of observations -> a batch o
 
 
 def make_env(env_id: str, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
-    """``gymnasium.make`` with a one-line error for an unknown id or a continuous action space."""
-    import descentlab.rl  # noqa: F401  (registers descentlab/GridRoute-v0)
-
+    """``gymnasium.make`` with a one-line error (naming ``env``) for an unknown id or a continuous action space."""
+    register()  # descentlab/GridRoute-v0
     try:
         env = gym.make(env_id, render_mode=render_mode, **kwargs)
     except gym.error.Error as e:
-        raise UserError(f"--env {env_id}: {str(e).splitlines()[0]}; tested: {', '.join(KNOWN_ENVS)}") from None
+        raise ParameterError("env", f"{env_id}: {str(e).splitlines()[0]}; tested: {', '.join(KNOWN_ENVS)}") from None
     except TypeError as e:
-        raise UserError(f"--env {env_id}: {e}") from None
+        raise ParameterError("env", f"{env_id}: {e}") from None
     if not isinstance(env.action_space, gym.spaces.Discrete):
         env.close()
-        raise UserError(f"--env {env_id}: its actions are not discrete; the agents take Discrete action spaces")
+        raise ParameterError("env", f"{env_id}: its actions are not discrete; the agents take Discrete action spaces")
     return env
 
 
@@ -93,13 +93,13 @@ def hidden_sizes(text: str) -> list[int]:
     except ValueError:
         sizes = []
     if not sizes or any(s < 1 for s in sizes):
-        raise UserError(f"--hidden {text!r}: valid: comma-separated layer widths such as 64,64")
+        raise ParameterError("hidden", f"{text!r} is not valid; valid: comma-separated layer widths such as 64,64")
     return sizes
 
 
 def observation_size(space: gym.Space) -> int:
     if not isinstance(space, gym.spaces.Box):
-        raise UserError(f"observation space {space}: the deep agents take Box observations")
+        raise ParameterError("env", f"observation space {space}: the deep agents take Box observations")
     return int(np.prod(space.shape))
 
 
@@ -110,9 +110,13 @@ def linear(start: float, end: float, fraction: float, total: int) -> Callable[[i
 
 
 def with_overrides(config: Any, overrides: Mapping[str, Any]) -> Any:
-    """``config`` with the fields named in ``overrides`` replaced (others in it ignored)."""
+    """``config`` with the fields named in ``overrides`` replaced (None values are left out); a name the
+    config does not have is a :class:`ParameterError`."""
     names = {f.name for f in dataclasses.fields(config)}
-    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if k in names and v is not None})
+    for key in overrides:
+        if key not in names:
+            raise ParameterError(key, f"{type(config).__name__} has no such field; valid: {', '.join(sorted(names))}")
+    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
 class Episodes:
@@ -164,7 +168,7 @@ def evaluate(
     ``mean_effectiveness`` and ``effectiveness``.
     """
     if episodes < 1:
-        raise UserError(f"--episodes {episodes}: valid: an integer >= 1")
+        raise ParameterError("episodes", f"{episodes} is out of range; valid: an integer >= 1")
     n = min(parallel, episodes)
     quota = np.array([episodes // n + (i < episodes % n) for i in range(n)])
     envs = make_vec_env(env_id, n, **env_kwargs)

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from descentlab.config import Options, param
+from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.rl.common import (
     Callback,
     Episodes,
@@ -47,26 +49,30 @@ from descentlab.rl.common import (
 
 
 @dataclass(frozen=True)
-class DQNConfig:
+class DQNConfig(Options):
     """DQN's hyperparameters; the defaults are rl-baselines3-zoo's for CartPole-v1 (``PRESETS`` adjusts them
     per environment, CartPole's included)."""
 
-    lr: float = 2.3e-3
-    gamma: float = 0.99
-    hidden: str = "256,256"
-    optimizer: str = "adam"  # any of descentlab.optim by name: sgd, momentum, adagrad, rmsprop, adadelta, adam
-    buffer_size: int = 100_000
-    batch_size: int = 64
-    learning_starts: int = 1000  # random actions, no updates, for the first steps
-    train_freq: int = 256  # environment steps between training phases
-    gradient_steps: int = 128  # optimizer steps per training phase
-    target_update: int = 10  # environment steps between target-network updates
-    tau: float = 1.0  # 1: hard copy; < 1: Polyak averaging
-    eps_start: float = 1.0
-    eps_end: float = 0.04
-    eps_fraction: float = 0.16  # of the total steps, over which epsilon falls from eps_start to eps_end
-    double: bool = False
-    max_grad_norm: float = 10.0
+    lr: float = param(2.3e-3, "learning rate", low=0.0, low_open=True, high=10.0)
+    gamma: float = param(0.99, "discount factor", low=0.0, high=1.0)
+    hidden: str = param("256,256", "hidden layer widths, e.g. 64,64")
+    optimizer: str = param("adam", "a descentlab.optim optimizer", choices=OPTIMIZERS)
+    buffer_size: int = param(100_000, "replay buffer capacity", low=1)
+    batch_size: int = param(64, "minibatch size", low=1)
+    learning_starts: int = param(1000, "random actions, no updates, for the first steps", low=0)
+    train_freq: int = param(256, "environment steps between training phases", low=1)
+    gradient_steps: int = param(128, "optimizer steps per training phase, -1: as many as steps", low=-1)
+    target_update: int = param(10, "environment steps between target-network updates", low=1)
+    tau: float = param(1.0, "target update: 1 hard copy, < 1 Polyak averaging", low=0.0, low_open=True, high=1.0)
+    eps_start: float = param(1.0, "initial epsilon of epsilon-greedy exploration", low=0.0, high=1.0)
+    eps_end: float = param(0.04, "final epsilon", low=0.0, high=1.0)
+    eps_fraction: float = param(0.16, "fraction of the run over which epsilon falls", low=0.0, high=1.0)
+    double: bool = param(False, "Double DQN: the online network picks the next action, the target values it")
+    max_grad_norm: float = param(10.0, "clip the gradients' global norm to this", low=0.0, low_open=True)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        hidden_sizes(self.hidden)
 
 
 _ZOO_CLASSIC: dict[str, Any] = dict(lr=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0, target_update=250,
@@ -155,8 +161,6 @@ class DQN:
     algo = "dqn"
 
     def __init__(self, cfg: DQNConfig, env_id: str, seed: int = 0, device: str = "cpu", **env_kwargs: Any) -> None:
-        from descentlab.optim.by_name import optimizer_by_name
-
         self.cfg, self.env_id, self.seed, self.env_kwargs = cfg, env_id, seed, env_kwargs
         self.device = torch.device(device)
         self.env = make_env(env_id, **env_kwargs)

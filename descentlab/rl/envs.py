@@ -14,7 +14,7 @@ Rewards, chosen by name (``reward=``):
 * ``positive`` - positive reinforcement: ``goal_reward * effectiveness`` on reaching the goal, else 0.
 * ``negative`` - negative reinforcement: ``-step_cost`` every step and ``-wall_cost`` more for a move
   into a wall. In behavioural terms negative reinforcement *removes* an aversive condition (it is not
-  punishment, SEED_NOTES): here the per-step cost stops when the goal is reached, so reaching it sooner
+  punishment; docs/errata.md): here the per-step cost stops when the goal is reached, so reaching it sooner
   is what is reinforced.
 * ``both`` - the sum of the two.
 
@@ -36,7 +36,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from descentlab.errors import UserError
+from descentlab.errors import ParameterError, UserError
 
 REWARDS = ("positive", "negative", "both")
 MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # actions 0..3: up, right, down, left
@@ -75,7 +75,7 @@ def read_map(path: str | Path) -> tuple[np.ndarray, Cell | None, Cell | None]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"--map {path}: cannot read the map file ({getattr(e, 'strerror', None) or e})") from None
+        raise ParameterError("map", f"{path}: cannot read the map file ({getattr(e, 'strerror', None) or e})") from None
     return parse_map(text, str(path))
 
 
@@ -86,7 +86,7 @@ def generate_map(height: int, width: int, obstacles: float, seed: int) -> np.nda
     turned into a wall, so any two free cells are joined by a path.
     """
     if not 0.0 <= obstacles < 0.7:
-        raise UserError(f"obstacles {obstacles}: valid: 0 <= obstacles < 0.7")
+        raise ParameterError("obstacles", f"{obstacles} is out of range; valid: 0 <= obstacles < 0.7")
     rng = np.random.default_rng(seed)
     walls = rng.random((height, width)) < obstacles
     free = _cells(~walls)
@@ -184,13 +184,17 @@ class GridRoute(gym.Env[np.ndarray, np.int64]):
         render_mode: str | None = None,
     ) -> None:
         if reward not in REWARDS:
-            raise UserError(f"reward {reward!r}: valid: {', '.join(REWARDS)}")
+            raise ParameterError("reward", f"{reward!r} is not valid; valid: one of {', '.join(REWARDS)}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise UserError(f"render_mode {render_mode!r}: valid: {', '.join(self.metadata['render_modes'])}")
+            raise ParameterError(
+                "render_mode", f"{render_mode!r} is not valid; valid: {', '.join(self.metadata['render_modes'])}"
+            )
         map_start = map_goal = None
         if map is None:
             if len(size) != 2 or not all(2 <= int(s) <= 64 for s in size):
-                raise UserError(f"size {tuple(size)}: valid: two integers from 2 to 64 (height, width)")
+                raise ParameterError(
+                    "size", f"{tuple(size)} is not valid; valid: two integers from 2 to 64 (height, width)"
+                )
             self.walls = generate_map(int(size[0]), int(size[1]), obstacles, map_seed)
         elif isinstance(map, Path) or "\n" not in str(map):
             self.walls, map_start, map_goal = read_map(map)
@@ -209,7 +213,7 @@ class GridRoute(gym.Env[np.ndarray, np.int64]):
         self.reward_scheme = reward
         self.max_steps = int(max_steps) if max_steps is not None else None
         if self.max_steps is not None and self.max_steps < 1:
-            raise UserError(f"max_steps {max_steps}: valid: an integer >= 1")
+            raise ParameterError("max_steps", f"{max_steps} is out of range; valid: an integer >= 1")
         self.goal_reward, self.step_cost, self.wall_cost = float(goal_reward), float(step_cost), float(wall_cost)
         self.render_mode = render_mode
         self.observation_space = spaces.Box(0.0, 1.0, (3, self.height, self.width), np.float32)
@@ -222,10 +226,10 @@ class GridRoute(gym.Env[np.ndarray, np.int64]):
 
     def _cell(self, cell: Sequence[int], name: str) -> Cell:
         if len(cell) != 2:
-            raise UserError(f"{name} {tuple(cell)}: valid: two integers (row, col)")
+            raise ParameterError(name, f"{tuple(cell)} is not valid; valid: two integers (row, col)")
         rc = (int(cell[0]), int(cell[1]))
         if not (0 <= rc[0] < self.height and 0 <= rc[1] < self.width) or self.walls[rc]:
-            raise UserError(f"{name} {rc}: not a free cell of the {self.height}x{self.width} map")
+            raise ParameterError(name, f"{rc}: not a free cell of the {self.height}x{self.width} map")
         return rc
 
     # ---- the Gymnasium API ---------------------------------------------------------------------

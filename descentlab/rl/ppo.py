@@ -33,7 +33,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from descentlab.errors import UserError
+from descentlab.config import Options, param
+from descentlab.errors import ParameterError
+from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.rl.common import (
     Callback,
     Episodes,
@@ -44,29 +46,35 @@ from descentlab.rl.common import (
     hidden_sizes,
     load_counters,
     make_vec_env,
+    mlp,
     observation_size,
 )
 
 
 @dataclass(frozen=True)
-class PPOConfig:
+class PPOConfig(Options):
     """PPO's hyperparameters; the defaults are rl-baselines3-zoo's for CartPole-v1."""
 
-    lr: float = 1e-3
-    gamma: float = 0.98
-    hidden: str = "64,64"
-    activation: str = "tanh"  # tanh (the PPO papers') or relu (on this project's CPU, 20x cheaper than tanh)
-    optimizer: str = "adam"
-    n_envs: int = 8
-    n_steps: int = 32  # steps per environment per rollout
-    batch_size: int = 256  # minibatch size
-    epochs: int = 20  # passes over each rollout
-    gae_lambda: float = 0.8
-    clip: float = 0.2
-    ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-    anneal: bool = True  # lr and clip fall linearly to 0 over the run
+    lr: float = param(1e-3, "learning rate", low=0.0, low_open=True, high=10.0)
+    gamma: float = param(0.98, "discount factor", low=0.0, high=1.0)
+    hidden: str = param("64,64", "hidden layer widths, e.g. 64,64")
+    activation: str = param("tanh", "the networks' activation: tanh (the PPO papers') or relu (cheaper on a CPU)",
+                            choices=("tanh", "relu"))  # fmt: skip
+    optimizer: str = param("adam", "a descentlab.optim optimizer", choices=OPTIMIZERS)
+    n_envs: int = param(8, "parallel environments", low=1, high=256)
+    n_steps: int = param(32, "steps per environment per rollout", low=1)
+    batch_size: int = param(256, "minibatch size", low=1)
+    epochs: int = param(20, "passes over each rollout", low=1)
+    gae_lambda: float = param(0.8, "GAE lambda", low=0.0, high=1.0)
+    clip: float = param(0.2, "clipping epsilon of the probability ratio", low=0.0, low_open=True, high=1.0)
+    ent_coef: float = param(0.0, "entropy bonus coefficient", low=0.0)
+    vf_coef: float = param(0.5, "value loss coefficient", low=0.0)
+    max_grad_norm: float = param(0.5, "clip the gradients' global norm to this", low=0.0, low_open=True)
+    anneal: bool = param(True, "lr and clip decay linearly to 0 over the run")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        hidden_sizes(self.hidden)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -101,19 +109,47 @@ PRESETS: dict[str, dict[str, Any]] = {
 }  # fmt: skip  (rl-baselines3-zoo's, without its observation normalization; GridRoute's are ours)
 
 
-class ActorCritic(nn.Module):
-    r"""Separate policy and value networks (tanh MLPs, orthogonal initialization), computed side by side.
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
-    The two networks share no weights; layer ``k`` of both is one batched product, ``torch.baddbmm``
-    over a stack of the two weight matrices, so a forward pass is 5 kernels instead of 12 (the value
-    network's output layer is as wide as the policy's; only its first column is read, the others get
-    no gradient). ``policy(obs)`` gives the logits of :math:`\pi(a|s)`, ``value(obs)`` :math:`V(s)`.
+
+class ActorCritic(nn.Module):
+    r"""The policy and value networks, written as two separate MLPs (the readable reference).
+
+    ``policy``: obs -> hidden -> ... -> one logit per action of :math:`\pi(a|s)`; ``value``: the same
+    shape with one output, :math:`V(s)`. They share no weights. Orthogonal initialization with gain
+    :math:`\sqrt 2` inside, 0.01 at the policy's output and 1 at the value's (Engstrom et al. 2020).
+    :class:`StackedActorCritic` computes the same function faster and is what :class:`PPO` uses.
     """
 
     def __init__(self, n_obs: int, n_actions: int, hidden: list[int], activation: str = "tanh") -> None:
         super().__init__()
-        if activation not in ("tanh", "relu"):
-            raise UserError(f"activation {activation!r}: valid: tanh, relu")
+        if activation not in ACTIVATIONS:
+            raise ParameterError("activation", f"{activation!r} is not valid; valid: tanh, relu")
+        self.policy = mlp([n_obs, *hidden, n_actions], ACTIVATIONS[activation], out_gain=0.01)
+        self.value_net = mlp([n_obs, *hidden, 1], ACTIVATIONS[activation], out_gain=1.0)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(logits, value)`` for a batch of observations: ``(N, actions)`` and ``(N,)``."""
+        return self.policy(obs), self.value_net(obs)[:, 0]
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.value_net(obs)[:, 0]
+
+
+class StackedActorCritic(nn.Module):
+    r""":class:`ActorCritic` computed side by side: the fast layout of the same two networks.
+
+    Layer ``k`` of both networks is one batched product, ``torch.baddbmm`` over a stack of the two weight
+    matrices ``(2, in, out)``, so a forward pass is 5 kernels instead of 12 (the value network's output
+    layer is padded to the policy's width with zero columns; only its first column is read, the others
+    get no gradient). :meth:`load_networks` copies an :class:`ActorCritic`'s weights in, so the two are
+    tested equal (``tests/test_rl.py``).
+    """
+
+    def __init__(self, n_obs: int, n_actions: int, hidden: list[int], activation: str = "tanh") -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ParameterError("activation", f"{activation!r} is not valid; valid: tanh, relu")
         self.activation = torch.tanh if activation == "tanh" else torch.relu
         sizes = [n_obs, *hidden, n_actions]
         self.weights = nn.ParameterList()
@@ -130,19 +166,32 @@ class ActorCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(logits, value)`` for a batch of observations."""
-        h = obs.flatten(1).unsqueeze(0).expand(2, -1, -1)
+        h = obs.flatten(1).unsqueeze(0).expand(2, -1, -1)  # (2, N, in)
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.baddbmm(b, h, w)  # both networks' layer i at once
+            h = torch.baddbmm(b, h, w)  # (2, N, out): both networks' layer i at once
             if i < last:
                 h = self.activation(h)
         return h[0], h[1, :, 0]
 
-    def policy(self, obs: torch.Tensor) -> torch.Tensor:
-        return self(obs)[0]
-
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self(obs)[1]
+
+    @torch.no_grad()
+    def load_networks(self, reference: ActorCritic) -> None:
+        """Take the weights of ``reference``'s two networks (of the same sizes)."""
+        policy = [m for m in reference.policy if isinstance(m, nn.Linear)]
+        value = [m for m in reference.value_net if isinstance(m, nn.Linear)]
+        for w, b, p, v in zip(self.weights, self.biases, policy, value, strict=True):
+            w.zero_()
+            b.zero_()
+            w[0].copy_(p.weight.T)
+            b[0, 0].copy_(p.bias)
+            w[1, :, : v.out_features].copy_(v.weight.T)
+            b[1, 0, : v.out_features].copy_(v.bias)
+
+
+ACTOR_CRITIC = StackedActorCritic  # PPO's networks: the stacked layout (ActorCritic is the reference)
 
 
 def sample(logits: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -181,15 +230,13 @@ class PPO:
     algo = "ppo"
 
     def __init__(self, cfg: PPOConfig, env_id: str, seed: int = 0, device: str = "cpu", **env_kwargs: Any) -> None:
-        from descentlab.optim.by_name import optimizer_by_name
-
         self.cfg, self.env_id, self.seed, self.env_kwargs = cfg, env_id, seed, env_kwargs
         self.device = torch.device(device)
         self.envs = make_vec_env(env_id, cfg.n_envs, **env_kwargs)
         torch.manual_seed(seed)
         n_obs = observation_size(self.envs.single_observation_space)
         n_actions = int(self.envs.single_action_space.n)  # type: ignore[attr-defined]
-        self.net = ActorCritic(n_obs, n_actions, hidden_sizes(cfg.hidden), cfg.activation).to(self.device)
+        self.net = ACTOR_CRITIC(n_obs, n_actions, hidden_sizes(cfg.hidden), cfg.activation).to(self.device)
         self.flat = flat_parameters(self.net)  # both networks' weights as one tensor
         self.optimizer = optimizer_by_name(cfg.optimizer, [self.flat], cfg.lr)
         if cfg.optimizer == "adam":
@@ -200,7 +247,7 @@ class PPO:
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
-        return self.net.policy(as_tensor(obs, self.device)).argmax(1).cpu().numpy()
+        return self.net(as_tensor(obs, self.device))[0].argmax(1).cpu().numpy()
 
     def learn(self, total_steps: int, log: Log | None = None, callback: Callback | None = None) -> None:
         cfg, log, dev = self.cfg, log or (lambda step, scalars: None), self.device

@@ -22,17 +22,21 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from descentlab.errors import UserError
+from descentlab.config import Options, param
+from descentlab.errors import ParameterError
 from descentlab.rl.common import Callback, Episodes, Log, counters, linear, load_counters, make_env
 
 
 @dataclass(frozen=True)
-class QLearningConfig:
-    lr: float = 0.5  # alpha
-    gamma: float = 0.97
-    eps_start: float = 1.0
-    eps_end: float = 0.05
-    eps_fraction: float = 0.5
+class QLearningConfig(Options):
+    """Tabular Q-learning's hyperparameters (the defaults suit GridRoute)."""
+
+    lr: float = param(0.5, "learning rate: alpha of the table update, the optimizer's for the deep agents",
+                      low=0.0, low_open=True, high=10.0)  # fmt: skip
+    gamma: float = param(0.97, "discount factor", low=0.0, high=1.0)
+    eps_start: float = param(1.0, "initial epsilon of epsilon-greedy exploration", low=0.0, high=1.0)
+    eps_end: float = param(0.05, "final epsilon", low=0.0, high=1.0)
+    eps_fraction: float = param(0.5, "fraction of the run over which epsilon falls", low=0.0, high=1.0)
 
 
 PRESETS: dict[str, dict[str, Any]] = {}
@@ -52,8 +56,8 @@ class QLearning:
         tabular = isinstance(space, gym.spaces.Discrete) or env_id.startswith("descentlab/GridRoute")
         if not tabular:
             self.env.close()
-            raise UserError(f"--algo qlearning needs a finite set of observations (Discrete spaces or "
-                            f"descentlab/GridRoute-v0); {env_id} has {space}: use dqn, reinforce or ppo")  # fmt: skip
+            raise ParameterError("algo", f"qlearning needs a finite set of observations (Discrete spaces or "
+                                 f"descentlab/GridRoute-v0); {env_id} has {space}: use dqn, reinforce or ppo")  # fmt: skip
         self.n_actions = int(self.env.action_space.n)  # type: ignore[attr-defined]
         self.table: dict[bytes, np.ndarray] = {}
         self.rng = np.random.default_rng(seed)

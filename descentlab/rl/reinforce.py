@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from descentlab.config import Options, param
+from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.rl.common import (
     Callback,
     Episodes,
@@ -40,16 +42,20 @@ from descentlab.rl.ppo import sample
 
 
 @dataclass(frozen=True)
-class ReinforceConfig:
+class ReinforceConfig(Options):
     """REINFORCE's hyperparameters (defaults suit CartPole-v1)."""
 
-    lr: float = 1e-2
-    baseline_lr: float = 1e-2
-    gamma: float = 0.99
-    hidden: str = "64"
-    optimizer: str = "adam"
-    episodes_per_update: int = 4
-    ent_coef: float = 0.0
+    lr: float = param(1e-2, "learning rate of the policy", low=0.0, low_open=True, high=10.0)
+    baseline_lr: float = param(1e-2, "learning rate of the baseline", low=0.0, low_open=True, high=10.0)
+    gamma: float = param(0.99, "discount factor", low=0.0, high=1.0)
+    hidden: str = param("64", "hidden layer widths, e.g. 64,64")
+    optimizer: str = param("adam", "a descentlab.optim optimizer", choices=OPTIMIZERS)
+    episodes_per_update: int = param(4, "whole episodes per policy update", low=1)
+    ent_coef: float = param(0.0, "entropy bonus coefficient", low=0.0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        hidden_sizes(self.hidden)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -78,8 +84,6 @@ class Reinforce:
     def __init__(
         self, cfg: ReinforceConfig, env_id: str, seed: int = 0, device: str = "cpu", **env_kwargs: Any
     ) -> None:
-        from descentlab.optim.by_name import optimizer_by_name
-
         self.cfg, self.env_id, self.seed, self.env_kwargs = cfg, env_id, seed, env_kwargs
         self.device = torch.device(device)
         self.env = make_env(env_id, **env_kwargs)

@@ -12,8 +12,10 @@ pre-activation gradient :math:`\delta_t`, and forms the weight gradient once at 
 
 one product with inner dimension T x batch, which is what makes it fast. The input projection stays
 outside (one ``F.linear`` over all steps), so autograd's gradient for :math:`W_{ih}` is one product too.
-Each function's forward runs the cell's step (:mod:`descentlab.rnn.cells`) under ``no_grad`` and saves what
-its backward needs; the backward is the chain rule through the same equations, in the docstrings below.
+Each function's forward computes the equations of the cell's step (:mod:`descentlab.rnn.cells`) itself, in
+place into preallocated tensors of all steps (an ``autograd.Function`` records no graph), and saves what its
+backward needs; the backward is the chain rule through the same equations, in the docstrings below. Both
+are tested equal to autograd through the cell's step (``tests/test_rnn.py``).
 """
 
 from __future__ import annotations

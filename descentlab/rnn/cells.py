@@ -62,7 +62,7 @@ def lstm_step(
     The cell state :math:`c_t` is updated additively, so the gradient along it is multiplied only by the
     forget gate at each step, not by a weight matrix: with :math:`f_t` near 1 it passes many steps almost
     unchanged. The unit calls the gates binary; they are sigmoids with values in (0, 1), of which 0
-    ("forget everything") and 1 ("keep everything") are only the limits (SEED_NOTES).
+    ("forget everything") and 1 ("keep everything") are only the limits (docs/errata.md).
     """
     gates = torch.addmm(xw if bias_hh is None else xw + bias_hh, h, weight_hh.t())
     i, f, g, o = gates.chunk(4, 1)

@@ -6,8 +6,10 @@ inputs, with dropout between layers in training (not after the last one), exactl
 Parameters are named and shaped as torch's (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``,
 ``bias_hh_l0``, ``weight_ih_l0_reverse``, ...), so ``load_state_dict`` works in both directions.
 
-Three implementations, chosen once at construction with ``impl``; all compute the same function of the
-same parameters and are tested equal:
+Four implementations, chosen once at construction with ``impl``; all compute the same function of the
+same parameters and are tested equal (``tests/test_rnn.py``, against ``torch.nn.LSTM`` and each other).
+The layers and directions are stacked once (``_Stacked._stack``); each implementation runs one layer in
+one direction:
 
 ``"loop"``
     The written-out path: the input projections of all time steps in one matrix product, then a Python
@@ -45,6 +47,10 @@ from descentlab.rnn.bptt import GRURecurrence, LSTMRecurrence, RNNRecurrence
 from descentlab.rnn.cells import GATES, NONLINEARITIES, LSTMGates, check_sizes, gru_step, lstm_step, rnn_step
 
 IMPLS = ("loop", "compiled", "bptt", "fused")
+
+
+#: one layer in one direction: (inputs (T, N, in), reverse, states, w_ih, w_hh, b_ih, b_hh) -> (outputs, states)
+Direction = Callable[..., tuple[Tensor, list[Tensor]]]
 
 
 @functools.cache
@@ -149,15 +155,24 @@ class _Stacked(nn.Module):
             return output.squeeze(1)
         return output.transpose(0, 1) if self.batch_first else output
 
-    # ---- the written-out path ----
+    # ---- the written-out paths ----
 
     def _step(self) -> Callable[..., Any]:
         raise NotImplementedError
 
-    def _loop(self, input: Tensor, states: list[Tensor], record: list[Any] | None) -> tuple[Tensor, list[Tensor]]:
-        """All layers and directions; ``states`` holds one (L*D, N, H) tensor per state (h, and c for the
-        LSTM). Returns the last layer's output and the final states."""
-        step = _compiled(self._step()) if self.impl == "compiled" and record is None else self._step()
+    def _advance(
+        self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None
+    ) -> tuple[list[Tensor], Any]:
+        raise NotImplementedError
+
+    def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
+        raise NotImplementedError
+
+    def _stack(self, input: Tensor, states: list[Tensor], direction: Direction) -> tuple[Tensor, list[Tensor]]:
+        """All layers and directions: ``direction`` runs one layer in one direction over the sequence; the
+        outputs of both directions are concatenated, and dropout (in training) is applied between layers.
+        ``states`` holds one (L*D, N, H) tensor per state (h, and c for the LSTM). Returns the last layer's
+        output and the final states."""
         finals: list[list[Tensor]] = [[] for _ in states]
         layer_input = input
         for layer in range(self.num_layers):
@@ -166,45 +181,53 @@ class _Stacked(nn.Module):
                 k = layer * self.directions + d
                 w_ih, w_hh, *b = (getattr(self, n) for n in self._names[k])
                 b_ih, b_hh = (b[0], b[1]) if b else (None, None)
-                state = [s[k] for s in states]
-                if self.impl == "bptt" and record is None:
-                    xs = F.linear(layer_input if not d else layer_input.flip(0), w_ih, b_ih)
-                    out, *state = self._recurrence(xs, state, w_hh, b_hh)
-                    outputs.append(out.flip(0) if d else out)
-                    for f, s in zip(finals, state, strict=True):
-                        f.append(s)
-                    continue
-                # every step's input projection in one product; unbind (not xw[t]) so that backward
-                # stacks the steps' gradients once instead of scattering each into a zero tensor
-                xw = F.linear(layer_input, w_ih, b_ih).unbind(0)
-                hs: list[Tensor] = []
-                gates: list[LSTMGates] = []
-                times = range(len(xw) - 1, -1, -1) if d else range(len(xw))
-                for t in times:
-                    state, extra = self._advance(step, xw[t], state, w_hh, b_hh)
-                    hs.append(state[0])
-                    if record is not None and extra is not None:
-                        gates.append(extra)
-                if d:
-                    hs.reverse()
-                    gates.reverse()
-                outputs.append(torch.stack(hs))
+                out, state = direction(layer_input, bool(d), [s[k] for s in states], w_ih, w_hh, b_ih, b_hh)
+                outputs.append(out)
                 for f, s in zip(finals, state, strict=True):
                     f.append(s)
-                if record is not None:
-                    record.append(LSTMGates(*(torch.stack(g) for g in zip(*gates, strict=True))))
             layer_input = outputs[0] if self.directions == 1 else torch.cat(outputs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         return layer_input, [torch.stack(f) for f in finals]
 
-    def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
-        raise NotImplementedError
+    def _loop(
+        self, step: Callable[..., Any], record: list[LSTMGates] | None, xs: Tensor, reverse: bool,
+        state: list[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
+    ) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
+        """``impl="loop"`` (and ``"compiled"``, with ``step`` compiled): the input projections of every step in
+        one product, then ``step`` once per time step; autograd does backpropagation through time. With
+        ``record``, each step's gates are kept and appended to it (time first)."""
+        # unbind (not xw[t]) so that backward stacks the steps' gradients once instead of scattering each
+        # into a zero tensor
+        xw = F.linear(xs, w_ih, b_ih).unbind(0)
+        hs: list[Tensor] = []
+        gates: list[LSTMGates] = []
+        for t in range(len(xw) - 1, -1, -1) if reverse else range(len(xw)):
+            state, extra = self._advance(step, xw[t], state, w_hh, b_hh)
+            hs.append(state[0])
+            if record is not None and extra is not None:
+                gates.append(extra)
+        if reverse:
+            hs.reverse()
+            gates.reverse()
+        if record is not None:
+            record.append(LSTMGates(*(torch.stack(g) for g in zip(*gates, strict=True))))
+        return torch.stack(hs), state
 
-    def _advance(
-        self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None
-    ) -> tuple[list[Tensor], Any]:
-        raise NotImplementedError
+    def _bptt(
+        self, xs: Tensor, reverse: bool, state: list[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
+        b_hh: Tensor | None,
+    ) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
+        """``impl="bptt"``: the same recurrence with its backward pass written out (:mod:`descentlab.rnn.bptt`)."""
+        xw = F.linear(xs.flip(0) if reverse else xs, w_ih, b_ih)
+        out, *state = self._recurrence(xw, state, w_hh, b_hh)
+        return out.flip(0) if reverse else out, state
+
+    def _written_out(self, input: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """The written-out path chosen by ``impl`` (all but ``"fused"``)."""
+        step = _compiled(self._step()) if self.impl == "compiled" else self._step()
+        direction = self._bptt if self.impl == "bptt" else functools.partial(self._loop, step, None)
+        return self._stack(input, states, direction)
 
 
 class RNN(_Stacked):
@@ -231,7 +254,7 @@ class RNN(_Stacked):
             out, h = fn(x, h0, self.flat_weights(), self.bias, self.num_layers, self.dropout, self.training,
                         self.bidirectional, False)  # fmt: skip
         else:
-            out, (h,) = self._loop(x, [h0], None)
+            out, (h,) = self._written_out(x, [h0])
         return self._finish(out, unbatched), h.squeeze(1) if unbatched else h
 
 
@@ -257,7 +280,7 @@ class GRU(_Stacked):
             out, h = torch._VF.gru(x, h0, self.flat_weights(), self.bias, self.num_layers,
                                    self.dropout, self.training, self.bidirectional, False)  # fmt: skip
         else:
-            out, (h,) = self._loop(x, [h0], None)
+            out, (h,) = self._written_out(x, [h0])
         return self._finish(out, unbatched), h.squeeze(1) if unbatched else h
 
 
@@ -293,7 +316,7 @@ class LSTM(_Stacked):
             out, h, c = torch._VF.lstm(x, (h0, c0), self.flat_weights(), self.bias,
                                        self.num_layers, self.dropout, self.training, self.bidirectional, False)  # fmt: skip
         else:
-            out, (h, c) = self._loop(x, [h0, c0], None)
+            out, (h, c) = self._written_out(x, [h0, c0])
         if unbatched:
             h, c = h.squeeze(1), c.squeeze(1)
         return self._finish(out, unbatched), (h, c)
@@ -306,7 +329,7 @@ class LSTM(_Stacked):
         x, unbatched, n = self._prepare(input, hx)
         h0, c0 = self._states(hx, x, n, unbatched)
         record: list[LSTMGates] = []
-        out, (h, c) = self._loop(x, [h0, c0], record)  # recording takes the eager loop whatever impl is
+        out, (h, c) = self._stack(x, [h0, c0], functools.partial(self._loop, self._step(), record))  # eager loop
         if unbatched:
             h, c = h.squeeze(1), c.squeeze(1)
         return self._finish(out, unbatched), (h, c), record

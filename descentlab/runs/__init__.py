@@ -2,7 +2,7 @@
 
 from descentlab.runs.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 from descentlab.runs.device import select_device
-from descentlab.runs.listing import RunRecord, compare_table, find_runs, list_table, load_run
+from descentlab.runs.listing import RunRecord, compare_table, find_runs, format_table, list_table, load_run
 from descentlab.runs.progress import progress
 from descentlab.runs.run import Run, StopFlag, read_metrics, stop_on_sigint
 from descentlab.runs.seeding import rng_state, seed_everything, set_rng_state
@@ -14,6 +14,7 @@ __all__ = [
     "atomic_write_bytes",
     "compare_table",
     "find_runs",
+    "format_table",
     "list_table",
     "load_checkpoint",
     "load_run",

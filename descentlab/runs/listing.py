@@ -18,7 +18,7 @@ class RunRecord:
     meta: dict[str, Any]  # config.json
     summary: dict[str, Any]  # summary.json
     metrics: list[dict[str, Any]]  # metrics.jsonl
-    timing: list[dict[str, Any]]  # timing.jsonl: {"step", "elapsed_s"}
+    timing: list[dict[str, Any]]  # timing.jsonl: {"step", "elapsed_s"} and wall-clock rates {"step", "charts/SPS"}
 
     @property
     def experiment(self) -> str:
@@ -41,10 +41,15 @@ class RunRecord:
         points = [(int(r["step"]), float(r[key])) for r in self.metrics if key in r]
         return [s for s, _ in points], [v for _, v in points]
 
+    def seconds_at(self) -> dict[int, float]:
+        """Seconds spent in optimization steps by step, from ``timing.jsonl``."""
+        return {int(t["step"]): float(t["elapsed_s"]) for t in self.timing if "elapsed_s" in t}
+
     @property
     def train_seconds(self) -> float | None:
         """Seconds spent in optimization steps, from ``timing.jsonl`` (None if not logged)."""
-        return float(self.timing[-1]["elapsed_s"]) if self.timing else None
+        seconds = [float(t["elapsed_s"]) for t in self.timing if "elapsed_s" in t]
+        return seconds[-1] if seconds else None
 
     def final(self) -> dict[str, float]:
         """Final metrics from the summary, else the last logged value of each key."""

@@ -4,7 +4,7 @@ Layout (``runs/<experiment>/<name>__<seed>__<time>/``)::
 
     config.json       experiment, name, seed, the command that reproduces it, the resolved config
     metrics.jsonl     one JSON object per logged step: {"step": 120, "train/loss": 0.31, ...}
-    timing.jsonl      wall-clock seconds by step, kept apart so that metrics.jsonl is reproducible
+    timing.jsonl      wall-clock seconds and rates by step, kept apart so that metrics.jsonl is reproducible
     events.out.tfevents.*   the same scalars for TensorBoard
     checkpoint.pt     the latest checkpoint (atomic write, weights_only load, SHA-256 verified)
     summary.json      status (running / interrupted / complete), final metrics, wall time
@@ -26,6 +26,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import torch
+
+from descentlab import __version__
 from descentlab.errors import CheckpointError, UserError
 from descentlab.runs.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 
@@ -85,10 +88,6 @@ class Run:
         cls, root: str | Path, experiment: str, name: str, seed: int, config: dict[str, Any], command: str
     ) -> Run:
         """Make a new, uniquely named run folder under ``root/experiment`` and write ``config.json``."""
-        import torch
-
-        import descentlab
-
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         parent = Path(root) / experiment
         try:
@@ -111,7 +110,7 @@ class Run:
             "seed": seed,
             "created": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "command": command,
-            "descentlab_version": descentlab.__version__,
+            "descentlab_version": __version__,
             "torch_version": torch.__version__,
             "config": config,
         }
@@ -160,6 +159,15 @@ class Run:
         """Append ``{"step", "elapsed_s"}`` to ``timing.jsonl`` (not reproducible, so not a metric)."""
         self._timing.write(json.dumps({"step": step, "elapsed_s": round(seconds, 6)}) + "\n")
         self._timing.flush()
+
+    def log_wallclock(self, step: int, rates: dict[str, float]) -> None:
+        """Append wall-clock scalars such as ``charts/SPS`` (steps per second) to ``timing.jsonl`` and
+        TensorBoard: they change from one machine or run to the next, so they are not metrics."""
+        self._timing.write(json.dumps({"step": step, **{k: float(v) for k, v in rates.items()}}) + "\n")
+        self._timing.flush()
+        writer = self._tensorboard()
+        for key, value in rates.items():
+            writer.add_scalar(key, float(value), step)
 
     def _tensorboard(self) -> Any:
         if self._writer is None:

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from descentlab.generalize import mnist_splits
+
 DISTORTIONS = {"r": 28, "rts": 42, "clutter": 60}  # name -> canvas side
 CLUTTER_PIECES, CLUTTER_SIZE = 6, 6
 
@@ -89,7 +91,5 @@ def distorted_mnist(kind: str, val_size: int = 5000, seed: int = 0) -> dict[str,
     """Train / val (stratified from the official training set) / official test, each distorted with its
     own seed derived from ``seed``; images (N, 1, S, S) float, labels (N,). Cached (the run, its figure
     and the report ask for the same set): copy the dict before changing it, and do not modify the tensors."""
-    from descentlab.generalize import mnist_splits
-
     splits = mnist_splits(val_size=val_size, seed=0)
     return {name: (distort(x, kind, seed * 3 + k), y) for k, (name, (x, y)) in enumerate(splits.items())}

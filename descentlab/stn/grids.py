@@ -7,7 +7,10 @@ and the transform :math:`T_\theta` maps each to its source point
 
 .. math:: \begin{pmatrix} x^s \\ y^s \end{pmatrix} = A_\theta \begin{pmatrix} x^t \\ y^t \\ 1 \end{pmatrix}.
 
-(The unit calls this the inverse transform: :math:`A_\theta` maps the output to the input.)
+(The unit calls this the inverse transform: :math:`A_\theta` maps the output to the input.) The six
+affine parameters are ordered as ``affine_grid``'s ``(N, 2, 3)`` matrix, row by row, with the translation
+in the third column (:math:`\theta_{13}, \theta_{23}`); the unit writes the same map as
+:math:`[[\theta_1, \theta_2], [\theta_3, \theta_4]]\, x + [\theta_5, \theta_6]` (docs/errata.md).
 
 With ``align_corners=False`` (torch's default) the extreme coordinates -1 and 1 are the outer *edges*
 of the corner pixels, so pixel :math:`j` of :math:`W` sits at :math:`(2j + 1)/W - 1`; with ``True``

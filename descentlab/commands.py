@@ -1,0 +1,265 @@
+"""Every command of ``descentlab``: the experiments' declarations, the searches, the tour, and the commands
+that read what runs wrote (``runs``, ``report``) or check the data (``data check``).
+
+:data:`COMMANDS` is what the command line is made from (:mod:`descentlab.cli`); :data:`GROUPS` gives each
+first word (``optim``, ``rl``, ...) its help. Nothing here is kept by hand per experiment: a new experiment
+is a new module and one line in :data:`descentlab.experiments.DECLARATIONS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from descentlab import hpo
+from descentlab.config import Options, param
+from descentlab.data import check_all
+from descentlab.errors import ParameterError, UserError
+from descentlab.experiments import DECLARATIONS, EXPERIMENTS, Call, Command, Experiment, as_command
+from descentlab.labbook import build_report
+from descentlab.runs import compare_table, find_runs, format_table, list_table, load_run
+from descentlab.tour import TOUR
+
+
+@dataclass(frozen=True)
+class Group:
+    """The first word of a command (``optim``): its one-line help, description and examples."""
+
+    name: str
+    help: str
+    description: str
+    examples: tuple[str, ...] = ()
+    metavar: str = "ACTION"  # how --help names the second word
+
+
+# ---- runs, data, report -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListOptions(Options):
+    experiment: str | None = param(None, "only this experiment's runs (e.g. optim-train)")
+    out: str = param("runs", "root folder of run folders", metavar="DIR")
+
+
+def list_runs(call: Call) -> int:
+    opts: ListOptions = call.options
+    found = find_runs(opts.out, opts.experiment)
+    if not found:
+        print(f"no runs under {opts.out}" + (f" for experiment {opts.experiment}" if opts.experiment else ""))
+        return 0
+    print(list_table(found))
+    return 0
+
+
+@dataclass(frozen=True)
+class CompareOptions(Options):
+    run_dirs: tuple[str, ...] = param((), "run folders", positional=True, metavar="RUN_DIR")
+
+
+def compare_runs(call: Call) -> int:
+    print(compare_table([load_run(p) for p in call.options.run_dirs]))
+    return 0
+
+
+@dataclass(frozen=True)
+class CheckOptions(Options):
+    json: bool = param(False, "print one JSON object instead of a table")
+
+
+def check_data(call: Call) -> int:
+    statuses = check_all()
+    if call.options.json:
+        print(json.dumps({s.name: {"present": s.present, "intact": s.intact, "sizes": s.sizes, "note": s.note}
+                          for s in statuses}))  # fmt: skip
+    else:
+        rows = [[s.name, "yes" if s.present else "no", "yes" if s.intact else "no",
+                 " ".join(f"{k}={v:,}" for k, v in s.sizes.items()), s.note] for s in statuses]  # fmt: skip
+        print(format_table(["data set", "present", "intact", "sizes", "note"], rows))
+    return 0 if all(s.intact for s in statuses) else 1
+
+
+@dataclass(frozen=True)
+class ReportOptions(Options):
+    run_dirs: tuple[str, ...] = param((), "run folders, or folders holding run folders", positional=True,
+                                      metavar="RUN_DIR")  # fmt: skip
+    output: str = param("runs/report.html", "the HTML file to write", short="-o")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if Path(self.output).suffix.lower() not in (".html", ".htm"):
+            raise ParameterError("output", f"{self.output}: the report is an HTML file; give a name ending in .html")
+
+
+def run_folders(paths: Sequence[str]) -> list[Path]:
+    """Run folders named directly, or found one or two levels below a folder named."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if (p / "config.json").is_file():
+            found.append(p)
+            continue
+        if not p.is_dir():
+            raise UserError(f"{p}: no such run folder")
+        below = sorted({c.parent for pattern in ("*/config.json", "*/*/config.json") for c in p.glob(pattern)})
+        if not below:
+            raise UserError(f"{p}: holds no run folders (no config.json below it)")
+        found += below
+    return found
+
+
+def report(call: Call) -> int:
+    opts: ReportOptions = call.options
+    path = build_report(run_folders(opts.run_dirs), opts.output)
+    print(f"report: {path}")
+    return 0
+
+
+RUNS_LIST = Command("runs list", "show runs with their status and final metrics",
+                    "Show the runs under --out with their status and final metrics.",
+                    list_runs, ("descentlab runs list --experiment optim-train",), ListOptions)  # fmt: skip
+RUNS_COMPARE = Command("runs compare", "config differences and metrics of runs, side by side",
+                       "The config keys that differ between runs, and their metrics, side by side.",
+                       compare_runs, ("descentlab runs compare runs/optim-train/A runs/optim-train/B",),
+                       CompareOptions)  # fmt: skip
+DATA_CHECK = Command("data check", "list each data set, its sizes, and whether it is present and intact",
+                     "MNIST, Fashion-MNIST and Penn Treebank: present, intact, and their sizes.",
+                     check_data, ("descentlab data check", "descentlab data check --json"), CheckOptions)  # fmt: skip
+REPORT = Command(
+    "report",
+    "report: build the self-contained HTML report of some runs",
+    "One HTML file, a section per concept of the unit, built only from what the runs logged.",
+    report,
+    ("descentlab report runs/tour -o tour.html", "descentlab report runs/optim-train/*"),
+    ReportOptions,
+)
+
+
+# ---- every command, and the groups --------------------------------------------------------------
+
+COMMANDS: tuple[Command, ...] = (
+    *(as_command(d, EXPERIMENTS) if isinstance(d, Experiment) else d for d in DECLARATIONS),
+    *hpo.COMMANDS,
+    DATA_CHECK,
+    RUNS_LIST,
+    RUNS_COMPARE,
+    REPORT,
+    TOUR,
+)
+
+GROUPS: tuple[Group, ...] = (
+    Group(
+        "optim",
+        "optimizers: train a network with the unit's optimizers",
+        "The unit's optimizers (SGD, momentum, Adagrad, RMSProp, AdaDelta, Adam) at work.",
+        (
+            "descentlab optim list",
+            "descentlab optim train --optimizer momentum --lr 0.01 --epochs 2",
+            "descentlab optim bench --only Adam",
+        ),
+    ),
+    Group(
+        "generalize",
+        "generalization on MNIST: dropout against none, and the unit's optimizers racing to a target",
+        "Train, validation and test sets on real MNIST: 55,000 training and 5,000 validation images\n"
+        "(stratified from the official 60,000) and the official 10,000 test images, used once.",
+        (
+            "descentlab generalize mnist",
+            "descentlab generalize mnist --epochs 10 --patience 5",
+            "descentlab generalize optimizers --max-seconds 60",
+        ),
+    ),
+    Group(
+        "stn",
+        "spatial transformer networks: a CNN against an ST-CNN on distorted MNIST",
+        "Spatial transformer networks (Jaderberg et al. 2015) on rotated, scaled and cluttered MNIST.",
+        ("descentlab stn train --distortion rts", "descentlab stn train --distortion r --transform rst --epochs 5"),
+    ),
+    Group(
+        "rnn",
+        "recurrent networks: the four topologies, the adding problem, gradient flow and clipping",
+        "RNN, LSTM and GRU written out gate by gate (descentlab.rnn), on the unit's four topologies and\n"
+        "on the long-range adding problem, and the vanishing and exploding gradients behind the LSTM.",
+        (
+            "descentlab rnn topology --task many-to-one",
+            "descentlab rnn adding --length 100",
+            "descentlab rnn gradient-flow",
+        ),
+    ),
+    Group(
+        "lm",
+        "word-level recurrent language models: train on Penn Treebank or your text, evaluate, generate",
+        "Word-level language models (embedding, LSTM/GRU/RNN, decoder; optionally tied) trained with\n"
+        "truncated backpropagation through time, scored by perplexity.",
+        (
+            "descentlab lm train --tied",
+            "descentlab lm train --corpus my.txt --epochs 10",
+            "descentlab lm generate runs/lm-train/lstm-2x200-tied__0__20261126-120000 --prompt 'the market'",
+        ),
+    ),
+    Group(
+        "landscape",
+        "non-convex landscapes: saddles, many starts, plateaus, Hessian spectra and loss surfaces",
+        "The unit's non-convex optimization: saddles and other pathologies on analytic surfaces, and the\n"
+        "curvature and loss surface of trained networks. Optimizer races are 'descentlab optim race';\n"
+        "hyperparameter search is 'descentlab hpo'.",
+        ("descentlab landscape hessian runs/tour/optim-train/mnist-adam__0__20261125-120000",),
+    ),
+    Group(
+        "hpo",
+        "hyperparameter search with Optuna (TPE, median pruning; SQLite or PostgreSQL storage)",
+        "Search an experiment's hyperparameters with Optuna. Settings you give are held fixed; the\n"
+        "rest of the search space is searched (optim-train: lr, momentum, batch size; optim-race: the\n"
+        "optimizer's lr). Each trial is a run folder under OUT/hpo/STUDY. The same command again\n"
+        "continues the study; several processes with one --storage and --study share it. The best\n"
+        "trial's config is written to OUT/hpo/STUDY/best.toml for --config.",
+        (
+            "descentlab hpo optim-train --trials 20 --optimizer adam --epochs 1 --train-size 5000",
+            "descentlab hpo optim-race --trials 30 --landscape rosenbrock --optimizers momentum",
+            "descentlab hpo optim-train --trials 40 --storage postgresql://me@dbhost/optuna --study adam-lr",
+            "descentlab optim train --config runs/hpo/optim-train-mnist-adam/best.toml",
+        ),
+        metavar="EXPERIMENT",
+    ),
+    Group(
+        "rl",
+        "reinforcement learning: the route-finding grid, Q-learning, DQN, REINFORCE, PPO",
+        "Reinforcement learning on Gymnasium environments and on descentlab/GridRoute-v0, the unit's\n"
+        "shortest route between two points on a map, scored by effectiveness (optimal / taken).",
+        (
+            "descentlab rl train --env CartPole-v1 --algo ppo",
+            "descentlab rl train --env descentlab/GridRoute-v0 --algo dqn",
+            "descentlab rl eval runs/rl-train/cartpole-ppo__0__20261126-120000 --episodes 100 --json",
+            "descentlab rl play runs/rl-train/gridroute-dqn-both__0__20261126-120000 --out route.gif",
+            "descentlab rl rewards --algo qlearning",
+        ),
+    ),
+    Group(
+        "neuro",
+        "computational neuroscience: neuron models, spiking networks, plasticity",
+        "Neuron models of computational neuroscience (LIF, Izhikevich, Hodgkin-Huxley), a spiking network\n"
+        "trained with surrogate gradients, and the brain's local learning rules (Oja, STDP).",
+        (
+            "descentlab neuro simulate --model lif --tau-m 10 --threshold 1 --current 1.5 --duration 1000 --json",
+            "descentlab neuro simulate --model izhikevich --pattern chattering --current 10 --out ch.png",
+            "descentlab neuro train-snn --epochs 1",
+            "descentlab neuro plasticity",
+        ),
+    ),
+    Group(
+        "data",
+        "data sets: check that MNIST, Fashion-MNIST and Penn Treebank are present and intact",
+        "The offline data sets and their published sizes.",
+        ("descentlab data check", "descentlab data check --json"),
+    ),
+    Group(
+        "runs",
+        "runs: list runs with their metrics, compare runs side by side",
+        "Read run folders (config.json, metrics.jsonl, summary.json); nothing is recomputed.",
+        (
+            "descentlab runs list --experiment optim-train",
+            "descentlab runs compare runs/optim-train/A runs/optim-train/B",
+        ),
+    ),
+)

@@ -1,0 +1,126 @@
+"""What an experiment or a command declares about itself, once, in its own module.
+
+An :class:`Experiment` is something that makes a run folder (``descentlab optim train``): its command
+and help, its config dataclass, its training function, the figures and table it draws from its own
+logged metrics, its chapter of the report, the runs the tour makes of it, and what ``descentlab hpo``
+may search. A :class:`Command` is anything else the command line does (``descentlab rl eval``): its
+options dataclass and the function that runs it, and optionally report sections and a tour step.
+
+Everything else is derived from the one list of declarations (:data:`descentlab.experiments.DECLARATIONS`):
+the command-line parser and dispatch, the tour's plan, the report's sections, and the CLI tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from descentlab.report import Section
+from descentlab.runs import Run, RunRecord, StopFlag
+
+Table = tuple[list[str], list[list[str]]]  # header, rows
+TrainFn = Callable[[Any, Run, StopFlag, "dict[str, Any] | None"], "dict[str, float]"]
+
+
+@dataclass(frozen=True)
+class TourSettings:
+    """What every tour entry is told: the seed and device, and whether this is the quick tour."""
+
+    seed: int = 0
+    device: str = "auto"
+    quick: bool = False
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """What ``descentlab hpo EXPERIMENT`` searches and minimizes.
+
+    ``about`` says it in words; ``suggest(trial, config, fixed)`` proposes settings (Optuna's ``trial.suggest_*``), leaving alone the
+    fields in ``fixed`` (given by the user); ``objective(config)`` names the final metric to minimize;
+    ``prune_on`` the metric reported during a run for pruning (None: never pruned); ``check(config)``
+    refuses configs the search cannot tune; ``score(config, final metrics)`` overrides the objective.
+    """
+
+    about: str  # what is searched, in words, for --help
+    suggest: Callable[[Any, Any, frozenset[str]], dict[str, Any]]
+    objective: Callable[[Any], str]
+    prune_on: str | None = None
+    check: Callable[[Any], None] | None = None
+    score: Callable[[Any, dict[str, float]], float] | None = None
+
+    def value(self, cfg: Any, final: dict[str, float]) -> float:
+        value = self.score(cfg, final) if self.score else final.get(self.objective(cfg), math.nan)
+        return math.inf if math.isnan(value) else value  # NaN (a diverged run) ranks last
+
+
+def no_figures(record: RunRecord) -> dict[str, Figure]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment: a command that trains and logs a run, and everything derived from it."""
+
+    command: str  # "optim train": run as `descentlab optim train`; its runs go to runs/optim-train/
+    help: str  # one line, listed by `descentlab optim --help`
+    description: str  # at the top of `descentlab optim train --help`
+    examples: tuple[str, ...]  # command lines shown under --help
+    config: type  # its frozen config dataclass (a descentlab.config.RunConfig)
+    train: TrainFn  # (config, run, stop flag, checkpoint state or None) -> final metrics
+    figures: Callable[[RunRecord], dict[str, Figure]] = no_figures  # logged run -> {file name: figure}
+    table: Callable[[RunRecord], Table] | None = None  # printed when a run ends
+    sections: Callable[[Sequence[RunRecord]], list[Section]] | None = None  # its part of the report
+    tour: Callable[[TourSettings], list[Any]] | None = None  # the configs `descentlab tour` runs
+    search: SearchSpace | None = None  # what `descentlab hpo` may search
+
+    @property
+    def name(self) -> str:
+        """The folder of its runs under ``runs/``: ``optim-train``."""
+        return self.command.replace(" ", "-")
+
+    @property
+    def invocation(self) -> str:
+        return f"descentlab {self.command}"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One invocation of a command: its options and settings as parsed, and how they were given."""
+
+    options: Any = None  # the command's options dataclass
+    settings: Any = None  # its settings (experiments, searches, the tour): defaults < config file < flags
+    flags: tuple[str, ...] = ()  # the settings fields given as flags
+    config_file: str | None = None  # --config FILE, when given
+    file_keys: frozenset[str] = frozenset()  # the settings fields the config file gave
+    argv: tuple[str, ...] = ()  # the whole command line, to say how to continue
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command that is not an experiment (it reads runs, data or models, or starts several runs)."""
+
+    command: str  # "rl eval"
+    help: str
+    description: str
+    run: Callable[[Call], int]  # returns the exit code
+    examples: tuple[str, ...] = ()
+    options: type | None = None  # its options dataclass: flags and positional arguments
+    settings: type | None = None  # a config dataclass settable by flags and --config FILE
+    sections: Callable[[Sequence[RunRecord]], list[Section]] | None = None  # report sections from any runs
+    tour: Callable[[TourSettings, Sequence[Path]], None] | None = None  # a tour step on the runs made so far
+
+    @property
+    def name(self) -> str:
+        return self.command.replace(" ", "-")
+
+    @property
+    def invocation(self) -> str:
+        return f"descentlab {self.command}"
+
+
+Declaration = Experiment | Command

@@ -1,0 +1,68 @@
+"""The package's layers: the import-linter contracts of pyproject.toml, no import hidden in a function to dodge
+a cycle, and no side effect of importing any module on the process environment."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+PACKAGE = REPO / "descentlab"
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    """Layers (cli > commands > tour > lab book, searches > experiments > report > runs > library > flags >
+    config > errors), the library never importing runs, report or experiments, the report knowing no
+    experiment, and no cycle between sibling modules or packages."""
+    result = subprocess.run([Path(sys.executable).parent / "lint-imports", "--no-cache"], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 4 kept, 0 broken." in result.stdout
+
+
+def test_no_descentlab_import_inside_a_function() -> None:
+    """Imports of descentlab's own modules sit at the top of each module, where import-linter and a reader see
+    them (third-party imports that are slow and rarely needed may wait inside a function)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for inner in ast.walk(node):
+                names = []
+                if isinstance(inner, ast.Import):
+                    names = [a.name for a in inner.names]
+                elif isinstance(inner, ast.ImportFrom) and inner.level == 0 and inner.module:
+                    names = [inner.module]
+                found += [
+                    f"{path.relative_to(REPO)}:{inner.lineno} {n}" for n in names if n.split(".")[0] == "descentlab"
+                ]
+    assert not found, found
+
+
+def test_importing_any_module_leaves_the_environment_alone() -> None:
+    """``import descentlab.X`` for every module: os.environ is the same before and after (Gymnasium's
+    renderers are told to draw off-screen only when an episode is rendered). The third-party packages are
+    imported first: what they do on import (Gymnasium sets PYGAME_HIDE_SUPPORT_PROMPT) is theirs."""
+    modules = sorted(
+        ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__") for p in PACKAGE.rglob("*.py")
+    )
+    script = (
+        "import importlib, json, os, sys\n"
+        "import gymnasium, matplotlib, optuna, torch, yaml\n"
+        "before = dict(os.environ)\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "after = dict(os.environ)\n"
+        "print(json.dumps(sorted(set(after.items()) ^ set(before.items()))))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SDL_")}
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    assert len(modules) > 60
