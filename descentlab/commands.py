@@ -116,23 +116,37 @@ def report(call: Call) -> int:
     return 0
 
 
-RUNS_LIST = Command("runs list", "show runs with their status and final metrics",
-                    "Show the runs under --out with their status and final metrics.",
-                    list_runs, ("descentlab runs list --experiment optim-train",), ListOptions)  # fmt: skip
-RUNS_COMPARE = Command("runs compare", "config differences and metrics of runs, side by side",
-                       "The config keys that differ between runs, and their metrics, side by side.",
-                       compare_runs, ("descentlab runs compare runs/optim-train/A runs/optim-train/B",),
-                       CompareOptions)  # fmt: skip
-DATA_CHECK = Command("data check", "list each data set, its sizes, and whether it is present and intact",
-                     "MNIST, Fashion-MNIST and Penn Treebank: present, intact, and their sizes.",
-                     check_data, ("descentlab data check", "descentlab data check --json"), CheckOptions)  # fmt: skip
+RUNS_LIST = Command(
+    command="runs list",
+    help="show runs with their status and final metrics",
+    description="Show the runs under --out with their status and final metrics.",
+    examples=("descentlab runs list --experiment optim-train",),
+    run=list_runs,
+    options=ListOptions,
+)
+RUNS_COMPARE = Command(
+    command="runs compare",
+    help="config differences and metrics of runs, side by side",
+    description="The config keys that differ between runs, and their metrics, side by side.",
+    examples=("descentlab runs compare runs/optim-train/A runs/optim-train/B",),
+    run=compare_runs,
+    options=CompareOptions,
+)
+DATA_CHECK = Command(
+    command="data check",
+    help="list each data set, its sizes, and whether it is present and intact",
+    description="MNIST, Fashion-MNIST and Penn Treebank: present, intact, and their sizes.",
+    examples=("descentlab data check", "descentlab data check --json"),
+    run=check_data,
+    options=CheckOptions,
+)
 REPORT = Command(
-    "report",
-    "report: build the self-contained HTML report of some runs",
-    "One HTML file, a section per concept of the unit, built only from what the runs logged.",
-    report,
-    ("descentlab report runs/tour -o tour.html", "descentlab report runs/optim-train/*"),
-    ReportOptions,
+    command="report",
+    help="report: build the self-contained HTML report of some runs",
+    description="One HTML file, a section per concept of the unit, built only from what the runs logged.",
+    examples=("descentlab report runs/tour -o tour.html", "descentlab report runs/optim-train/*"),
+    run=report,
+    options=ReportOptions,
 )
 
 

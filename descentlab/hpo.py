@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
 import socket
 import warnings
 from collections.abc import Callable
@@ -310,7 +311,7 @@ def run_search(exp: Experiment, call: Call) -> int:
         fixed=frozenset(call.flags) | call.file_keys,
         sampler_seed=opts.sampler_seed,
         prune=not opts.no_prune,
-        resume_command="descentlab " + " ".join(call.argv) + "   # the same command continues the study",
+        resume_command="descentlab " + shlex.join(call.argv) + "   # the same command continues the study",
     )
     print(format_table(*trial_table(result)))
     print(f"best: {result.best_value:.6g}; config: {result.config_file}; figure: {result.folder / 'history.png'}")

@@ -62,8 +62,24 @@ def no_figures(record: RunRecord) -> dict[str, Figure]:
     return {}
 
 
+class Named:
+    """What a declaration's ``command`` (``"optim train"``) gives it."""
+
+    command: str
+
+    @property
+    def name(self) -> str:
+        """``optim-train``: the folder of an experiment's runs under ``runs/``, and the command's id."""
+        return self.command.replace(" ", "-")
+
+    @property
+    def invocation(self) -> str:
+        """``descentlab optim train``."""
+        return f"descentlab {self.command}"
+
+
 @dataclass(frozen=True)
-class Experiment:
+class Experiment(Named):
     """One experiment: a command that trains and logs a run, and everything derived from it."""
 
     command: str  # "optim train": run as `descentlab optim train`; its runs go to runs/optim-train/
@@ -77,15 +93,6 @@ class Experiment:
     sections: Callable[[Sequence[RunRecord]], list[Section]] | None = None  # its part of the report
     tour: Callable[[TourSettings], list[Any]] | None = None  # the configs `descentlab tour` runs
     search: SearchSpace | None = None  # what `descentlab hpo` may search
-
-    @property
-    def name(self) -> str:
-        """The folder of its runs under ``runs/``: ``optim-train``."""
-        return self.command.replace(" ", "-")
-
-    @property
-    def invocation(self) -> str:
-        return f"descentlab {self.command}"
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ class Call:
 
 
 @dataclass(frozen=True)
-class Command:
+class Command(Named):
     """A command that is not an experiment (it reads runs, data or models, or starts several runs)."""
 
     command: str  # "rl eval"
@@ -113,14 +120,6 @@ class Command:
     settings: type | None = None  # a config dataclass settable by flags and --config FILE
     sections: Callable[[Sequence[RunRecord]], list[Section]] | None = None  # report sections from any runs
     tour: Callable[[TourSettings, Sequence[Path]], None] | None = None  # a tour step on the runs made so far
-
-    @property
-    def name(self) -> str:
-        return self.command.replace(" ", "-")
-
-    @property
-    def invocation(self) -> str:
-        return f"descentlab {self.command}"
 
 
 Declaration = Experiment | Command
