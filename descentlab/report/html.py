@@ -10,7 +10,7 @@ import base64
 import html
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,10 +26,14 @@ class Section:
     id: str  # HTML anchor
     title: str
     concept: str  # two or three sentences on the concept (plain text)
-    figures: list[Figure] = field(default_factory=list)
+    figures: InitVar[Sequence[Figure]] = ()  # drawn into PNGs, and closed, as the section is made
     table: tuple[list[str], list[list[str]]] | None = None
     commands: list[str] = field(default_factory=list)
     note: str = ""  # where the unit's text is loose, and what is implemented instead
+    pngs: list[str] = field(init=False, default_factory=list)  # the figures, base64 PNG
+
+    def __post_init__(self, figures: Sequence[Figure]) -> None:
+        self.pngs = [_png(fig) for fig in figures]  # at once: a report draws too many figures to keep open
 
 
 def _png(fig: Figure) -> str:
@@ -84,8 +88,8 @@ def render(sections: list[Section], title: str, subtitle: str = "") -> str:
         out.append(f"<p>{esc(s.concept)}</p>")
         if s.note:
             out.append(f'<p class="note">{esc(s.note)}</p>')
-        for fig in s.figures:
-            out.append(f'<img alt="{esc(s.title)}" src="data:image/png;base64,{_png(fig)}">')
+        for png in s.pngs:
+            out.append(f'<img alt="{esc(s.title)}" src="data:image/png;base64,{png}">')
         if s.table is not None:
             header, rows = s.table
             out.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>")
