@@ -1,9 +1,10 @@
-"""``descentlab tour``: a short run of every experiment that declares tour entries, then the report of them.
+"""``descentlab tour``: a short run of every demonstration of the lab book, then the lab book itself.
 
-The plan is derived from :data:`descentlab.experiments.DECLARATIONS`, in its order: each experiment's
-``tour(settings)`` gives the configs to run (shorter ones with ``--quick``), and each command with a
-``tour(settings, paths)`` step works on the runs made so far (the Hessian and loss surface of the
-trained networks). Then ``runs/tour/report.html`` is built from all of them.
+The plan follows the lab book's chapters (:func:`descentlab.labbook.plan_names`), in the unit's order: for
+each ``@runs NAME`` of a chapter, the declaration's ``tour(settings)`` gives the configs to run (shorter ones
+with ``--quick``), or, for a command such as ``landscape hessian``, its ``tour(settings, paths)`` step works
+on the runs made so far. ``--chapter`` runs one chapter. Then ``runs/tour/report.html`` is built, the
+terminal shows one line per run with its headline numbers, and how many of the report's claims held.
 """
 
 from __future__ import annotations
@@ -14,17 +15,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from descentlab.config import Options, RunConfig, param
 from descentlab.experiments import DECLARATIONS, Call, Command, Declaration, Experiment, TourSettings, start
-from descentlab.labbook import build_report
-from descentlab.runs import list_table, load_run
+from descentlab.labbook import build_chapters, chapters, front_matter, plan_names
+from descentlab.report import write_report
+from descentlab.runs import RunRecord, load_run
+
+CHAPTERS = tuple(ch.id for ch in chapters())
 
 
 @dataclass(frozen=True)
 class TourConfig(RunConfig):
     """Settings of ``descentlab tour``."""
 
-    quick: bool = param(False, "a short version on 2,000-image subsets (about a minute on 2 CPU cores)")
+    quick: bool = param(False, "a short version on small subsets (about a minute and a half on 2 CPU cores)")
+    chapter: str = param("", "run one chapter of the lab book (default: all)", choices=("", *CHAPTERS))
 
     def settings(self) -> TourSettings:
         return TourSettings(seed=self.seed, device=self.device, quick=self.quick)
@@ -32,10 +39,12 @@ class TourConfig(RunConfig):
 
 def plan(cfg: TourConfig) -> list[tuple[Declaration, Any]]:
     """The tour in order: ``(experiment, config)`` for each run, ``(command, None)`` for each command's
-    step on the runs made before it; all as the declarations give them."""
+    step on the runs made before it; in the order of the lab book's chapters."""
+    by_name = {d.name: d for d in DECLARATIONS}
     settings = cfg.settings()
     steps: list[tuple[Declaration, Any]] = []
-    for d in DECLARATIONS:
+    for name in plan_names(cfg.chapter):
+        d = by_name[name]
         if isinstance(d, Experiment) and d.tour is not None:
             steps += [(d, config) for config in d.tour(settings)]
         elif isinstance(d, Command) and d.tour is not None:
@@ -43,24 +52,45 @@ def plan(cfg: TourConfig) -> list[tuple[Declaration, Any]]:
     return steps
 
 
+def summary_line(record: RunRecord) -> str:
+    """One line per run: its experiment and name, and its headline numbers."""
+    decl = next((d for d in DECLARATIONS if isinstance(d, Experiment) and d.name == record.experiment), None)
+    numbers = decl.headline(record) if decl is not None and decl.headline is not None else ""
+    return f"{record.experiment} {record.path.name.split('__')[0]}: {record.status}" + (
+        f"; {numbers}" if numbers else ""
+    )
+
+
 def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = print) -> Path:
     """Run the tour's plan under ``out/tour`` and write ``out/tour/report.html``; returns its path."""
     root = Path(out) / "tour"
     started = time.time()
+    threads = torch.get_num_threads()
     paths: list[Path] = []
     steps = plan(cfg)
     runs = sum(isinstance(d, Experiment) for d, _ in steps)
     for decl, config in steps:
         t0 = time.time()
-        if isinstance(decl, Experiment):
-            paths.append(start(decl, config, root))
-            log(f"[{len(paths)}/{runs}] {decl.invocation} ({config.run_name}) done in {time.time() - t0:.1f} s: "
-                f"{paths[-1]}")  # fmt: skip
-        elif decl.tour is not None:
-            decl.tour(cfg.settings(), paths)
-            log(f"{decl.invocation} on the runs so far done in {time.time() - t0:.1f} s")
-    report = build_report(paths, root / "report.html", title="descentlab tour")
-    log(list_table([load_run(p) for p in paths]))
+        try:
+            if isinstance(decl, Experiment):
+                paths.append(start(decl, config, root))
+                log(f"[{len(paths)}/{runs}] {decl.invocation} ({config.run_name}) {time.time() - t0:.1f} s")
+            elif decl.tour is not None:
+                decl.tour(cfg.settings(), paths)
+                log(f"{decl.invocation} on the runs so far {time.time() - t0:.1f} s")
+        finally:
+            torch.set_num_threads(threads)  # a run may choose its own (the RL agents use one); the next starts afresh
+    records = [load_run(p) for p in paths]
+    built = build_chapters(records)
+    title = "descentlab: the lab book of the unit 'Optimization and Generalization'"
+    subtitle = f"{len(records)} runs of `descentlab tour{' --quick' if cfg.quick else ''}` (seed {cfg.seed})."
+    report = write_report(built, root / "report.html", title, subtitle, front_matter(built))
+    for r in records:
+        log(summary_line(r))
+    verdicts = [c for ch in built for s in ch.sections for c in s.claims]
+    failed = [c for c in verdicts if not c.holds]
+    log(f"claims: {len(verdicts) - len(failed)} of {len(verdicts)} hold in these runs"
+        + "".join(f"\n  does not hold: {c.text} ({c.evidence})" for c in failed))  # fmt: skip
     log(f"tour finished in {time.time() - started:.1f} s; report: {report}")
     return report
 
@@ -77,9 +107,13 @@ def run(call: Call) -> int:
 
 TOUR = Command(
     command="tour",
-    help="tour: a short run of every experiment and the report of them (runs/tour/report.html)",
-    description="Run a short version of every experiment on the bundled data and write runs/tour/report.html.",
-    examples=("descentlab tour", "descentlab tour --quick --device cpu"),
+    help="tour: a short run of every demonstration and the lab book of them (runs/tour/report.html)",
+    description=(
+        "Run a short version of every demonstration of the lab book, chapter by chapter in the unit's order,\n"
+        "and write runs/tour/report.html: the unit's concepts, equations and diagrams, each run's figures and\n"
+        "table, the claim it demonstrates with its verdict, and the unit's revision questions answered."
+    ),
+    examples=("descentlab tour", "descentlab tour --quick --device cpu", "descentlab tour --quick --chapter rnn"),
     run=run,
     options=TourOptions,
     settings=TourConfig,

@@ -3,12 +3,14 @@
 Each module declares its experiments (:class:`Experiment`: config, run, figures, table, report sections,
 tour entries, search space) and the commands that go with them (:class:`Command`: ``rl eval``,
 ``lm generate``, ...). The command line, the tour's plan, the report and the CLI tests are derived from
-this list. Its order is the tour's: each entry's runs are made in turn, and the report's sections follow it.
+this list; the lab book's chapters (``descentlab/labbook/chapters``) place each entry's runs, and the tour
+runs them in the chapters' order. Within a command group, ``--help`` lists commands in this list's order.
 
 Adding an experiment: write its module (see ``optim_race.py`` for a short one) and add one line here.
 """
 
 from descentlab.experiments import (
+    adagrad_rates,
     curvature,
     generalization,
     lm_train,
@@ -21,8 +23,12 @@ from descentlab.experiments import (
     rl_train,
     rnn_tasks,
     saddle_escape,
+    small_gradients,
+    snapshot_ensembles,
     snn_train,
     stn_train,
+    svrg_run,
+    tuning,
 )
 from descentlab.experiments.declaration import (
     Call,
@@ -40,7 +46,12 @@ DECLARATIONS: tuple[Declaration, ...] = (
     many_starts.LANDSCAPE_MINIMA,
     pathologies.LANDSCAPE_PLATEAU,
     pathologies.LANDSCAPE_STEEP,
+    small_gradients.LANDSCAPE_GRADIENTS,
+    tuning.LANDSCAPE_TUNING,
     optim_train.OPTIM_TRAIN,
+    adagrad_rates.OPTIM_RATES,
+    svrg_run.OPTIM_SVRG,
+    snapshot_ensembles.OPTIM_SNAPSHOTS,
     optim_train.OPTIM_LIST,
     optim_train.OPTIM_BENCH,
     curvature.LANDSCAPE_HESSIAN,

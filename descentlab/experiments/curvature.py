@@ -9,6 +9,7 @@ Writes ``hessian.json`` and ``hessian_density.png`` into the run folder.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from descentlab.errors import UserError
 from descentlab.experiments.declaration import Call, Command, TourSettings
 from descentlab.experiments.optim_train import OPTIM_TRAIN, TrainConfig, load_splits, make_model
 from descentlab.landscape.hessian import Hessian, Spectrum
-from descentlab.report import Section
+from descentlab.report import Claim, Section
 from descentlab.runs import RunRecord, load_checkpoint, load_run
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -84,6 +85,19 @@ def hessian_density(result: dict[str, Any]) -> Figure:
     return fig
 
 
+def claims(h: dict[str, Any]) -> list[Claim]:
+    top = h["top_eigenvalues"]
+    mean = h["trace"] / h["parameters"]
+    ratio = top[0] / mean if mean > 0 else math.inf
+    return [Claim(
+        "At the trained weights the curvature is a few sharp directions above a flat bulk: the largest Hessian "
+        "eigenvalue is positive and more than 1,000 times the mean eigenvalue (the trace over the parameters)",
+        top[0] > 0 and ratio > 1000,
+        f"largest eigenvalue {top[0]:.3g}; mean eigenvalue {mean:.3g} (trace {h['trace']:.4g} over "
+        f"{h['parameters']:,} parameters); ratio {ratio:,.0f}",
+    )]  # fmt: skip
+
+
 def sections(runs: Sequence[RunRecord]) -> list[Section]:
     """'Curvature of a trained network' from the ``hessian.json`` files that ``landscape hessian`` wrote."""
     results = [(r, json.loads((r.path / "hessian.json").read_text())) for r in runs if r.experiment == EXPERIMENT
@@ -95,16 +109,15 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
     return [
         Section(
             id="curvature",
-            title="Curvature of a trained network: the Hessian spectrum",
-            concept=(
-                "Near a minimum the loss is shaped by its Hessian: large eigenvalues are sharp directions that "
-                "limit the stable learning rate, negative ones would mark a saddle. The spectrum of a trained "
-                "network is a bulk near zero with a few large outliers, measured here without forming the "
-                "Hessian, from Hessian-vector products."
+            title="The Hessian spectrum of a trained network",
+            caption=(
+                f"The training loss of {results[0][0].path.name} on {results[0][1]['examples']:,} images: its top "
+                "eigenvalues (Lanczos), trace (Hutchinson) and eigenvalue density (stochastic Lanczos quadrature)."
             ),
             figures=[hessian_density(h) for _, h in results[:1]],
             table=(["run", "parameters", "top eigenvalues", "trace"], rows),
             commands=[f"descentlab landscape hessian {r.path}" for r, _ in results],
+            claims=[c for _, h in results[:1] for c in claims(h)],
         )
     ]
 

@@ -90,8 +90,9 @@ class Experiment(Named):
     train: TrainFn  # (config, run, stop flag, checkpoint state or None) -> final metrics
     figures: Callable[[RunRecord], dict[str, Figure]] = no_figures  # logged run -> {file name: figure}
     table: Callable[[RunRecord], Table] | None = None  # printed when a run ends
-    sections: Callable[[Sequence[RunRecord]], list[Section]] | None = None  # its part of the report
+    sections: Callable[[Sequence[RunRecord]], list[Section]] | None = None  # its part of the report, claims included
     tour: Callable[[TourSettings], list[Any]] | None = None  # the configs `descentlab tour` runs
+    headline: Callable[[RunRecord], str] | None = None  # a run's one to three headline numbers, in words
     search: SearchSpace | None = None  # what `descentlab hpo` may search
 
 

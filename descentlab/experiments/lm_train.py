@@ -34,7 +34,7 @@ from descentlab.experiments.declaration import Call, Command, Experiment, TourSe
 from descentlab.lm.corpus import EOS, Corpus, Vocabulary, batchify, chunks, load_corpus
 from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach, generate
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
-from descentlab.report import Section
+from descentlab.report import Claim, Section
 from descentlab.runs import (
     Run,
     RunRecord,
@@ -136,6 +136,14 @@ def perplexity(loss: float) -> float:
     return math.exp(min(loss, 700.0))
 
 
+def unigram_perplexity(train_ids: torch.Tensor, ids: torch.Tensor, vocab_size: int) -> float:
+    """The perplexity on ``ids`` of a model that knows only how often each word occurs in ``train_ids``
+    (add-one smoothed): the baseline a language model must beat to have learned anything of context."""
+    counts = torch.bincount(train_ids, minlength=vocab_size).double()
+    log_p = ((counts + 1) / (counts.sum() + vocab_size)).log()
+    return math.exp(-float(log_p[ids].mean()))
+
+
 # ---- the run ----------------------------------------------------------------------------------
 
 
@@ -222,6 +230,7 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
         "tokens_per_second": tokens / seconds if seconds else 0.0,
         "seconds_per_epoch": seconds * tokens_per_epoch / tokens if tokens else 0.0,
         "parameters": float(sum(p.numel() for p in model.parameters())), "vocab": float(len(corpus.vocab)),
+        "val/unigram_perplexity": unigram_perplexity(train_ids, corpus.valid, len(corpus.vocab)),
     }  # fmt: skip
 
 
@@ -333,6 +342,19 @@ def gate_example(run_dir: str | Path, max_words: int = 16) -> tuple[list[str], A
     return vocab.decode(ids.flatten()), gates[0]
 
 
+def claims(record: RunRecord) -> list[Claim]:
+    m = record.final()
+    if "val/unigram_perplexity" not in m:
+        return []
+    ppl, unigram, vocab = m["val/perplexity"], m["val/unigram_perplexity"], m.get("vocab", math.nan)
+    return [Claim(
+        "The model has learned from context: its validation perplexity is below that of a unigram model, which "
+        f"knows only how often each word occurs (and far below the {vocab:,.0f} of a uniform guess)",
+        ppl < unigram,
+        f"validation perplexity {ppl:.1f}; unigram model {unigram:.1f}",
+    )]  # fmt: skip
+
+
 def sections(runs: Sequence[RunRecord]) -> list[Section]:
     """'Word-level language model' from ``descentlab lm train`` runs: perplexity, the LSTM's gates on a
     sentence and a generated sample."""
@@ -341,23 +363,23 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
         figs = [lm_curves(r)]
         if r.config.get("cell") == "lstm" and r.config.get("impl") != "torch":
             figs.append(lstm_gates(*gate_example(r.path)))
-        sample = sample_text(r.path)
+        c = r.config
+        tokens = f"the first {c['train_tokens']:,} training words" if c.get("train_tokens") else "the training set"
         out.append(
             Section(
                 id="lm",
-                title="A word-level LSTM language model",
-                concept=(
-                    "A language model gives each next word a probability from the words before it; its "
-                    "perplexity, the exponential of the mean negative log-likelihood per word, is the number "
-                    "of equally likely words it is choosing between (10,000 for a uniform guess on Penn "
-                    "Treebank). The LSTM reads the text in parallel streams, 35 words at a time, carrying its "
-                    "state from chunk to chunk (truncated backpropagation through time). Its gates, shown on a "
-                    "validation sentence, decide at each word what to write to, keep in and show from the "
-                    f"memory. A sample from the model (temperature 0.8, top 40 words):\n\n{sample}"
+                title=f"A {c['layers']}-layer {c['cell'].upper()} language model on Penn Treebank",
+                caption=(
+                    f"Embedding {c['emsize']}, {c['hidden']} units a layer"
+                    + (", decoder tied to the embedding" if c.get("tied") else "")
+                    + f"; {c['epochs']} epoch(s) over {tokens}, {c['optimizer']} at {c['lr']:g}. The gates shown are "
+                    f"the first layer's while it reads a validation sentence. A sample of the model (temperature 0.8, "
+                    f"the 40 likeliest words): {sample_text(r.path)}"
                 ),
                 figures=figs,
                 table=result_table(r),
                 commands=[str(r.meta.get("command")), f"descentlab lm generate {r.path} --temperature 0.8 --top-k 40"],
+                claims=claims(r),
             )
         )
     return out
@@ -391,6 +413,9 @@ LM_TRAIN = Experiment(
     table=result_table,
     sections=sections,
     tour=tour,
+    headline=lambda r: (
+        claims(r)[0].evidence if claims(r) else f"validation perplexity {r.final()['val/perplexity']:.1f}"
+    ),
 )
 
 

@@ -12,6 +12,7 @@ Writes ``surface.json``, ``surface_1d.png`` and ``surface_2d.png`` (contours and
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from descentlab.experiments.curvature import trained_run
 from descentlab.experiments.declaration import Call, Command, TourSettings
 from descentlab.experiments.optim_train import OPTIM_TRAIN, TrainConfig, load_splits, make_model
 from descentlab.landscape.surface import LossSurface, filter_normalized_direction
-from descentlab.report import Section
+from descentlab.report import Claim, Section
 from descentlab.runs import RunRecord, load_checkpoint, load_run, seed_everything
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -164,6 +165,29 @@ def loss_plane(result: dict[str, Any]) -> Figure:
     return fig
 
 
+def claims(result: dict[str, Any]) -> list[Claim]:
+    first = result["lines"][0]
+    inside = [v for a, v in zip(first["alphas"], first["train"], strict=True) if 0 <= a <= 1]
+    out = [Claim(
+        "Along the straight line from the initial to the trained weights the training loss falls all the way, "
+        "with no bump (Goodfellow et al. 2015)",
+        all(x >= y for x, y in itertools.pairwise(inside)),
+        f"loss {inside[0]:.3g} at the initial weights, {inside[-1]:.3g} at the trained; barrier above the chord "
+        f"{barrier(first):.3g}",
+    )]  # fmt: skip
+    if len(result["lines"]) > 1:
+        other = result["lines"][1]
+        ends = [v for a, v in zip(other["alphas"], other["train"], strict=True) if a in (0.0, 1.0)]
+        height = barrier(other)
+        out.append(Claim(
+            "Two networks trained from the same initial weights by different optimizers lie in one basin: the "
+            "loss on the line between them rises less than 10% above the chord",
+            height < 0.1 * max(ends),
+            f"barrier {height:.3g} above losses {ends[0]:.3g} and {ends[-1]:.3g} at the two ends",
+        ))  # fmt: skip
+    return out
+
+
 def sections(runs: Sequence[RunRecord]) -> list[Section]:
     """'Loss surface of a trained network' from the ``surface.json`` files that ``landscape surface`` wrote."""
     results = [(r, json.loads((r.path / "surface.json").read_text())) for r in runs if r.experiment == EXPERIMENT
@@ -181,13 +205,9 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
         Section(
             id="surface",
             title="The loss surface of a trained network",
-            concept=(
-                "A network's loss lives in a space of as many dimensions as it has weights, so it is plotted "
-                "along a line or a plane: from the initial to the trained weights (Goodfellow et al. 2015), "
-                "between two trained minima (a barrier between them would show as a bump), and on the plane "
-                "of two random directions around the minimum, each direction's filters rescaled to the norms "
-                "of the weights' filters so that the picture does not depend on the scale of a layer "
-                "(Li et al. 2018)."
+            caption=(
+                "The training loss along the line from the initial to the trained weights (and on to a second "
+                "trained network's), and on the plane of two filter-normalized random directions."
             ),
             figures=[f(s) for _, s in results[:1] for f in (loss_interpolation, loss_plane)],
             table=(["run", "line", "train loss at alpha 0", "at alpha 1", "barrier above the chord"], rows),
@@ -195,6 +215,7 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
                 f"descentlab landscape surface {r.path}" + (f" --other {s['other']}" if s["other"] else "")
                 for r, s in results
             ],
+            claims=[c for _, s in results[:1] for c in claims(s)],
         )
     ]
 

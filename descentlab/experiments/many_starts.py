@@ -24,7 +24,7 @@ from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.experiments.optim_race import contours
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.minima import ManyStarts, descend_from_many, random_starts
-from descentlab.report import Section
+from descentlab.report import Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -130,21 +130,37 @@ def minima_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
     return ["method", "median final f", "found the global minimum", *(f"best of {k}" for k in ks), "best of all"], rows
 
 
+def claims(record: RunRecord) -> list[Claim]:
+    m = record.final()
+    return [
+        Claim(
+            "Restarts pay: the best of 10 runs from random starts is lower than the median single run",
+            m["plain/best_of_10"] < m["plain/median"],
+            f"best of 10 (mean over draws) {m['plain/best_of_10']:.3g}, median run {m['plain/median']:.3g}",
+        ),
+        Claim(
+            "Annealed gradient noise carries runs over the ridges between basins: its median final f is lower "
+            "than plain gradient descent's",
+            m["noise/median"] < m["plain/median"],
+            f"median final f: with noise {m['noise/median']:.3g}, plain {m['plain/median']:.3g}",
+        ),
+    ]
+
+
 def sections(runs: Sequence[RunRecord]) -> list[Section]:
     """'Bad local minima' from ``descentlab landscape minima`` runs."""
     return [
         Section(
             id=f"minima-{r.config.get('landscape')}",
-            title=f"Bad local minima: {r.config.get('starts')} random starts on {r.config.get('landscape')}",
-            concept=(
-                "Gradient descent ends in the minimum of the basin it starts in, and on a non-convex surface "
-                "most basins hold poor minima. Two remedies of the unit: restart from several points and keep "
-                "the best (the best of k runs falls as k grows), and add gradient noise, annealed to zero, "
-                "which carries a run over the ridges between basins early on."
+            title=f"{r.config.get('starts')} random starts on {r.config.get('landscape')}",
+            caption=(
+                "Gradient descent from each start, once plainly and once with gradient noise annealed to zero: "
+                "where the runs end, the distribution of the final values, and the mean best of k runs."
             ),
             figures=[many_starts(json.loads((r.path / "minima.json").read_text()))],
             table=minima_table(r),
             commands=[str(r.meta.get("command"))],
+            claims=claims(r),
         )
         for r in runs
         if r.status == "complete"
@@ -172,4 +188,7 @@ LANDSCAPE_MINIMA = Experiment(
     table=minima_table,
     sections=sections,
     tour=tour,
+    headline=lambda r: (
+        f"median final f {r.final()['plain/median']:.3g} plain, {r.final()['noise/median']:.3g} with noise"
+    ),
 )

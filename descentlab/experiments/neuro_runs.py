@@ -29,7 +29,7 @@ from descentlab.errors import ParameterError
 from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
 from descentlab.neuro import LIF, PATTERNS, HodgkinHuxley, Izhikevich, Reset, simulate
 from descentlab.neuro.plasticity import PatternResult, oja, repeated_pattern
-from descentlab.report import Section
+from descentlab.report import Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag, load_checkpoint, save_checkpoint, seed_everything
 
 
@@ -221,27 +221,67 @@ def plasticity_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
 # ---- report sections and declarations -----------------------------------------------------------
 
 
+def patterns_claims(record: RunRecord) -> list[Claim]:
+    m = record.final()
+    peak, trough = m["hodgkin-huxley/peak_mv"], m["hodgkin-huxley/trough_mv"]
+    ib_first, ib_last = m["intrinsically-bursting/first_isi_ms"], m["intrinsically-bursting/last_isi_ms"]
+    rs_first, rs_last = m["regular-spiking/first_isi_ms"], m["regular-spiking/last_isi_ms"]
+    return [
+        Claim(
+            "The Hodgkin-Huxley spike overshoots to above +30 mV and undershoots rest to below -70 mV",
+            peak > 30 and trough < -70,
+            f"peak {peak:.1f} mV, trough {trough:.1f} mV",
+        ),
+        Claim(
+            "Izhikevich's regular-spiking neuron adapts (its last interval is longer than its first) and the "
+            "intrinsically bursting one starts with a burst (its first interval is less than a fifth of its last)",
+            rs_last > rs_first and ib_first < 0.2 * ib_last,
+            f"regular spiking {rs_first:.1f} -> {rs_last:.1f} ms; intrinsically bursting {ib_first:.1f} -> {ib_last:.1f} ms",
+        ),
+    ]
+
+
 def patterns_sections(runs: Sequence[RunRecord]) -> list[Section]:
     """'Neuron models' from ``descentlab neuro patterns`` runs."""
     return [
         Section(
             id="neuro-patterns",
-            title="Neuron models: Izhikevich's firing patterns and the Hodgkin-Huxley spike",
-            concept=(
-                "An artificial unit computes a weighted sum and a fixed nonlinearity; a biological neuron "
-                "integrates current on its membrane and fires. Hodgkin and Huxley (1952) described the squid "
-                "axon's spike with sodium and potassium conductances: the membrane jumps to about +40 mV and "
-                "undershoots rest after it. Izhikevich (2003) reproduced the cortex's firing patterns with two "
-                "variables and four parameters: regular spiking adapts, intrinsically bursting starts with a "
-                "burst, chattering fires bursts again and again, fast spiking does not adapt, low-threshold "
-                "spiking adapts from a high rate."
+            title="Izhikevich's firing patterns and the Hodgkin-Huxley spike",
+            caption=(
+                f"Each model under a step of current (Izhikevich: {r.config.get('current'):g}; Hodgkin-Huxley: "
+                f"{r.config.get('hh_current'):g} uA/cm^2): regular spiking adapts, intrinsically bursting starts "
+                "with a burst, chattering fires bursts again and again, fast spiking does not adapt, low-threshold "
+                "spiking adapts from a high rate; the squid axon's spike jumps to about +40 mV and undershoots rest."
             ),
             figures=[neuron_patterns(load_checkpoint(r.path / "traces.pt"), r.config)],
             table=patterns_table(r),
             commands=[str(r.meta.get("command"))],
+            claims=patterns_claims(r),
         )
         for r in runs
         if r.status == "complete" and (r.path / "traces.pt").is_file()
+    ]
+
+
+def plasticity_claims(record: RunRecord) -> list[Claim]:
+    m = record.final()
+    shown = m["stdp/pattern_time_fraction"]
+    inside, outside = m["stdp/late_spikes_in_pattern"], m["stdp/late_spikes_outside"]
+    rate_in, rate_out = inside / max(shown, 1e-9), outside / max(1 - shown, 1e-9)
+    return [
+        Claim(
+            "Oja's rule finds the first principal component: the cosine of the weights with it is above 0.99",
+            m["oja/cosine"] > 0.99,
+            f"cosine {m['oja/cosine']:.4f}",
+        ),
+        Claim(
+            "STDP finds the pattern hidden in the noise: at least 80% of the 20 strongest synapses carry it, and in "
+            "the last quarter the neuron fires at least 3 times as often (per unit time) during the pattern as "
+            "outside it",
+            m["stdp/top20_in_pattern"] >= 0.8 and rate_in >= 3 * rate_out,
+            f"{100 * m['stdp/top20_in_pattern']:.0f}% of the strongest 20; {inside:.0f} spikes during the pattern "
+            f"(shown {100 * shown:.0f}% of the time), {outside:.0f} outside",
+        ),
     ]
 
 
@@ -250,18 +290,16 @@ def plasticity_sections(runs: Sequence[RunRecord]) -> list[Section]:
     return [
         Section(
             id="stdp",
-            title="Plasticity: Oja's rule and spike-timing-dependent plasticity",
-            concept=(
-                "Backpropagation has no known counterpart in the brain; local rules do. Hebb's rule strengthens "
-                "a synapse whose input and output are active together, and Oja's decay term keeps it bounded, "
-                "so a single neuron learns the first principal component of its inputs. Spike-timing-dependent "
-                "plasticity strengthens a synapse whose spike arrives just before the neuron fires and weakens "
-                "one that arrives just after: here the synapses carrying a repeated pattern hidden in noise "
-                "grow, the others fade, and the neuron comes to fire when the pattern appears."
+            title="Oja's rule and spike-timing-dependent plasticity",
+            caption=(
+                f"Oja's rule on correlated Gaussian data; then STDP on one LIF neuron with "
+                f"{r.config.get('inputs')} inputs, a fraction {r.config.get('pattern_fraction')} of which carry a "
+                f"repeated 50 ms spike pattern hidden in Poisson noise, for {r.config.get('seconds'):g} s."
             ),
             figures=[stdp_weights(stdp_result(r))],
             table=plasticity_table(r),
             commands=[str(r.meta.get("command"))],
+            claims=plasticity_claims(r),
         )
         for r in runs
         if r.status == "complete" and (r.path / "stdp.pt").is_file()
@@ -291,6 +329,7 @@ NEURO_PATTERNS = Experiment(
     table=patterns_table,
     sections=patterns_sections,
     tour=patterns_tour,
+    headline=lambda r: patterns_claims(r)[0].evidence,
 )
 
 NEURO_PLASTICITY = Experiment(
@@ -309,6 +348,7 @@ NEURO_PLASTICITY = Experiment(
     table=plasticity_table,
     sections=plasticity_sections,
     tour=plasticity_tour,
+    headline=lambda r: "; ".join(c.evidence for c in plasticity_claims(r)),
 )
 
 

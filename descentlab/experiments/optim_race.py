@@ -7,6 +7,7 @@ from that file.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -26,8 +27,8 @@ from descentlab.errors import Interrupted, ParameterError
 from descentlab.experiments.declaration import Experiment, SearchSpace, TourSettings
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.functions import Point
-from descentlab.landscape.race import RACE_OPTIMIZERS, default_lr, race
-from descentlab.report import Section, fmt
+from descentlab.landscape.race import RACE_OPTIMIZERS, RATES, default_lr, race
+from descentlab.report import Claim, Section, fmt
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -41,7 +42,13 @@ class RaceConfig(RunConfig):
     start: str = param("", "starting point 'X,Y' (default: the landscape's customary start)")
     steps: int = param(500, "steps per optimizer", low=1, high=100_000)
     noise: float = param(0.0, "std of Gaussian noise added to each gradient coordinate", low=0.0, high=100.0)
-    lr: str = param("", "learning-rate overrides 'NAME=VALUE,NAME=VALUE' (default: the tuned ones)")
+    rates: str = param(
+        "signature",
+        "learning rates: signature (each optimizer's character; set for rosenbrock) or "
+        "tuned (each one's best after 500 steps)",
+        choices=RATES,
+    )
+    lr: str = param("", "learning-rate overrides 'NAME=VALUE,NAME=VALUE' (default: those of --rates)")
     tol: float = param(1e-3, "f within tol of the minimum counts as reached", low=0.0, low_open=True, high=1e3)
     gif: bool = param(False, "also write an animated race.gif")
 
@@ -75,7 +82,7 @@ class RaceConfig(RunConfig):
         return x, y
 
     def learning_rates(self) -> dict[str, float]:
-        lrs = {name: default_lr(self.landscape, name) for name in self.names()}
+        lrs = {name: default_lr(self.landscape, name, self.rates) for name in self.names()}
         for item in filter(None, (s.strip() for s in self.lr.split(","))):
             name, _, value = item.partition("=")
             try:
@@ -217,30 +224,73 @@ def race_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
     return ["optimizer", "final f", "distance to nearest minimum", tol, "diverged"], rows
 
 
+def _steps(path: dict[str, Any]) -> list[float]:
+    """The length of each step of a logged path."""
+    return [math.dist(p, q) for p, q in itertools.pairwise(path["points"])]
+
+
+def _shrink(path: dict[str, Any]) -> float:
+    """Mean step over the first tenth of the run over the mean step over the last tenth."""
+    steps = _steps(path)
+    k = max(1, len(steps) // 10)
+    return (sum(steps[:k]) / k) / max(sum(steps[-k:]) / k, 1e-300)
+
+
+def claims(data: dict[str, Any], noise: float) -> list[Claim]:
+    """What the race shows, from its logged paths (``trajectories.json``)."""
+    paths = {p["name"]: p for p in data["paths"]}
+    out = []
+    sgd, momentum = paths.get("sgd"), paths.get("momentum")
+    if sgd is not None and momentum is not None and sgd["lr"] == momentum["lr"]:
+        f_s, f_m = sgd["losses"][-1], momentum["losses"][-1]
+        out.append(Claim(
+            f"At the same learning rate ({sgd['lr']:g}), momentum ends lower on {data['landscape']} than plain "
+            "gradient descent: it accumulates the small gradient along the valley's floor",
+            f_m < f_s,
+            f"final f: momentum {f_m:.3g}, gradient descent {f_s:.3g}",
+        ))  # fmt: skip
+    adagrad, rmsprop = paths.get("adagrad"), paths.get("rmsprop")
+    if adagrad is not None and rmsprop is not None and not noise:
+        a, r = _shrink(adagrad), _shrink(rmsprop)
+        out.append(Claim(
+            "Adagrad's steps shrink as its sum of squared gradients grows (its mean step over the first tenth of "
+            "the run is more than 3 times that over the last tenth); RMSProp's, divided by a moving average, do "
+            "not (less than 3 times)",
+            a > 3 and r < 3,
+            f"first-tenth over last-tenth mean step: Adagrad {a:.1f}, RMSProp {r:.1f}",
+        ))  # fmt: skip
+    return out
+
+
 def sections(runs: Sequence[RunRecord]) -> list[Section]:
-    """'Non-convex optimization': each race, its paths over the contours, its table."""
+    """Each race: its paths over the contours, its table and its claims."""
     out = []
     for r in [r for r in runs if r.status == "complete"]:
         data = json.loads((r.path / "trajectories.json").read_text())
         landscape = str(r.config.get("landscape"))
+        noise = float(r.config.get("noise", 0.0))
+        rates = (
+            "tuned to each one's best after 500 steps"
+            if r.config.get("rates") == "tuned"
+            else "that show each one's character"
+        )
         out.append(
             Section(
                 id=f"race-{landscape}",
-                title=f"Non-convex optimization: the optimizers racing on {landscape}",
-                concept=(
-                    "Deep networks' losses are non-convex: curved valleys, plateaus, saddle points and many "
-                    "local minima. On an analytic surface every optimizer starts from the same point, so "
-                    "their paths show what momentum, adaptive scaling and bias correction do, as in the "
-                    "unit's picture of SGD's noisy path beside momentum's."
-                ),
-                note=(
-                    "Learning rates are each optimizer's best on a grid (lowest loss after 500 steps from "
-                    "this start), so the race is fair; the table counts steps until f is within the "
-                    "tolerance of the minimum."
+                title=f"The optimizers racing on {landscape}",
+                caption=(
+                    f"Every optimizer from the same start, {r.config.get('steps')} steps, learning rates {rates}"
+                    + (
+                        f", gradient noise of standard deviation {noise:g} on each coordinate"
+                        if noise
+                        else ", exact gradients"
+                    )
+                    + ". The table counts the steps until f is within the tolerance of the minimum."
                 ),
                 figures=[race_paths(data)],
                 table=race_table(r),
                 commands=[str(r.meta.get("command"))],
+                claims=claims(data, noise),
             )
         )
     return out
@@ -248,7 +298,14 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
 
 def tour(settings: TourSettings) -> list[RaceConfig]:
     return [RaceConfig(seed=settings.seed, device=settings.device, landscape="rosenbrock",
-                       steps=200 if settings.quick else 500)]  # fmt: skip
+                       steps=300 if settings.quick else 500)]  # fmt: skip
+
+
+def headline(record: RunRecord) -> str:
+    m = record.final()
+    names = [k.split("/")[0] for k in m if k.endswith("/final_loss")]
+    best = min(names, key=lambda n: m[f"{n}/final_loss"], default="-")
+    return f"lowest final f: {best} ({m.get(f'{best}/final_loss', math.nan):.3g})"
 
 
 def search_space(trial: Any, cfg: RaceConfig, fixed: frozenset[str]) -> dict[str, Any]:
@@ -276,8 +333,8 @@ OPTIM_RACE = Experiment(
     help="race the optimizers on an analytic landscape: paths over contours, loss, table",
     description=(
         "Every optimizer from one start on an analytic surface (rosenbrock, beale, himmelblau,\n"
-        "rastrigin, ackley, six-hump-camel, quadratic-bowl, saddle, monkey-saddle), with tuned\n"
-        "learning rates; writes race.png (and race.gif with --gif) and a table of final loss,\n"
+        "rastrigin, ackley, six-hump-camel, quadratic-bowl, saddle, monkey-saddle), with learning rates\n"
+        "that show each one's character (--rates signature) or tuned to its best (--rates tuned); writes race.png (and race.gif with --gif) and a table of final loss,\n"
         "distance to the nearest minimum and steps to reach it."
     ),
     examples=(
@@ -291,6 +348,7 @@ OPTIM_RACE = Experiment(
     table=race_table,
     sections=sections,
     tour=tour,
+    headline=headline,
     search=SearchSpace(
         "the learning rate of one optimizer of 'optim race'; minimizes its final f",
         search_space,

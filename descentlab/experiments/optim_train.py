@@ -12,6 +12,7 @@ Read top to bottom: config, data, network, loop.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,8 +31,8 @@ from descentlab.optim import bench
 from descentlab.optim import transforms as T
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS, Regime, mini_batch
-from descentlab.report import Section, fmt, pct
-from descentlab.report.plots import learning_curves, loss_against_epochs_and_seconds
+from descentlab.report import Claim, Section, fmt, pct
+from descentlab.report.plots import learning_curves, loss_against_cost
 from descentlab.runs import (
     Run,
     RunRecord,
@@ -81,7 +82,8 @@ class TrainConfig(RunConfig):
     train_size: int = param(0, "training images to use; 0 uses the whole training split", low=0, high=60_000)
     val_size: int = param(5000, "images held out of the 60k training set for validation", low=100, high=30_000)
     log_every: int = param(50, "steps between logged training losses", low=1, high=1_000_000)
-    eval_every: int = param(200, "steps between validation passes (also at each epoch's end)", low=1, high=1_000_000)
+    eval_every: int = param(200, "steps between validation passes (also at the end of each epoch that is at least "
+                            "this long, and of the run)", low=1, high=1_000_000)  # fmt: skip
     checkpoint_every: int = param(500, "steps between checkpoints (Ctrl-C also writes one)", low=1, high=1_000_000)
 
     @property
@@ -208,7 +210,8 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
         step = t + 1  # steps completed
         loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
         log_train = step % cfg.log_every == 0 or step % steps_per_epoch == 0 or step == total_steps
-        log_val = step % cfg.eval_every == 0 or step % steps_per_epoch == 0
+        epoch_end = step % steps_per_epoch == 0 and steps_per_epoch >= cfg.eval_every
+        log_val = step % cfg.eval_every == 0 or epoch_end or step == total_steps
         if log_train:
             lr = optimizer.param_groups[0]["lr"]
             run.log(
@@ -266,71 +269,104 @@ def _label(r: RunRecord) -> str:
     return f"{r.config.get('optimizer')}, {_regime(r)}, lr={lr}"
 
 
+def _val_loss_at(r: RunRecord, step: int) -> float:
+    steps, values = r.series("val/loss")
+    return values[steps.index(step)] if step in steps else math.nan
+
+
+def claims(runs: Sequence[RunRecord]) -> list[Claim]:
+    """What the unit's optimizers on one network show, from runs of the tour's shape: one run per regime,
+    and gradient descent given as many updates as mini-batch SGD made."""
+    by = {(str(r.config.get("optimizer")), str(r.config.get("regime"))): r for r in runs if r.status == "complete"}
+    mini, full = by.get(("sgd", "mini-batch")), by.get(("sgd", "full-batch"))
+    out = []
+    if mini is not None and full is not None:
+        m_steps, m_epochs = int(mini.final()["steps"]), int(mini.config["epochs"])
+        per_epoch = m_steps // m_epochs
+        full_then = _val_loss_at(full, m_epochs)  # gradient descent after as many epochs (m_epochs updates)
+        mini_loss = mini.final()["val/loss"]
+        out.append(Claim(
+            f"In the same {m_epochs} epochs, mini-batch SGD ({per_epoch} updates an epoch) reaches a lower validation "
+            "loss than gradient descent (one update an epoch)",
+            mini_loss < full_then,
+            f"mini-batch {mini_loss:.3f} after {m_steps} updates; gradient descent {full_then:.3f} after {m_epochs}",
+        ))  # fmt: skip
+        f_steps = int(full.final()["steps"])
+        full_loss = full.final()["val/loss"]
+        out.append(Claim(
+            f"Given as many updates ({f_steps}), gradient descent, whose every gradient is exact, reaches a "
+            f"validation loss within 25% of mini-batch SGD's, at {per_epoch} times the computation",
+            full_loss <= 1.25 * mini_loss,
+            f"gradient descent {full_loss:.3f} after {f_steps} updates ({f_steps} epochs); mini-batch {mini_loss:.3f} "
+            f"after {m_steps} updates ({m_epochs} epochs)",
+        ))  # fmt: skip
+    momentum = by.get(("momentum", "mini-batch"))
+    if mini is not None and momentum is not None:
+        lr_m, lr_s = float(momentum.config["lr"]), float(mini.config["lr"])
+        loss_m, loss_s = momentum.final()["val/loss"], mini.final()["val/loss"]
+        out.append(Claim(
+            f"Momentum 0.9 at learning rate {lr_m:g} takes about the steps of plain SGD at {lr_s:g} "
+            "(lr / (1 - momentum) is the same): the two reach validation losses within 20% of each other",
+            abs(loss_m - loss_s) <= 0.2 * min(loss_m, loss_s),
+            f"momentum {loss_m:.3f}, SGD {loss_s:.3f}",
+        ))  # fmt: skip
+    return out
+
+
 def sections(runs: Sequence[RunRecord]) -> list[Section]:
-    """'Optimization in deep learning' and 'Generalization' from ``descentlab optim train`` runs."""
+    """The unit's optimizers training one network: curves by epochs, updates and seconds; the table; claims."""
     done = [r for r in runs if r.status == "complete"]
     rows = []
     for r in done:
         m, c = r.final(), r.config
-        rows.append([str(c.get("optimizer")), _regime(r), str(c.get("epochs")), f"{m.get('steps', 0):.0f}",
-                     fmt(m.get("train/loss")), pct(m.get("val/accuracy")), pct(m.get("test/accuracy")),
-                     fmt(r.train_seconds, ".1f")])  # fmt: skip
-    optimization = Section(
-        id="optimization",
-        title="Optimization in deep learning: the unit's optimizers training one network",
-        concept=(
-            "An optimizer turns gradients of the loss into changes of the weights; which one is used, "
-            "and on how much data each gradient is computed, changes how fast and how far the loss falls. "
-            "Here the same 784-256-10 network is trained by each of the unit's optimizers in its regime: "
-            "gradient descent on the whole training set, stochastic gradient descent on one example at a "
-            "time, the others on mini-batches of 32."
-        ),
-        note=(
-            "The unit says mini-batch descent is faster than both SGD and full-batch descent because "
-            "'fewer iterations are needed'. Per epoch it makes more updates than full-batch descent and "
-            "fewer than SGD; its wall-clock advantage comes from vectorized computation and lower gradient "
-            "variance (compare the two panels). Momentum's learning rate is smaller because its step for a "
-            "constant gradient is lr / (1 - beta). Adam's bias corrections, which the unit omits, are applied."
-        ),
-        figures=[loss_against_epochs_and_seconds(done, _label, "validation loss of the unit's optimizers on MNIST")]
-        if done
-        else [],
-        table=(["optimizer", "regime", "epochs", "updates", "train loss", "val acc %", "test acc %", "train s"], rows),
-        commands=[str(r.meta.get("command")) for r in done],
-    )
-    gap_rows = []
-    for r in done:
-        m = r.final()
-        gap = None if "train/accuracy" not in m else m["train/accuracy"] - m.get("val/accuracy", 0.0)
-        gap_rows.append([_label(r), pct(m.get("train/accuracy")), pct(m.get("val/accuracy")),
-                         pct(m.get("test/accuracy")), pct(gap), fmt(m.get("val/loss", 0.0) - m.get("train/loss", 0.0))])  # fmt: skip
-    best = max(done, key=lambda r: r.final().get("val/accuracy", 0.0), default=None)
-    generalization = Section(
-        id="generalization",
-        title="Generalization: training, validation and test sets",
-        concept=(
-            "A network is trained on the training set, its settings are chosen on a validation set it "
-            "never trains on, and the test set is touched once, for the final number. The distance "
-            "between training and validation performance is the generalization gap."
-        ),
-        figures=[learning_curves(best)] if best is not None else [],
-        table=(["run", "train acc %", "val acc %", "test acc %", "gap (train-val) pts", "val-train loss"], gap_rows),
-        commands=[str(best.meta.get("command"))] if best is not None else [],
-    )
-    return [optimization, generalization]
+        gap = m["val/loss"] - m["train/loss"] if "train/loss" in m and "val/loss" in m else None
+        rows.append([str(c.get("optimizer")), _regime(r), str(c.get("epochs")), f"{m.get('steps', 0):,.0f}",
+                     fmt(m.get("train/loss")), fmt(m.get("val/loss")), fmt(gap), pct(m.get("val/accuracy")),
+                     pct(m.get("test/accuracy")), fmt(r.train_seconds, ".1f")])  # fmt: skip
+    header = ["optimizer", "regime", "epochs", "updates", "train loss", "val loss", "gap (val - train)", "val acc %",
+              "test acc %", "train s"]  # fmt: skip
+    size = done[0].config.get("hidden", 256) if done else 256
+    return [
+        Section(
+            id="optimization",
+            title="The eight optimizers training one network on MNIST",
+            caption=(
+                f"The same 784-{size}-10 network trained by each optimizer in its data regime: gradient descent on "
+                "the whole training set (given as many updates as mini-batch SGD makes), stochastic gradient "
+                "descent one example at a time, the others on mini-batches of 32. The validation loss against "
+                "epochs, updates and seconds of optimization; the gap column is the generalization gap in loss."
+            ),
+            figures=[loss_against_cost(done, _label, "validation loss of the unit's optimizers on MNIST")]
+            if done
+            else [],
+            table=(header, rows),
+            commands=[str(r.meta.get("command")) for r in done],
+            claims=claims(done),
+        )
+    ]
+
+
+def headline(record: RunRecord) -> str:
+    m = record.final()
+    return f"val loss {m.get('val/loss', math.nan):.3f}, test accuracy {pct(m.get('test/accuracy'))}%, {m.get('steps', 0):,.0f} updates"
 
 
 def tour(settings: TourSettings) -> list[TrainConfig]:
     """The unit's eight optimizers (``descentlab.optim.UNIT_OPTIMIZERS``), each in its data regime, with
-    about eight validation points an epoch."""
+    about eight validation points an epoch; gradient descent makes as many updates as mini-batch SGD (one an
+    epoch) and is first evaluated after as many epochs as the others run."""
     q = settings.quick
     base = TrainConfig(seed=settings.seed, device=settings.device, epochs=2 if q else 4,
                        train_size=2000 if q else 10_000, log_every=25 if q else 50)  # fmt: skip
+    mini_updates = mini_batch(32).steps_per_epoch(base.train_size) * base.epochs
     configs = []
     for unit in UNIT_OPTIMIZERS:
         batch = unit.regime.batch_size if unit.regime.kind == "mini-batch" and unit.regime.batch_size else None
         config = replace(base, optimizer=unit.optimizer_name, lr=unit.lr, regime=unit.regime.kind,
                          batch_size=batch or base.batch_size)  # fmt: skip
+        if unit.regime.kind == "full-batch":
+            configs.append(replace(config, epochs=mini_updates, eval_every=base.epochs, log_every=base.epochs))
+            continue
         steps_per_epoch = config.data_regime().steps_per_epoch(config.train_size)
         configs.append(replace(config, eval_every=max(1, steps_per_epoch // 8)))
     return configs
@@ -368,6 +404,7 @@ OPTIM_TRAIN = Experiment(
     figures=figures,
     sections=sections,
     tour=tour,
+    headline=headline,
     search=SearchSpace(
         "the learning rate, momentum and batch size of the MNIST MLP of 'optim train'; minimizes the final "
         "validation loss",

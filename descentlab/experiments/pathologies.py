@@ -31,7 +31,7 @@ from descentlab.experiments.optim_race import race_paths
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.race import Trajectory, descend
 from descentlab.optim import transforms as T
-from descentlab.report import Section
+from descentlab.report import Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -201,23 +201,46 @@ def steep_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
     return ["method", "final f", "diverged", "longest step"], rows
 
 
+def plateau_claims(record: RunRecord) -> list[Claim]:
+    data = _data(record)
+    radii, m = data["radii"], data["metrics"]
+    near, far = min(radii), max(radii)
+
+    def growth(name: str) -> float:
+        a, b = m.get(f"{name}/steps_to_leave@r={near:g}", -1.0), m.get(f"{name}/steps_to_leave@r={far:g}", -1.0)
+        return math.inf if a <= 0 or b <= 0 else b / a
+
+    gd, rms, adam = growth("gd"), growth("rmsprop"), growth("adam")
+    return [Claim(
+        f"From r = {near:g} to r = {far:g} the steps gradient descent needs to leave the plateau grow more than "
+        "tenfold (its steps shrink with the gradient); RMSProp's and Adam's less than twofold (their steps do not)",
+        gd > 10 and rms < 2 and adam < 2,
+        f"growth of the steps to leave: gradient descent {gd:.1f}x, RMSProp {rms:.1f}x, Adam {adam:.1f}x",
+    )]  # fmt: skip
+
+
+def steep_claims(record: RunRecord) -> list[Claim]:
+    m = _data(record)["metrics"]
+    at = {name: m[f"{name}/diverged_at"] for name in ("gd", "gd + clip", "rmsprop", "adam")}
+    return [Claim(
+        "Gradient descent with a step size that is stable near the minimum diverges from the steep wall; with its "
+        "gradient clipped, and RMSProp and Adam, do not",
+        at["gd"] >= 0 and all(at[k] < 0 for k in ("gd + clip", "rmsprop", "adam")),
+        ", ".join(f"{k}: {'diverged at step ' + format(v, '.0f') if v >= 0 else 'finite'}" for k, v in at.items()),
+    )]  # fmt: skip
+
+
 def plateau_sections(runs: Sequence[RunRecord]) -> list[Section]:
     """'Flat regions' from ``descentlab landscape plateau`` runs."""
     return [
         Section(
             id="plateau",
-            title="Flat regions: steps to leave a plateau",
-            concept=(
-                "Where the loss is nearly flat the gradient is tiny, and so is every gradient-descent "
-                "step: the steps needed grow as fast as the gradient shrinks (here like exp(r^2/2)). "
-                "Momentum accumulates the small gradients; RMSProp and Adam divide each step by the "
-                "gradient's own recent size, so they cross a plateau at about lr per step. In networks "
-                "the same cure comes from better activations and normalization, which keep gradients "
-                "from vanishing in the first place."
-            ),
+            title="Steps to leave a plateau",
+            caption="Each method from starts at several distances r from the well of f = 1 - exp(-r^2/2).",
             figures=[plateau_steps(_data(r)), race_paths(_data(r))],
             table=plateau_table(r),
             commands=[str(r.meta.get("command"))],
+            claims=plateau_claims(r),
         )
         for r in runs
         if r.status == "complete"
@@ -229,16 +252,12 @@ def steep_sections(runs: Sequence[RunRecord]) -> list[Section]:
     return [
         Section(
             id="steep",
-            title="High curvature: divergence, and clipping or adaptive steps",
-            concept=(
-                "A step size is stable only below 2 / (largest curvature). Where the curvature is "
-                "much higher than near the minimum (a steep wall or cliff), a step size chosen for "
-                "the minimum overshoots and the loss explodes. Clipping the gradient's norm bounds "
-                "every step; an adaptive method divides by the gradient's scale. Both get through."
-            ),
+            title="A steep wall: divergence, and clipping or adaptive steps",
+            caption="From (-2, -1) on Rosenbrock's function, where the curvature is about 5,200.",
             figures=[race_paths(_data(r))],
             table=steep_table(r),
             commands=[str(r.meta.get("command"))],
+            claims=steep_claims(r),
         )
         for r in runs
         if r.status == "complete"
@@ -267,6 +286,7 @@ LANDSCAPE_PLATEAU = Experiment(
     table=plateau_table,
     sections=plateau_sections,
     tour=plateau_tour,
+    headline=lambda r: plateau_claims(r)[0].evidence,
 )
 
 LANDSCAPE_STEEP = Experiment(
@@ -284,4 +304,5 @@ LANDSCAPE_STEEP = Experiment(
     table=steep_table,
     sections=steep_sections,
     tour=steep_tour,
+    headline=lambda r: steep_claims(r)[0].evidence,
 )

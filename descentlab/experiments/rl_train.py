@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ from PIL import Image
 from descentlab.config import Options, RunConfig, field_type, param
 from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError
 from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
-from descentlab.report import Section
+from descentlab.report import Claim, Section
 from descentlab.report.plots import running_mean
 from descentlab.rl import ALGORITHMS, agent_config, algorithms_with, evaluate, make_agent
 from descentlab.rl.common import Log, make_env
@@ -481,6 +482,30 @@ def rewards_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
 # ---- report sections and declarations -----------------------------------------------------------
 
 
+def _first_eval(record: RunRecord, key: str) -> float:
+    _, values = record.series(key)
+    return values[0] if values else math.nan
+
+
+def train_claims(record: RunRecord) -> list[Claim]:
+    m, env = record.final(), str(record.config.get("env"))
+    if env == GRID:
+        before, after = _first_eval(record, "eval/mean_effectiveness"), m.get("final/mean_effectiveness", math.nan)
+        return [Claim(
+            "After learning, the greedy agent takes a shortest route in every evaluation episode (100% "
+            "effectiveness); before learning it did not",
+            after == 1.0 and before < 1.0,
+            f"effectiveness {100 * before:.0f}% before learning, {100 * after:.1f}% after",
+        )]  # fmt: skip
+    before, after = _first_eval(record, "eval/mean_return"), m.get("final/mean_return", math.nan)
+    return [Claim(
+        f"Trial and error pays: the trained {str(record.config.get('algo')).upper()} agent's greedy return is more "
+        "than 5 times the untrained one's",
+        after > 5 * before,
+        f"mean greedy return {before:.1f} before training, {after:.1f} after",
+    )]  # fmt: skip
+
+
 def train_sections(runs: Sequence[RunRecord]) -> list[Section]:
     """'Reinforcement learning' from ``descentlab rl train`` runs: the route agent before and after
     learning on GridRoute, the return curve elsewhere (CartPole, LunarLander, ...)."""
@@ -490,29 +515,22 @@ def train_sections(runs: Sequence[RunRecord]) -> list[Section]:
         figs = [rl_curves(r)]
         if env == GRID:
             figs.insert(0, route_figure(route_pictures(r.path)))
-            concept = (
-                "Reinforcement learning is learning by trial and error: the agent acts, the environment "
-                "answers with a reward, and actions that led to good outcomes become more likely. Here the "
-                "unit's example: find the shortest route between two points of a map. Effectiveness is the "
-                "optimal path length (breadth-first search) over the steps taken: 100% is a shortest route. "
-                f"The {algo} agent was trained with {r.config.get('reward')} reinforcement; the pictures show "
-                "the same episodes before learning and after (blue: the path taken; green: a shortest path)."
+            caption = (
+                f"{algo} on a {r.config.get('grid_size')} x {r.config.get('grid_size')} map, start and goal "
+                f"{'fixed' if r.config.get('route') == 'fixed' else 'drawn each episode'}, {r.config.get('reward')} "
+                "reinforcement. The pictures show the same episodes before learning and after (blue: the path taken; "
+                "green: a shortest path); below, the return and effectiveness of greedy evaluations."
             )
-            note = ("The unit calls a per-step cost negative reinforcement; behaviourally that removes an aversive "
-                    "condition (here the cost stops at the goal) and is not punishment.")  # fmt: skip
         else:
-            concept = (
+            caption = (
                 f"{algo.upper() if algo != 'reinforce' else 'REINFORCE'} on {env}: the return of each training "
-                "episode (what the agent gets while still exploring) and of greedy evaluations (the policy's "
-                "best action each step). Deep RL replaces the table of values or action preferences by a neural "
-                "network, so one agent can act in states it has never seen."
+                "episode (while still exploring) and of greedy evaluations (the policy's best action each step)."
             )
-            note = ""
         out.append(
             Section(
                 id=f"rl-{env.split('/')[-1].lower()}-{algo}",
-                title=f"Reinforcement learning: {algo} on {env}",
-                concept=concept,
+                title=f"{algo} on {env}",
+                caption=caption,
                 figures=figs,
                 table=result_table(r),
                 commands=[
@@ -520,10 +538,24 @@ def train_sections(runs: Sequence[RunRecord]) -> list[Section]:
                     f"descentlab rl eval {r.path} --episodes 100",
                     f"descentlab rl play {r.path} --out episode.gif",
                 ],
-                note=note,
+                claims=train_claims(r),
             )
         )
     return out
+
+
+def rewards_claims(record: RunRecord) -> list[Claim]:
+    m = record.final()
+    target = 100 * float(m.get("target", 0.9))
+    pos, neg = m.get("positive/steps_to_target", math.nan), m.get("negative/steps_to_target", math.nan)
+    pos_words = "never" if math.isnan(pos) else f"{pos:,.0f} steps"
+    neg_words = "never" if math.isnan(neg) else f"{neg:,.0f} steps"
+    return [Claim(
+        f"Negative reinforcement (a cost each step until the goal) teaches the route sooner than positive "
+        f"reinforcement (a reward at the goal): it reaches {target:.0f}% effectiveness in fewer steps",
+        not math.isnan(neg) and (math.isnan(pos) or neg < pos),
+        f"to {target:.0f}%: negative {neg_words}, positive {pos_words}",
+    )]  # fmt: skip
 
 
 def rewards_sections(runs: Sequence[RunRecord]) -> list[Section]:
@@ -532,17 +564,15 @@ def rewards_sections(runs: Sequence[RunRecord]) -> list[Section]:
         Section(
             id="rl-rewards",
             title="Positive against negative reinforcement",
-            concept=(
-                "The same agent learns the same map twice. Positive reinforcement rewards the favourable "
-                "outcome: reaching the goal, scaled by effectiveness. Negative reinforcement takes an aversive "
-                "condition away: every step costs until the goal is reached, so reaching it sooner is what is "
-                "reinforced. The cost is felt at every step, so it guides the agent long before it first "
-                "finds the goal, and untried actions look better than tried ones (zero-initialized values are "
-                "optimistic); the goal reward is felt only at the goal and depends on the whole path so far."
+            caption=(
+                f"The same {r.config.get('algo')} agent on the same {r.config.get('grid_size')} x "
+                f"{r.config.get('grid_size')} map, once per reward, {r.config.get('total_steps'):,} steps each; the "
+                "effectiveness of greedy evaluations against steps."
             ),
             figures=[reward_scheme_curves(r)],
             table=rewards_table(r),
             commands=[str(r.meta.get("command"))],
+            claims=rewards_claims(r),
         )
         for r in runs
         if r.status == "complete"
@@ -557,6 +587,12 @@ def train_tour(settings: TourSettings) -> list[Any]:
     cartpole = RLConfig(seed=settings.seed, device=settings.device, env="CartPole-v1", algo="ppo",
                         total_steps=12_000 if q else 50_000, final_episodes=20 if q else 100)  # fmt: skip
     return [route, cartpole]
+
+
+def rewards_tour(settings: TourSettings) -> list[RewardsConfig]:
+    q = settings.quick
+    return [RewardsConfig(seed=settings.seed, device=settings.device, grid_size=8 if q else 10,
+                          total_steps=15_000 if q else 50_000, eval_every=1000 if q else 2000, eval_episodes=5)]  # fmt: skip
 
 
 RL_TRAIN = Experiment(
@@ -582,6 +618,7 @@ RL_TRAIN = Experiment(
     table=result_table,
     sections=train_sections,
     tour=train_tour,
+    headline=lambda r: train_claims(r)[0].evidence,
 )
 
 RL_REWARDS = Experiment(
@@ -598,6 +635,8 @@ RL_REWARDS = Experiment(
     figures=lambda record: {"effectiveness.png": reward_scheme_curves(record)},
     table=rewards_table,
     sections=rewards_sections,
+    tour=rewards_tour,
+    headline=lambda r: rewards_claims(r)[0].evidence,
 )
 
 

@@ -32,7 +32,7 @@ from descentlab.data import mnist
 from descentlab.errors import Interrupted, ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.experiments.optim_train import MEAN, STD
-from descentlab.report import Section
+from descentlab.report import Claim, Section
 from descentlab.rnn import GRUCell, LSTMCell, RNNCell
 from descentlab.rnn.tasks import (
     ADDING_BASELINE,
@@ -524,24 +524,59 @@ def flow_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
 # ---- report sections and declarations -----------------------------------------------------------
 
 
+TOPOLOGY_WORDS = {
+    "one-to-one": "an MNIST digit in, its class out: a multilayer perceptron, the feed-forward baseline",
+    "one-to-many": "an MNIST digit in, its English name out letter by letter, each letter fed back (captioning)",
+    "many-to-one": "an MNIST image in row by row (28 steps), its class out at the last step (classification)",
+    "many-to-many": "a sequence of digits in, their names out ('3 1 4' -> 'three one four') by an encoder and a "
+    "decoder (translation)",
+}
+
+
+def topology_claims(record: RunRecord) -> list[Claim]:
+    task = str(record.config.get("task"))
+    m = record.final()
+    accuracy = m.get(f"{task}/test/accuracy", math.nan)
+    if task in ("one-to-one", "many-to-one"):
+        return [Claim(f"The {task} network classifies test digits far above chance: above 70% (chance is 10%)",
+                      accuracy > 0.7, f"test accuracy {100 * accuracy:.1f}%")]  # fmt: skip
+    _, losses = record.series(f"{task}/train/loss")
+    first, last = (losses[0], losses[-1]) if losses else (math.nan, math.nan)
+    return [Claim(
+        f"The {task} network learns to write: its training loss falls below half of its first value",
+        last < 0.5 * first,
+        f"training loss {first:.2f} -> {last:.2f}; test sequences exactly right: {100 * accuracy:.1f}%",
+    )]  # fmt: skip
+
+
 def topology_sections(runs: Sequence[RunRecord]) -> list[Section]:
-    """'Recurrent topologies' from ``descentlab rnn topology`` runs."""
+    """One section per topology, in the order one-to-one, one-to-many, many-to-one, many-to-many."""
+    done = sorted((r for r in runs if r.status == "complete"), key=lambda r: TASKS.index(str(r.config.get("task"))))
     return [
         Section(
             id=f"topology-{r.config.get('task')}",
-            title=f"Recurrent topology: {r.config.get('task')}",
-            concept=(
-                "One to one is a feed-forward network; one to many feeds each output back as the next "
-                "input (captioning); many to one reads a sequence and answers once (classification); many "
-                "to many reads one sequence and writes another (translation, with an encoder and decoder)."
-            ),
+            title=f"{str(r.config.get('task')).replace('-', ' ').capitalize()}",
+            caption=TOPOLOGY_WORDS.get(str(r.config.get("task")), "") + f"; {r.config.get('steps')} steps of Adam.",
             figures=[topology_figure(r)],
             table=topology_table(r),
             commands=[str(r.meta.get("command"))],
+            claims=topology_claims(r),
         )
-        for r in runs
-        if r.status == "complete"
+        for r in done
     ]
+
+
+def adding_claims(record: RunRecord) -> list[Claim]:
+    m = record.final()
+    if "lstm/test/mse" not in m or "rnn/test/mse" not in m:
+        return []
+    lstm, rnn = m["lstm/test/mse"], m["rnn/test/mse"]
+    return [Claim(
+        f"Over {record.config.get('length')} steps the LSTM learns the adding problem (test error below a tenth of "
+        f"the {ADDING_BASELINE:.3f} of always answering 1) and the tanh RNN does not (above half of it)",
+        lstm < 0.1 * ADDING_BASELINE and rnn > 0.5 * ADDING_BASELINE,
+        f"test mean squared error: LSTM {lstm:.4f}, RNN {rnn:.4f}",
+    )]  # fmt: skip
 
 
 def adding_sections(runs: Sequence[RunRecord]) -> list[Section]:
@@ -549,19 +584,46 @@ def adding_sections(runs: Sequence[RunRecord]) -> list[Section]:
     return [
         Section(
             id="adding",
-            title="Long-range memory: the adding problem",
-            concept=(
-                "Two numbers marked among T inputs must be remembered until the end and added. Always "
-                "answering 1 scores a mean squared error of 0.167; a network that does better has carried "
-                "information across the gap. The trained models' gradients show why the LSTM can learn it."
+            title=f"The adding problem over {r.config.get('length')} steps",
+            caption=(
+                f"Each step gives a number and a marker; the target is the sum of the two marked numbers. Each cell "
+                f"({r.config.get('cells')}) with {r.config.get('hidden')} units trains for {r.config.get('steps')} "
+                "steps; right: the gradient reaching each step after training."
             ),
             figures=[adding_curves(r)],
             table=adding_table(r),
             commands=[str(r.meta.get("command"))],
+            claims=adding_claims(r),
         )
         for r in runs
         if r.status == "complete"
     ]
+
+
+def flow_claims(record: RunRecord) -> list[Claim]:
+    m = record.final()
+    scales = [k.split("/")[0] for k in m if k.startswith("rnn x") and k.endswith("/first_over_last")]
+    low = min(scales, key=lambda k: float(k.removeprefix("rnn x")), default=None)
+    high = max(scales, key=lambda k: float(k.removeprefix("rnn x")), default=None)
+    out = []
+    if low is not None and high is not None and low != high:
+        small, large = m[f"{low}/first_over_last"], m[f"{high}/first_over_last"]
+        out.append(Claim(
+            f"Through {record.config.get('length')} steps of a tanh RNN the gradient vanishes when the recurrent "
+            f"weights are small ({low.removeprefix('rnn ')}: the first step gets less than a millionth of the last "
+            f"step's) and explodes when they are large ({high.removeprefix('rnn ')}: more than a million times)",
+            small < 1e-6 and large > 1e6,
+            f"||dL/dh_1|| / ||dL/dh_T||: {small:.2g} and {large:.2g}",
+        ))  # fmt: skip
+    if "clipped/final_mse" in m and "unclipped/final_mse" in m:
+        clipped, unclipped = m["clipped/final_mse"], m["unclipped/final_mse"]
+        out.append(Claim(
+            "Gradient clipping keeps the exploding RNN trainable: with clipping its final loss is finite and lower "
+            "than without",
+            math.isfinite(clipped) and not (unclipped <= clipped),
+            f"final mean squared error: clipped {clipped:.3g}, unclipped {unclipped:.3g}",
+        ))  # fmt: skip
+    return out
 
 
 def gradient_flow_sections(runs: Sequence[RunRecord]) -> list[Section]:
@@ -569,25 +631,33 @@ def gradient_flow_sections(runs: Sequence[RunRecord]) -> list[Section]:
     return [
         Section(
             id="gradient-flow",
-            title="Vanishing and exploding gradients in recurrent networks",
-            concept=(
-                "Backpropagation through time multiplies the gradient by the recurrent Jacobian once per "
-                "step back, so in a tanh RNN it shrinks geometrically when the recurrent weights are small "
-                "(vanishing: early steps get no learning signal) and grows when they are large (exploding: "
-                "one update can throw the weights away). The LSTM's cell state is updated additively and "
-                "scaled only by the forget gate: at initialization its forget gates sit near sigmoid(1) = "
-                "0.73 and its gradient still decays, but training can hold them near 1 where memory is "
-                "needed (the adding problem's figure shows a trained LSTM carrying the gradient across all "
-                "100 steps). Clipping the gradient's norm keeps an exploding network's updates bounded."
+            title="The gradient reaching each step",
+            caption=(
+                f"Left: ||dL/dh_t|| at initialization for the loss at the last of {r.config.get('length')} steps, "
+                f"tanh RNNs with recurrent weights scale x an orthogonal matrix, and an LSTM. Right: the RNN of scale "
+                f"{r.config.get('explode_scale')} trained with plain SGD, with and without clipping at "
+                f"{r.config.get('clip')}."
             ),
             figures=[gradient_flow(r)],
             table=flow_table(r),
             commands=[str(r.meta.get("command"))],
-            note="The unit calls the LSTM's gates binary; they are sigmoids with values in (0, 1).",
+            claims=flow_claims(r),
         )
         for r in runs
         if r.status == "complete"
     ]
+
+
+def topology_tour(settings: TourSettings) -> list[TopologyConfig]:
+    steps = 200 if settings.quick else 800
+    return [TopologyConfig(seed=settings.seed, device=settings.device, task=task, hidden=64, steps=steps,
+                           eval_every=steps // 4, test_size=500 if settings.quick else 2000) for task in TASKS]  # fmt: skip
+
+
+def adding_tour(settings: TourSettings) -> list[AddingConfig]:
+    q = settings.quick
+    return [AddingConfig(seed=settings.seed, device=settings.device, length=30 if q else 50, hidden=32, lr=0.01,
+                         steps=600 if q else 800, eval_every=100)]  # fmt: skip
 
 
 def gradient_flow_tour(settings: TourSettings) -> list[GradientFlowConfig]:
@@ -612,6 +682,8 @@ RNN_TOPOLOGY = Experiment(
     figures=lambda record: {"topology.png": topology_figure(record)},
     table=topology_table,
     sections=topology_sections,
+    tour=topology_tour,
+    headline=lambda r: topology_claims(r)[0].evidence,
 )
 
 RNN_ADDING = Experiment(
@@ -627,6 +699,8 @@ RNN_ADDING = Experiment(
     figures=lambda record: {"adding.png": adding_curves(record)},
     table=adding_table,
     sections=adding_sections,
+    tour=adding_tour,
+    headline=lambda r: adding_claims(r)[0].evidence if adding_claims(r) else "",
 )
 
 RNN_GRADIENT_FLOW = Experiment(
@@ -644,4 +718,5 @@ RNN_GRADIENT_FLOW = Experiment(
     table=flow_table,
     sections=gradient_flow_sections,
     tour=gradient_flow_tour,
+    headline=lambda r: "; ".join(c.evidence for c in flow_claims(r)),
 )

@@ -127,6 +127,21 @@ def _stored() -> dict[str, Any]:
     return data
 
 
-def default_lr(landscape: str, optimizer: str) -> float:
-    """The tuned learning rate of ``optimizer`` on ``landscape`` (see ``default_lrs.json``)."""
+#: Learning rates that show each optimizer's character on Rosenbrock's valley rather than its best (500 steps
+#: from (-1.5, 2)): gradient descent and momentum at the same rate (momentum ends 1,000 times lower), Adagrad's
+#: steps shrinking fifteenfold, RMSProp's staying about the rate, Adam reaching the minimum.
+SIGNATURE_LRS = {
+    "rosenbrock": {"sgd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 0.5, "rmsprop": 0.01,
+                   "adadelta": 5.0, "adam": 0.1},
+}  # fmt: skip
+RATES = ("signature", "tuned")
+
+
+def default_lr(landscape: str, optimizer: str, rates: str = "tuned") -> float:
+    """The learning rate of ``optimizer`` on ``landscape``: ``tuned``, each optimizer's best after 500 steps
+    (``default_lrs.json``), or ``signature`` (:data:`SIGNATURE_LRS`; the tuned one where none is set)."""
+    if rates not in RATES:
+        raise ValueError(f"Invalid rates: {rates!r} (valid: {', '.join(RATES)})")
+    if rates == "signature" and optimizer in SIGNATURE_LRS.get(landscape, {}):
+        return SIGNATURE_LRS[landscape][optimizer]
     return float(_stored()["lrs"][landscape][optimizer])

@@ -1,9 +1,10 @@
 """The report: self-contained HTML built only from what runs logged, and plots that know no domain.
 
-``report`` renders what it is given: :class:`Section` objects (made by each experiment from its own runs)
+``report`` renders what it is given: :class:`Chapter` objects holding HTML fragments (Markdown with math,
+:mod:`descentlab.report.markup`) and :class:`Section` objects (figures, tables, claims with verdicts)
 become one HTML page with the figures embedded. It imports no experiment.
 """
 
-from descentlab.report.html import Section, fmt, generic_section, pct, render, write_report
+from descentlab.report.html import Chapter, Claim, Section, fmt, generic_section, pct, render, write_report
 
-__all__ = ["Section", "fmt", "generic_section", "pct", "render", "write_report"]
+__all__ = ["Chapter", "Claim", "Section", "fmt", "generic_section", "pct", "render", "write_report"]

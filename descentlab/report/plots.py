@@ -36,15 +36,16 @@ def learning_curves(record: RunRecord) -> Figure:
     return fig
 
 
-def loss_against_epochs_and_seconds(
+def loss_against_cost(
     records: Sequence[RunRecord], label: Callable[[RunRecord], str], title: str, key: str = "val/loss"
 ) -> Figure:
-    """``key`` against epochs and against seconds of optimization, one line per run.
+    """``key`` against epochs, against updates (steps) and against seconds of optimization, one line per run,
+    each axis logarithmic.
 
     The epoch of each point is the ``val/epoch`` or ``train/epoch`` logged with it; the seconds come
     from ``timing.jsonl`` at the same step.
     """
-    fig, (ax_epoch, ax_time) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (ax_epoch, ax_step, ax_time) = plt.subplots(1, 3, figsize=(14, 3.9))
     epoch_key = key.split("/")[0] + "/epoch"
     for i, record in enumerate(records):
         steps, values = record.series(key)
@@ -52,12 +53,15 @@ def loss_against_epochs_and_seconds(
         seconds_at = record.seconds_at()
         style = {"color": f"C{i % 10}", "label": label(record), "marker": "o", "markersize": 3}
         ax_epoch.plot([epoch_at[s] for s in steps], values, **style)
+        ax_step.plot(steps, values, **style)
         timed = [(seconds_at[s], v) for s, v in zip(steps, values, strict=True) if s in seconds_at]
         ax_time.plot([t for t, _ in timed], [v for _, v in timed], **style)
-    ax_epoch.set(xlabel="epoch", ylabel=key, yscale="log", title="against epochs")
-    ax_time.set(xlabel="seconds of optimization", yscale="log", title="against time")
-    for ax in (ax_epoch, ax_time):
-        ax.grid(alpha=0.3)
+    ax_epoch.set(xlabel="epochs", ylabel=key, title="against epochs")
+    ax_step.set(xlabel="updates (iterations)", title="against updates")
+    ax_time.set(xlabel="seconds of optimization", title="against time")
+    for ax in (ax_epoch, ax_step, ax_time):
+        ax.set(xscale="log", yscale="log")
+        ax.grid(alpha=0.3, which="both")
     ax_time.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(title)
     fig.tight_layout()

@@ -39,10 +39,14 @@ def _place(digits: Tensor, canvas: int, angle: Tensor, scale: Tensor, shift: Ten
     return F.grid_sample(digits, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def distort(images: Tensor, kind: str, seed: int) -> Tensor:
-    """Distorted copies (N, 1, S, S), float in [0, 1], of uint8 MNIST ``images`` (N, 28, 28)."""
+def distort(images: Tensor, kind: str, seed: int, count: int = 0) -> Tensor:
+    """Distorted copies (N, 1, S, S), float in [0, 1], of uint8 MNIST ``images`` (N, 28, 28); with ``count``,
+    of the first ``count`` only, each distorted exactly as in the whole set (``r`` and ``rts``; ``clutter``
+    distorts the whole set and keeps the first ``count``)."""
     if kind not in DISTORTIONS:
         raise ValueError(f"distortion {kind!r}: valid: {', '.join(DISTORTIONS)}")
+    if kind == "clutter" and count:
+        return distort(images, kind, seed)[:count]
     gen = torch.Generator().manual_seed(seed)
     n = len(images)
     digits = images.float().div(255.0).unsqueeze(1)  # (N, 1, 28, 28)
@@ -56,8 +60,8 @@ def distort(images: Tensor, kind: str, seed: int) -> Tensor:
         angle, scale = uniform(-math.pi / 4, math.pi / 4), uniform(0.7, 1.2)
         shift = uniform(-1 / 3, 1 / 3, 2)  # up to 7 pixels off the centre of 42
     out = []
-    for begin in range(0, n, 10_000):  # in chunks, to bound memory
-        part = slice(begin, min(n, begin + 10_000))
+    for begin in range(0, count or n, 10_000):  # in chunks, to bound memory
+        part = slice(begin, min(count or n, begin + 10_000))
         if kind == "clutter":
             out.append(_clutter(digits[part], images, gen))
         else:
@@ -87,9 +91,17 @@ def _clutter(chunk: Tensor, pool: Tensor, gen: torch.Generator) -> Tensor:
 
 
 @functools.lru_cache(maxsize=2)
-def distorted_mnist(kind: str, val_size: int = 5000, seed: int = 0) -> dict[str, tuple[Tensor, Tensor]]:
+def distorted_mnist(
+    kind: str, val_size: int = 5000, seed: int = 0, train_size: int = 0, test_size: int = 0
+) -> dict[str, tuple[Tensor, Tensor]]:
     """Train / val (stratified from the official training set) / official test, each distorted with its
-    own seed derived from ``seed``; images (N, 1, S, S) float, labels (N,). Cached (the run, its figure
-    and the report ask for the same set): copy the dict before changing it, and do not modify the tensors."""
+    own seed derived from ``seed``; images (N, 1, S, S) float, labels (N,). ``train_size`` and ``test_size``
+    keep the first images of those splits (0: all), the same images distorted the same way as in the whole
+    split. Cached (the run, its figure and the report ask for the same set): copy the dict before changing
+    it, and do not modify the tensors."""
     splits = mnist_splits(val_size=val_size, seed=0)
-    return {name: (distort(x, kind, seed * 3 + k), y) for k, (name, (x, y)) in enumerate(splits.items())}
+    counts = {"train": train_size, "val": 0, "test": test_size}
+    return {
+        name: (distort(x, kind, seed * 3 + k, counts[name]), y[: counts[name] or None])
+        for k, (name, (x, y)) in enumerate(splits.items())
+    }

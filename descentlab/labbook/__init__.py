@@ -1,0 +1,189 @@
+"""The lab book: the unit's chapters as content files, with the results of runs in their places.
+
+``chapters/NN-ID.md`` holds one chapter of the unit, in its order: its first line is ``# Title``, the rest
+Markdown with LaTeX math and boxes (:mod:`descentlab.report.markup`), and two directives, each on a line
+of its own:
+
+* ``@runs NAME``: the sections of the runs of the declaration ``NAME`` (``optim-train``,
+  ``landscape-hessian``, ...): figures, table, claims with their verdicts, commands. The tour runs the
+  declarations in the order these directives give (:func:`plan_names`).
+* ``@diagram NAME Caption``: ``diagrams/NAME.svg``, inline, with its caption.
+
+``questions.toml`` holds the unit's revision questions; a chapter answers one in a ``::: answer ID`` box,
+and the report's index links each question to its answer. The report is built only from what runs logged.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from descentlab.experiments import DECLARATIONS, Declaration, Experiment
+from descentlab.report import Chapter, Section, generic_section, write_report
+from descentlab.report.markup import markdown
+from descentlab.runs import RunRecord, load_run
+
+HERE = Path(__file__).parent
+DIRECTIVE = re.compile(r"^@(runs|diagram)\s+(\S+)\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class Directive:
+    kind: str  # "runs" or "diagram"
+    name: str  # a declaration's name, or a diagram's file name without .svg
+    text: str = ""  # a diagram's caption
+
+
+@dataclass(frozen=True)
+class ChapterText:
+    id: str  # from the file name: 03-generalization.md -> generalization
+    number: int
+    title: str
+    parts: tuple[str | Directive, ...]  # Markdown text and directives, in order
+
+    @property
+    def runs(self) -> list[str]:
+        """The declarations whose runs this chapter shows, in order."""
+        return [p.name for p in self.parts if isinstance(p, Directive) and p.kind == "runs"]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str  # "A3"
+    text: str  # in the unit's words
+
+    @property
+    def heading(self) -> str:
+        part = "Part A" if self.id.startswith("A") else "Part B"
+        return f"Revision question {self.id} ({part}): {self.text}"
+
+
+def parse_chapter(path: Path) -> ChapterText:
+    """A chapter file: ``# Title`` on its first line, then Markdown and directives."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or not lines[0].startswith("# "):
+        raise ValueError(f"{path}: a chapter starts with '# Title'")
+    number_text, _, ident = path.stem.partition("-")
+    parts: list[str | Directive] = []
+    text: list[str] = []
+    for line in lines[1:]:
+        found = DIRECTIVE.match(line)
+        if found is None:
+            text.append(line)
+            continue
+        if any(t.strip() for t in text):
+            parts.append("\n".join(text))
+        text = []
+        parts.append(Directive(*found.groups()))
+    if any(t.strip() for t in text):
+        parts.append("\n".join(text))
+    return ChapterText(ident, int(number_text), lines[0][2:].strip(), tuple(parts))
+
+
+@cache
+def chapters() -> tuple[ChapterText, ...]:
+    """The unit's chapters, in its order."""
+    return tuple(parse_chapter(p) for p in sorted((HERE / "chapters").glob("[0-9][0-9]-*.md")))
+
+
+@cache
+def questions() -> tuple[Question, ...]:
+    data = tomllib.loads((HERE / "questions.toml").read_text(encoding="utf-8"))
+    return tuple(Question(q["id"], q["text"]) for q in data["question"])
+
+
+def diagram(name: str) -> str:
+    """The SVG of ``diagrams/NAME.svg``, to inline (it has no XML declaration)."""
+    return (HERE / "diagrams" / f"{name}.svg").read_text(encoding="utf-8").strip()
+
+
+def plan_names(chapter: str = "") -> list[str]:
+    """The declarations the tour runs, in the order of the chapters (only ``chapter``'s when given)."""
+    return [name for ch in chapters() if not chapter or ch.id == chapter for name in ch.runs]
+
+
+def _declaration(name: str) -> Declaration:
+    for d in DECLARATIONS:
+        if d.name == name:
+            return d
+    raise KeyError(f"a chapter names {name!r}, which no declaration has")
+
+
+def _sections(name: str, runs: Sequence[RunRecord]) -> list[Section]:
+    decl = _declaration(name)
+    if isinstance(decl, Experiment):
+        own = [r for r in runs if r.experiment == decl.name]
+        if not own:
+            return []
+        return decl.sections(own) if decl.sections is not None else [generic_section(decl.name, own)]
+    return decl.sections(runs) if decl.sections is not None else []
+
+
+def build_chapters(runs: Sequence[RunRecord], every_chapter: bool = False) -> list[Chapter]:
+    """The chapters with the sections of ``runs`` in their places. A chapter with no runs of its own is
+    left out unless ``every_chapter``; runs of experiments no chapter shows come last."""
+    answers = {q.id: q.heading for q in questions()}
+    out = []
+    for ch in chapters():
+        parts: list[str | Section] = []
+        shown = 0
+        for part in ch.parts:
+            if isinstance(part, str):
+                parts.append(markdown(part, answers))
+            elif part.kind == "diagram":
+                parts.append(f'<figure class="diagram" id="diagram-{html.escape(part.name)}">{diagram(part.name)}'
+                             f"<figcaption>{html.escape(part.text)}</figcaption></figure>")  # fmt: skip
+            else:
+                sections = _sections(part.name, runs)
+                shown += len(sections)
+                parts += sections
+        if shown or every_chapter:
+            out.append(Chapter(f"chapter-{ch.id}", f"{ch.number}. {ch.title}", parts))
+    shown_names = {n for ch in chapters() for n in ch.runs}
+    groups: dict[str, list[RunRecord]] = {}
+    for r in runs:
+        if r.experiment not in shown_names:
+            groups.setdefault(r.experiment, []).append(r)
+    if groups:
+        out.append(Chapter("chapter-other", "Other runs", [generic_section(n, g) for n, g in groups.items()]))
+    return out
+
+
+def question_index(chapters: Sequence[Chapter]) -> str:
+    """The revision questions, each linked to its answer where the report has it."""
+    page = "".join(p for ch in chapters for p in ch.parts if isinstance(p, str))
+    items = []
+    for q in questions():
+        anchor = f"answer-{q.id}"
+        link = f'<a href="#{anchor}">{html.escape(q.text)}</a>' if f'id="{anchor}"' in page else html.escape(q.text)
+        items.append(f'<li value="{q.id[1:]}">{link}</li>')
+    part_a = [i for q, i in zip(questions(), items, strict=True) if q.id.startswith("A")]
+    part_b = [i for q, i in zip(questions(), items, strict=True) if q.id.startswith("B")]
+    return ('<nav class="questions"><h2>The unit\'s revision questions</h2><p>Part A</p><ol>' + "".join(part_a)
+            + "</ol><p>Part B</p><ol>" + "".join(part_b) + "</ol></nav>")  # fmt: skip
+
+
+def glossary() -> str:
+    """The definitions of the unit's terms, each with an anchor ``#glossary-TERM``."""
+    text = (HERE / "glossary.md").read_text(encoding="utf-8")
+    return f'<section class="glossary" id="glossary"><h2>Terms</h2>{markdown(text)}</section>'
+
+
+def front_matter(built: Sequence[Chapter]) -> str:
+    """What comes before the chapters: the revision questions linked to their answers, and the glossary."""
+    return question_index(built) + glossary()
+
+
+def build_report(
+    run_dirs: Sequence[str | Path], out: str | Path, title: str = "descentlab report", every_chapter: bool = False
+) -> Path:
+    """Build the HTML lab book of the runs in ``run_dirs`` at ``out``."""
+    runs = [load_run(p) for p in run_dirs]
+    built = build_chapters(runs, every_chapter)
+    subtitle = f"{len(runs)} run(s) of the unit 'Optimization and Generalization'."
+    return write_report(built, out, title, subtitle, front_matter(built))

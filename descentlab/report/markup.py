@@ -1,0 +1,73 @@
+r"""Markdown with LaTeX math, rendered offline to HTML with MathML: no JavaScript, no network.
+
+Libraries: ``markdown-it-py`` (CommonMark, the parser behind MyST and Jupyter Book) with two plugins of
+``mdit-py-plugins`` (``dollarmath`` for ``$inline$`` and ``$$display$$`` math, ``container`` for boxes), and
+``latex2mathml``, which turns each formula into MathML in pure Python. Browsers render MathML natively
+(Chromium since version 109, Firefox and Safari for longer), so the page needs no MathJax and prints as it
+shows. A formula latex2mathml cannot read is an error naming it, never raw LaTeX left on the page.
+
+Boxes: ``::: erratum`` (where a source's text is wrong, and what is right), ``::: note``, ``::: definition``,
+and ``::: answer ID`` (an answer to a question; ``answers[ID]`` gives its heading and ``#answer-ID`` its
+anchor).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from latex2mathml.converter import convert as latex_to_mathml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+BOXES = ("erratum", "note", "definition", "answer")
+BOX_TITLES = {"erratum": "Erratum", "note": "Note", "definition": "Definition"}
+
+
+class MathError(ValueError):
+    """A formula that cannot be converted to MathML."""
+
+
+def math(latex: str, display: bool = False) -> str:
+    """One formula as MathML (``display``: a block of its own)."""
+    try:
+        out = latex_to_mathml(latex, display="block" if display else "inline")
+    except Exception as e:  # latex2mathml raises several kinds on bad input
+        raise MathError(f"cannot render the formula {latex!r}: {e}") from None
+    return str(out)
+
+
+def _render_math(content: str, options: dict[str, Any]) -> str:
+    return math(content, display=bool(options.get("display_mode")))
+
+
+def _box(kind: str, answers: Mapping[str, str]) -> Any:
+    def render(self: Any, tokens: Sequence[Token], idx: int, _options: Any, env: Any) -> str:
+        token = tokens[idx]
+        if token.nesting != 1:
+            return "</div>\n"
+        if kind == "answer":
+            key = token.info.strip().split(maxsplit=1)[1] if len(token.info.split()) > 1 else ""
+            heading = answers.get(key, key)
+            return (f'<div class="box answer" id="answer-{html.escape(key)}">'
+                    f'<p class="box-title">{html.escape(heading)}</p>\n')  # fmt: skip
+        return f'<div class="box {kind}"><p class="box-title">{BOX_TITLES[kind]}</p>\n'
+
+    return render
+
+
+def renderer(answers: Mapping[str, str] | None = None) -> MarkdownIt:
+    """A Markdown renderer with math and the boxes; ``answers`` maps answer ids to their headings."""
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable("table")
+    md.use(dollarmath_plugin, allow_space=True, allow_digits=False, double_inline=True, renderer=_render_math)
+    for kind in BOXES:
+        md.use(container_plugin, name=kind, render=_box(kind, answers or {}))
+    return md
+
+
+def markdown(text: str, answers: Mapping[str, str] | None = None) -> str:
+    """``text`` (Markdown with $math$ and ::: boxes) as HTML."""
+    return str(renderer(answers).render(text))
