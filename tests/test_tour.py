@@ -1,16 +1,36 @@
-"""``descentlab tour --quick``: every experiment that exists runs, the report has its sections, and the metrics
-are those recorded before the refactor of issue 14 (one declaration per experiment), bit for bit."""
+"""``descentlab tour --quick``: every experiment of the lab book runs, every claim the report makes holds in
+its runs, the lab book renders in headless Chromium (questions, math, diagrams, verdicts) and the metrics are
+those recorded after issue 15, bit for bit on the machine that recorded them."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
+import pytest
 import torch
-from conftest import REPO, cli_process
+from conftest import REPO, Result, chromium, cli_process
 
 RECORDED = json.loads((REPO / "tests" / "data" / "quick_tour_metrics.json").read_text())
+
+# The run sections of the quick tour, in the lab book's order.
+SECTIONS = [
+    "optimization", "adagrad-rates", "time-to-target",  # 1. optimization
+    "race-rosenbrock", "minima-rastrigin", "saddle-saddle", "plateau", "small-gradients", "steep", "tuning", "svrg",
+    "snapshot-ensembles", "curvature", "surface",  # 2. non-convex optimization
+    "dropout",  # 3. generalization
+    "stn-rts",  # 4. spatial transformers
+    "topology-one-to-one", "topology-one-to-many", "topology-many-to-one", "topology-many-to-many", "gradient-flow",
+    "adding",  # 5. RNNs and LSTMs
+    "lm",  # 6. language models
+    "rl-gridroute-v0-qlearning", "rl-cartpole-v1-ppo", "rl-rewards",  # 7. reinforcement learning
+    "neuro-patterns", "snn", "stdp",  # 8. neuroscience
+]  # fmt: skip
+DIAGRAMS = ["stn-pipeline", "rnn-unrolled", "rnn-topologies", "lstm-cell", "rnn-lm", "agent-environment"]
+CLAIM = re.compile(r'<div class="claim (holds|fails)"><span class="claim-text">(.*?)</span> <span class="verdict">'
+                   r"(holds in this run|does not hold in this run)</span>: <span class=\"evidence\">(.*?)</span></div>")  # fmt: skip
 
 
 def _machine() -> dict[str, object]:
@@ -33,30 +53,114 @@ def _fingerprints(root: Path) -> tuple[dict[str, str], dict[str, str]]:
     return digests, shapes
 
 
-def test_quick_tour_writes_the_report(tmp_path: Path) -> None:
-    result = cli_process("tour", "--quick", "--out", str(tmp_path), timeout=240)
+def _tour(root: Path, seed: int) -> tuple[Path, Result]:
+    result = cli_process("tour", "--quick", "--seed", str(seed), "--out", str(root), timeout=400)
     assert result.returncode == 0, result.stderr
-    digests, shapes = _fingerprints(tmp_path / "tour")
+    return root / "tour", result
+
+
+def _sections(html: str) -> dict[str, str]:
+    """Each run section's id and its HTML."""
+    return dict(re.findall(r'<section class="run" id="([^"]+)">(.*?)</section>', html, flags=re.S))
+
+
+def assert_every_claim_holds(tour: Path, result: Result) -> None:
+    html = (tour / "report.html").read_text()
+    sections = _sections(html)
+    assert list(sections) == SECTIONS
+    claims = {sid: CLAIM.findall(body) for sid, body in sections.items()}
+    assert all(claims.values()), [sid for sid, c in claims.items() if not c]  # each section states its point
+    failing = [(sid, text, evidence) for sid, cs in claims.items() for verdict, text, _, evidence in cs
+               if verdict != "holds"]  # fmt: skip
+    assert not failing, failing
+    total = sum(map(len, claims.values()))
+    assert html.count('<div class="claim ') == total  # every claim was read, with its verdict
+    assert f"claims: {total} of {total} hold in these runs" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def quick_tour(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    return _tour(tmp_path_factory.mktemp("tour"), seed=0)
+
+
+def test_quick_tour_metrics_are_the_recorded_ones(quick_tour: tuple[Path, Result]) -> None:
+    tour, _ = quick_tour
+    digests, shapes = _fingerprints(tour)
     assert shapes == RECORDED["shapes"]  # the same runs, each logging the same keys at the same steps
     if _machine() == RECORDED["machine"]:  # bit-identical metrics are promised on the same machine
         assert digests == RECORDED["digests"], [k for k in digests if digests[k] != RECORDED["digests"].get(k)]
-    report = tmp_path / "tour" / "report.html"
-    assert f"report: {report}" in result.stdout
-    html = report.read_text()
-    assert '<section id="optimization"' in html and '<section id="generalization"' in html
-    assert '<section id="race-rosenbrock"' in html and '<section id="curvature"' in html
-    assert '<section id="saddle-saddle"' in html and '<section id="minima-rastrigin"' in html
-    assert '<section id="plateau"' in html and '<section id="steep"' in html and '<section id="surface"' in html
-    assert '<section id="dropout"' in html and '<section id="stn-r"' in html
-    assert '<section id="gradient-flow"' in html and '<section id="lm"' in html  # the gates and a sample in lm
-    assert "A sample from the model" in html
-    assert '<section id="rl-gridroute-v0-qlearning"' in html and '<section id="rl-cartpole-v1-ppo"' in html
-    assert '<section id="neuro-patterns"' in html and '<section id="snn"' in html and '<section id="stdp"' in html
-    route = next((tmp_path / "tour" / "rl-train").glob("gridroute-qlearning*"))
+
+
+def test_every_claim_holds_in_the_quick_tour(quick_tour: tuple[Path, Result]) -> None:
+    assert_every_claim_holds(*quick_tour)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_claim_holds_in_the_quick_tour_at_other_seeds(seed: int, tmp_path: Path) -> None:
+    assert_every_claim_holds(*_tour(tmp_path, seed))
+
+
+def test_the_terminal_summary_is_one_short_line_per_run(quick_tour: tuple[Path, Result]) -> None:
+    tour, result = quick_tour
+    runs = sorted(p.parent for p in tour.glob("*/*/summary.json"))
+    lines = [line for line in result.stdout.splitlines() if re.match(r"[a-z-]+ \S+: complete; ", line)]
+    assert len(lines) == len(runs) == 34
+    assert max(map(len, lines)) < 240
+    assert f"report: {tour / 'report.html'}" in result.stdout
+
+
+def test_the_lab_book_renders_in_headless_chromium(quick_tour: tuple[Path, Result], tmp_path: Path) -> None:
+    tour, _ = quick_tour
+    report = tour / "report.html"
+    dom = chromium(tmp_path, "--virtual-time-budget=20000", "--dump-dom", report.as_uri()).stdout
+    assert 'data-images-rendered="' in dom
+    assert re.findall(r'data-rendered="(\w+)"', dom) == ["yes"] * dom.count("<img ")
+    ids = set(re.findall(r'\bid="([^"]+)"', dom))
+    sections = _sections(dom)
+
+    # 12 of 12 revision questions link to an answer, which has prose, a figure of this tour and a command
+    index = dom[dom.index('<nav class="questions">') :].split("</nav>", 1)[0]
+    links = re.findall(r'<a href="#answer-(\w+)">', index)
+    assert sorted(links) == sorted([f"A{i}" for i in range(1, 9)] + [f"B{i}" for i in range(1, 5)])
+    for q in links:
+        start = dom.index(f'id="answer-{q}"')
+        answer = dom[start : dom.index("</div>", start)]
+        assert len(re.sub(r"<[^>]+>", "", answer)) > 300, q  # prose
+        shown = [a for a in re.findall(r'href="#([^"]+)"', answer) if a in sections]
+        assert any("<img " in sections[a] for a in shown), q  # a figure of a run of this tour
+        assert re.search(r"<code>descentlab [a-z-]+ [a-z-]+", answer), q  # a command
+        assert all(a in ids for a in re.findall(r'href="#([^"]+)"', answer)), q
+
+    # every chapter has rendered math and no LaTeX left in its text
+    chapters = re.findall(r'<article class="chapter" id="([^"]+)">(.*?)</article>', dom, flags=re.S)
+    assert [c for c, _ in chapters] == [f"chapter-{c}" for c in
+                                        ("optimization", "nonconvex", "generalization", "stn", "rnn", "lm", "rl", "neuro")]  # fmt: skip
+    for chapter, body in chapters:
+        assert body.count("<math") >= 3, chapter
+        text = re.sub(r"<(math|style|script|svg)\b.*?</\1>", "", body, flags=re.S)
+        text = re.sub(r'src="data:[^"]*"', "", text)
+        assert not re.findall(r"\$|\\[a-zA-Z]{2,}", text), chapter
+    # the six diagrams, inline SVG
+    for name in DIAGRAMS:
+        assert re.search(rf'<figure class="diagram" id="diagram-{name}"><svg\b', dom), name
+    # every claim shows its verdict
+    assert dom.count('<div class="claim ') == len(CLAIM.findall(dom)) > 30
+
+
+def test_the_lab_book_prints_to_pdf(quick_tour: tuple[Path, Result], tmp_path: Path) -> None:
+    tour, _ = quick_tour
+    pdf = tmp_path / "labbook.pdf"
+    chromium(tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", (tour / "report.html").as_uri())
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+    assert pages > 30  # chapters start on a new page, figures are not shrunk to fit
+
+
+def test_the_tour_trains_the_units_eight_optimizers(quick_tour: tuple[Path, Result]) -> None:
+    tour, _ = quick_tour
+    route = next((tour / "rl-train").glob("gridroute-qlearning*"))
     assert json.loads((route / "summary.json").read_text())["metrics"]["final/mean_effectiveness"] == 1.0
-    (race,) = (tmp_path / "tour" / "optim-race").iterdir()
-    assert json.loads((race / "summary.json").read_text())["status"] == "complete"
-    runs = sorted((tmp_path / "tour" / "optim-train").iterdir())
+    runs = sorted((tour / "optim-train").iterdir())
     configs = [json.loads((r / "config.json").read_text())["config"] for r in runs]
     # the unit's eight: gradient descent, SGD, momentum, mini-batch SGD, Adagrad, RMSProp, AdaDelta, Adam
     assert sorted((c["optimizer"], c["regime"]) for c in configs) == sorted(
@@ -74,7 +178,13 @@ def test_quick_tour_writes_the_report(tmp_path: Path) -> None:
     for run, config in zip(runs, configs, strict=True):
         summary = json.loads((run / "summary.json").read_text())
         assert summary["status"] == "complete"
-        # 2 epochs on 2,000 images: every regime learns; full batch has made only 2 updates
-        floor = 0.3 if config["regime"] == "full-batch" else 0.8
-        assert summary["metrics"]["val/accuracy"] > floor, (config, summary["metrics"])
+        assert summary["metrics"]["val/accuracy"] > 0.8, (config, summary["metrics"])  # every regime learns
         assert (run / "timing.jsonl").read_text().strip()  # seconds of optimization were logged
+
+
+def test_one_chapter_of_the_tour(tmp_path: Path) -> None:
+    result = cli_process("tour", "--quick", "--chapter", "lm", "--out", str(tmp_path), timeout=120)
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "tour" / "report.html").read_text()
+    assert list(_sections(html)) == ["lm"]
+    assert [p.name for p in (tmp_path / "tour").iterdir() if p.is_dir()] == ["lm-train"]

@@ -388,8 +388,8 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
 def tour(settings: TourSettings) -> list[LMConfig]:
     q = settings.quick
     return [LMConfig(seed=settings.seed, device=settings.device, emsize=64 if q else 200, hidden=64 if q else 200,
-                     tied=True, epochs=1, train_tokens=40_000 if q else 300_000, log_every=20 if q else 100,
-                     lr=20.0)]  # fmt: skip
+                     tied=True, epochs=1, train_tokens=60_000 if q else 300_000, batch_size=5 if q else 20,
+                     log_every=20 if q else 100, lr=20.0)]  # fmt: skip
 
 
 LM_TRAIN = Experiment(

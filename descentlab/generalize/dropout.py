@@ -7,8 +7,9 @@ so :class:`Dropout` takes exactly one of ``keep=`` or ``drop=`` (``drop = 1 - ke
 
 In training each unit is kept with probability ``keep`` and the kept ones are divided by ``keep``
 ("inverted dropout"), so the expected activation is unchanged and evaluation uses the network as
-it is. (The unit's text scales the weights by :math:`p` at test time instead; the two agree in
-expectation, and inverted scaling leaves the evaluated network untouched.)
+it is. (The unit does not say how to evaluate a network trained with dropout. Srivastava et al. 2014
+multiply the outgoing weights by :math:`p` at test time instead; the two agree in expectation, and
+inverted scaling leaves the evaluated network untouched.)
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ def build_chapters(runs: Sequence[RunRecord], every_chapter: bool = False) -> li
         shown = 0
         for part in ch.parts:
             if isinstance(part, str):
-                parts.append(markdown(part, answers))
+                parts.append(markdown(part, answers, headings_below=2, prefix=f"{ch.id}-"))
             elif part.kind == "diagram":
                 parts.append(f'<figure class="diagram" id="diagram-{html.escape(part.name)}">{diagram(part.name)}'
                              f"<figcaption>{html.escape(part.text)}</figcaption></figure>")  # fmt: skip
@@ -171,7 +171,7 @@ def question_index(chapters: Sequence[Chapter]) -> str:
 def glossary() -> str:
     """The definitions of the unit's terms, each with an anchor ``#glossary-TERM``."""
     text = (HERE / "glossary.md").read_text(encoding="utf-8")
-    return f'<section class="glossary" id="glossary"><h2>Terms</h2>{markdown(text)}</section>'
+    return f'<section class="glossary" id="glossary"><h2>Terms</h2>{markdown(text, headings_below=2, prefix="glossary-")}</section>'
 
 
 def front_matter(built: Sequence[Chapter]) -> str:

@@ -97,7 +97,7 @@ nav li { margin: .15em 0; }
   body { max-width: none; margin: 0; font-size: 10.5pt; }
   article.chapter { break-before: page; border: none; }
   img, svg, figure, table, pre, .box, .claim, div.math.block { break-inside: avoid; }
-  h2, h3 { break-after: avoid; }
+  h2, h3, h4 { break-after: avoid; }
   a { color: inherit; text-decoration: none; }
 }
 """
@@ -119,7 +119,7 @@ window.addEventListener('load', function () {
 
 def _section(s: Section) -> list[str]:
     esc = html.escape
-    out = [f'<section class="run" id="{esc(s.id)}"><h3>{esc(s.title)}</h3>']
+    out = [f'<section class="run" id="{esc(s.id)}"><h4>{esc(s.title)}</h4>']
     if s.caption:
         out.append(f'<p class="caption">{esc(s.caption)}</p>')
     for png in s.pngs:

@@ -14,6 +14,7 @@ anchor).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,12 +33,23 @@ class MathError(ValueError):
 
 
 def math(latex: str, display: bool = False) -> str:
-    """One formula as MathML (``display``: a block of its own)."""
+    """One formula as MathML (``display``: a block of its own). Unbalanced braces, a formula latex2mathml
+    cannot parse and a command it does not know (which it would leave as text) are errors."""
+    depth = 0
+    for char in re.sub(r"\\[{}]", "", latex):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        raise MathError(f"cannot render the formula {latex!r}: its braces do not balance")
     try:
-        out = latex_to_mathml(latex, display="block" if display else "inline")
-    except Exception as e:  # latex2mathml raises several kinds on bad input
-        raise MathError(f"cannot render the formula {latex!r}: {e}") from None
-    return str(out)
+        out = str(latex_to_mathml(latex, display="block" if display else "inline"))
+    except Exception as e:  # latex2mathml raises several kinds on bad input, some without a message
+        raise MathError(f"cannot render the formula {latex!r}: {type(e).__name__} {e}".rstrip()) from None
+    unknown = re.search(r">[^<]*(\\[A-Za-z]+)", out)
+    if unknown:
+        raise MathError(f"cannot render the formula {latex!r}: unknown command {unknown.group(1)}")
+    return out
 
 
 def _render_math(content: str, options: dict[str, Any]) -> str:
@@ -68,6 +80,20 @@ def renderer(answers: Mapping[str, str] | None = None) -> MarkdownIt:
     return md
 
 
-def markdown(text: str, answers: Mapping[str, str] | None = None) -> str:
-    """``text`` (Markdown with $math$ and ::: boxes) as HTML."""
-    return str(renderer(answers).render(text))
+def slug(text: str) -> str:
+    """``"Adam's bias correction"`` -> ``"adams-bias-correction"``: an anchor made of a heading."""
+    return "-".join(re.sub(r"[^a-z0-9 -]", "", text.lower()).split())
+
+
+def markdown(text: str, answers: Mapping[str, str] | None = None, headings_below: int = 1, prefix: str = "") -> str:
+    """``text`` (Markdown with $math$ and ::: boxes) as HTML. Its ``## Heading`` becomes a heading one level
+    below ``<h{headings_below}>`` (``#`` too), anchored at ``#{prefix}{slug}``."""
+    md = renderer(answers)
+    tokens = md.parse(text)
+    top = min((int(t.tag[1]) for t in tokens if t.type == "heading_open"), default=1)
+    for i, token in enumerate(tokens):
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) - top + headings_below + 1)}"
+        if token.type == "heading_open":
+            token.attrSet("id", prefix + slug(tokens[i + 1].content))
+    return str(md.renderer.render(tokens, md.options, {}))

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from descentlab.errors import ParameterError
 from descentlab.rl import dqn, ppo, qlearning, reinforce
-from descentlab.rl.common import KNOWN_ENVS, evaluate, make_env, make_vec_env, with_overrides
+from descentlab.rl.common import KNOWN_ENVS, evaluate, make_env, make_vec_env, random_policy, with_overrides
 from descentlab.rl.dqn import DQN, DQNConfig
 from descentlab.rl.envs import ENV_ID, REWARDS, GridRoute, register
 from descentlab.rl.ppo import PPO, PPOConfig
@@ -101,4 +101,5 @@ __all__ = [
     "make_agent",
     "make_env",
     "make_vec_env",
+    "random_policy",
 ]

@@ -47,6 +47,15 @@ def make_vec_env(env_id: str, n: int, **kwargs: Any) -> gym.vector.VectorEnv:
     )
 
 
+def random_policy(env_id: str, seed: int = 0, **kwargs: Any) -> Act:
+    """A policy that draws each action uniformly at random (seeded): the baseline any learning must beat."""
+    env = make_env(env_id, **kwargs)
+    n = int(env.action_space.n)  # type: ignore[attr-defined]  # make_env checked it is Discrete
+    env.close()
+    rng = np.random.default_rng(seed)
+    return lambda obs: rng.integers(n, size=len(obs))
+
+
 def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, out_gain: float | None = None) -> nn.Sequential:
     """Flatten, then Linear-activation layers through ``sizes``, no activation after the last.
 
