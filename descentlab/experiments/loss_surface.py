@@ -179,11 +179,14 @@ def claims(result: dict[str, Any]) -> list[Claim]:
         other = result["lines"][1]
         ends = [v for a, v in zip(other["alphas"], other["train"], strict=True) if a in (0.0, 1.0)]
         height = barrier(other)
+        descent = inside[0] - max(ends)  # how far training brought the loss down
         out.append(Claim(
-            "Two networks trained from the same initial weights by different optimizers lie in one basin: the "
-            "loss on the line between them rises less than 10% above the chord",
-            height < 0.1 * max(ends),
-            f"barrier {height:.3g} above losses {ends[0]:.3g} and {ends[-1]:.3g} at the two ends",
+            "Two networks trained from the same initial weights by different optimizers lie in one basin: on the "
+            "line between them the loss rises above the chord by less than 5% of the descent from the initial "
+            "weights",
+            height < 0.05 * descent,
+            f"barrier {height:.3g} above losses {ends[0]:.3g} and {ends[-1]:.3g} at the two ends; descent from the "
+            f"initial weights {descent:.3g}",
         ))  # fmt: skip
     return out
 

@@ -269,6 +269,10 @@ def _label(r: RunRecord) -> str:
     return f"{r.config.get('optimizer')}, {_regime(r)}, lr={lr}"
 
 
+def _epochs(n: float) -> str:
+    return f"{n:.3g} epoch" + ("" if n == 1 else "s")
+
+
 def _val_loss_at(r: RunRecord, step: int) -> float:
     steps, values = r.series("val/loss")
     return values[steps.index(step)] if step in steps else math.nan
@@ -298,7 +302,7 @@ def claims(runs: Sequence[RunRecord]) -> list[Claim]:
             f"validation loss within 25% of mini-batch SGD's after as many, at {per_epoch} times the computation",
             full_loss <= 1.25 * mini_then,
             f"gradient descent {full_loss:.3f} after {f_steps} updates ({f_steps} epochs); mini-batch {mini_then:.3f} "
-            f"after {f_steps} updates ({f_steps / per_epoch:.3g} epochs)",
+            f"after {f_steps} updates ({_epochs(f_steps / per_epoch)})",
         ))  # fmt: skip
     momentum = by.get(("momentum", "mini-batch"))
     if mini is not None and momentum is not None:

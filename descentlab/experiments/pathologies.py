@@ -211,11 +211,15 @@ def plateau_claims(record: RunRecord) -> list[Claim]:
         return math.inf if a <= 0 or b <= 0 else b / a
 
     gd, rms, adam = growth("gd"), growth("rmsprop"), growth("adam")
+    exit_radius = math.sqrt(-2 * math.log(1 - LEAVE))  # where f = LEAVE
+    distance = (far - exit_radius) / (near - exit_radius)  # how much farther there is to go
     return [Claim(
         f"From r = {near:g} to r = {far:g} the steps gradient descent needs to leave the plateau grow more than "
-        "tenfold (its steps shrink with the gradient); RMSProp's and Adam's less than twofold (their steps do not)",
-        gd > 10 and rms < 2 and adam < 2,
-        f"growth of the steps to leave: gradient descent {gd:.1f}x, RMSProp {rms:.1f}x, Adam {adam:.1f}x",
+        "tenfold (its steps shrink with the gradient); RMSProp's and Adam's grow only about as the distance to go "
+        f"does, {distance:.2f} times (less than twice that), since their steps keep their size",
+        gd > 10 and rms < 2 * distance and adam < 2 * distance,
+        f"growth of the steps to leave: gradient descent {gd:.1f}x, RMSProp {rms:.2f}x, Adam {adam:.2f}x; "
+        f"distance to go {distance:.2f}x",
     )]  # fmt: skip
 
 

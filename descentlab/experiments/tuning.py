@@ -23,6 +23,7 @@ import optuna
 from matplotlib.figure import Figure
 
 from descentlab.config import RunConfig, param
+from descentlab.errors import ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.race import run_one
@@ -43,6 +44,14 @@ class TuningConfig(RunConfig):
     steps: int = param(200, "steps of each trial", low=1, high=100_000)
     low: float = param(1e-5, "smallest learning rate", low=0.0, low_open=True)
     high: float = param(1e-2, "largest learning rate", low=0.0, low_open=True)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.low >= self.high:
+            raise ParameterError("high", f"{self.high:g} is not above low ({self.low:g}); valid: high > low")
+        if self.startup >= self.trials:
+            raise ParameterError("startup", f"{self.startup} leaves TPE no trial of its own; valid: startup < trials "
+                                 f"({self.trials})")  # fmt: skip
 
     @property
     def run_name(self) -> str:
@@ -86,7 +95,8 @@ def train(cfg: TuningConfig, run: Run, stop: StopFlag, state: dict[str, Any] | N
         for k, (lr, value) in enumerate(trials, 1):
             run.log(k, {f"{name}/lr": lr, f"{name}/f": value if math.isfinite(value) else 1e30})
         finite = [v for _, v in trials if math.isfinite(v)]
-        metrics |= {f"{name}/best": min(finite, default=math.inf), f"{name}/median": statistics.median(finite)}
+        metrics |= {f"{name}/best": min(finite, default=math.inf),
+                    f"{name}/median": statistics.median(finite) if finite else math.inf}  # fmt: skip
     return metrics
 
 
