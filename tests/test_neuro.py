@@ -236,7 +236,7 @@ def test_train_snn_learns_and_compares_with_the_ann(tmp_path) -> None:  # type: 
     from descentlab.labbook import build_report
 
     html = build_report([run], tmp_path / "report.html").read_text()
-    assert '<section id="snn"' in html and "synaptic operations" in html
+    assert '<section class="run" id="snn"' in html and "synaptic operations" in html
 
 
 # ---- plasticity ----------------------------------------------------------------------------------
@@ -311,5 +311,5 @@ def test_neuro_plasticity_and_patterns_runs(tmp_path) -> None:  # type: ignore[n
 
     runs = [*(tmp_path / "neuro-plasticity").iterdir(), run]
     html = build_report(runs, tmp_path / "report.html").read_text()
-    assert '<section id="neuro-patterns"' in html and '<section id="stdp"' in html
+    assert '<section class="run" id="neuro-patterns"' in html and '<section class="run" id="stdp"' in html
     assert_one_line_error(cli("neuro", "plasticity", "--seconds", "0", "--out", str(tmp_path)), "seconds")
