@@ -83,7 +83,7 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = prin
     records = [load_run(p) for p in paths]
     built = build_chapters(records)
     title = "descentlab: the lab book of the unit 'Optimization and Generalization'"
-    subtitle = f"{len(records)} runs of `descentlab tour{' --quick' if cfg.quick else ''}` (seed {cfg.seed})."
+    subtitle = f"{len(records)} runs of descentlab tour{' --quick' if cfg.quick else ''} (seed {cfg.seed})."
     report = write_report(built, root / "report.html", title, subtitle, front_matter(built))
     for r in records:
         log(summary_line(r))

@@ -524,6 +524,10 @@ def flow_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
 # ---- report sections and declarations -----------------------------------------------------------
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 TOPOLOGY_WORDS = {
     "one-to-one": "an MNIST digit in, its class out: a multilayer perceptron, the feed-forward baseline",
     "one-to-many": "an MNIST digit in, its English name out letter by letter, each letter fed back (captioning)",
@@ -556,7 +560,8 @@ def topology_sections(runs: Sequence[RunRecord]) -> list[Section]:
         Section(
             id=f"topology-{r.config.get('task')}",
             title=f"{str(r.config.get('task')).replace('-', ' ').capitalize()}",
-            caption=TOPOLOGY_WORDS.get(str(r.config.get("task")), "") + f"; {r.config.get('steps')} steps of Adam.",
+            caption=_sentence(TOPOLOGY_WORDS.get(str(r.config.get("task")), ""))
+            + f"; {r.config.get('steps')} steps of Adam.",
             figures=[topology_figure(r)],
             table=topology_table(r),
             commands=[str(r.meta.get("command"))],

@@ -93,10 +93,12 @@ pre { background: #f4f4f4; padding: .6em; overflow-x: auto; white-space: pre-wra
 .verdict { font-weight: 600; }
 div.math.block { overflow-x: auto; margin: .6em 0; }
 nav li { margin: .15em 0; }
+ul.contents { list-style: none; padding-left: 0; }
 @media print {
   body { max-width: none; margin: 0; font-size: 10.5pt; }
   article.chapter { break-before: page; border: none; }
   img, svg, figure, table, pre, .box, .claim, div.math.block { break-inside: avoid; }
+  div.math.block { overflow: visible; }
   h2, h3, h4 { break-after: avoid; }
   a { color: inherit; text-decoration: none; }
 }
@@ -149,12 +151,12 @@ def render(chapters: Sequence[Chapter], title: str, subtitle: str = "", front: s
         f"<h1>{esc(title)}</h1>",
         f"<p>{esc(subtitle)} Built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from logged runs only.</p>",
         front,
-        '<nav><h2>Contents</h2><ol class="contents">',
+        '<nav><h2>Contents</h2><ul class="contents">',
     ]
     for ch in chapters:
         runs = "".join(f'<li><a href="#{esc(s.id)}">{esc(s.title)}</a></li>' for s in ch.sections)
         out.append(f'<li><a href="#{esc(ch.id)}">{esc(ch.title)}</a>' + (f"<ul>{runs}</ul>" if runs else "") + "</li>")
-    out.append("</ol></nav>")
+    out.append("</ul></nav>")
     for ch in chapters:
         out.append(f'<article class="chapter" id="{esc(ch.id)}"><h2>{esc(ch.title)}</h2>')
         for part in ch.parts:
