@@ -2,9 +2,11 @@
 
 The parser is made from :data:`descentlab.commands.COMMANDS`, each command's flags from its options and
 settings dataclasses (:mod:`descentlab.flags`); the work lives in the command's ``run``. Errors a user can
-fix (a bad flag, value, config file, data set or checkpoint) print one line and exit with code 2, worded
-with the flag when the value came from one; Ctrl-C during training writes a checkpoint, says where, and
-exits with code 130.
+fix (a bad flag, value, config file, data set or checkpoint, a path that cannot be written) print one line
+and exit with code 2, worded with the flag when the value came from one; a failure of the system (a full
+disk, a file-size limit) prints one line and exits with code 1. Ctrl-C, or SIGTERM or SIGHUP from a
+scheduler, during training writes a checkpoint, says where, and exits with code 128 + the signal (130 for
+Ctrl-C, 143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from typing import Any, NoReturn
 from descentlab import __version__
 from descentlab.commands import COMMANDS, GROUPS
 from descentlab.config import read_config_file
-from descentlab.errors import Interrupted, ParameterError, UserError
+from descentlab.errors import Interrupted, ParameterError, UserError, first_line
 from descentlab.experiments import Call, Command
 from descentlab.flags import add_arguments, flag, given_flags, options, resolve
 
+EXIT_SYSTEM = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+# A path the user gave that cannot be used is bad input; anything else the system refused is not.
+PATH_ERRORS = (PermissionError, FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError)
 
 
 class Parser(argparse.ArgumentParser):
@@ -116,10 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Interrupted as e:
         print(f"\ninterrupted: checkpoint written to {e.checkpoint}", file=sys.stderr)
         print(f"resume with: {e.resume_command}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return 128 + e.signum  # 130 for Ctrl-C, 143 for SIGTERM, as a shell reports a process killed by it
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"descentlab: error: {where}{e.strerror or first_line(e)}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(e, PATH_ERRORS) else EXIT_SYSTEM
 
 
 if __name__ == "__main__":

@@ -45,13 +45,21 @@ class CheckpointError(UserError):
 
 
 class Interrupted(Exception):
-    """Training was stopped by SIGINT after a checkpoint was written (CLI exit code 130)."""
+    """Training was stopped by a signal after a checkpoint was written (CLI exit code 128 + the signal's
+    number: 130 for Ctrl-C's SIGINT, 143 for SIGTERM)."""
 
-    def __init__(self, checkpoint: str, resume_command: str = "") -> None:
+    def __init__(self, checkpoint: str, resume_command: str = "", signum: int = 2) -> None:
         super().__init__(checkpoint)
         self.checkpoint = checkpoint
         self.resume_command = resume_command  # e.g. "descentlab optim train --resume RUN_DIR"
+        self.signum = signum
 
 
 class Pruned(Exception):
     """A hyperparameter search stopped this run early for poor metrics (run status 'pruned')."""
+
+
+def first_line(e: BaseException) -> str:
+    """An exception's message, its first line only (at most 160 characters), or its type's name."""
+    text = str(e).strip()
+    return text.splitlines()[0][:160] if text else type(e).__name__

@@ -7,9 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +50,33 @@ def cli_process(*args: str, timeout: float = 300, env: dict[str, str] | None = N
     return Result(done.returncode, done.stdout, done.stderr)
 
 
+def popen(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    """``python -m descentlab.cli ARGS`` started in the background, as a user's shell or a scheduler would."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "descentlab.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, **kwargs)  # fmt: skip
+
+
+def signal_when_logging(proc: subprocess.Popen[str], out: Path, signum: int, records: int = 1,
+                        timeout: float = 120) -> tuple[Path, str]:  # fmt: skip
+    """Send ``signum`` to ``proc`` once its run under ``out`` has logged ``records`` records; returns the run
+    folder and what the process printed on stderr."""
+    from descentlab.runs import read_metrics
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        found = list(out.glob("*/*/metrics.jsonl"))
+        if found and len(read_metrics(found[0])) >= records:
+            break
+        time.sleep(0.02)
+    else:
+        proc.kill()
+        raise AssertionError(f"the run under {out} did not log {records} records: {proc.communicate()[1][-2000:]}")
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=timeout)
+    return found[0].parent, err
+
+
 def assert_one_line_error(result: Result, *fragments: str) -> None:
     """Exit code 2, a single line on stderr containing every fragment, and no traceback."""
     assert result.returncode == 2, (result.returncode, result.stderr)
@@ -82,6 +111,7 @@ class StopAfter:
 
     def __init__(self, n: int) -> None:
         self.n = n
+        self.signum = 2  # as if Ctrl-C had asked
 
     @property
     def requested(self) -> bool:

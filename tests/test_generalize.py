@@ -206,7 +206,7 @@ def test_an_interrupted_run_of_two_variants_resumes_exactly(tmp_path: Path, monk
     def stop_in_second_variant():  # type: ignore[no-untyped-def]
         yield StopAfter(40 + 13)  # 40 steps of 'plain', then 13 of 'dropout'
 
-    monkeypatch.setattr(runner, "stop_on_sigint", stop_in_second_variant)
+    monkeypatch.setattr(runner, "stop_on_signals", stop_in_second_variant)
     with pytest.raises(Interrupted):
         start(exp, cfg, tmp_path / "broken")
     monkeypatch.undo()

@@ -156,7 +156,7 @@ def test_an_interrupted_training_resumes_exactly(tmp_path: Path, monkeypatch: py
     def stop_midway():  # type: ignore[no-untyped-def]
         yield StopAfter(77)  # in the second epoch, between two records
 
-    monkeypatch.setattr(runner, "stop_on_sigint", stop_midway)
+    monkeypatch.setattr(runner, "stop_on_signals", stop_midway)
     with pytest.raises(Interrupted):
         start(exp, cfg, tmp_path / "broken")
     monkeypatch.undo()

@@ -439,7 +439,7 @@ def test_rl_train_cartpole_and_resume_after_interrupt(tmp_runs: Path, monkeypatc
     def stop_midway():  # type: ignore[no-untyped-def]
         yield StopAfter(700)
 
-    monkeypatch.setattr(runner, "stop_on_sigint", stop_midway)
+    monkeypatch.setattr(runner, "stop_on_signals", stop_midway)
     with pytest.raises(Interrupted):
         start(RL_TRAIN, cfg, tmp_runs)
     monkeypatch.undo()

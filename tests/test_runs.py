@@ -79,7 +79,7 @@ def test_stopped_and_resumed_equals_unbroken(tmp_runs: Path, optimizer: str, sto
 def _start_and_stop(cfg: TrainConfig, root: Path, n: int) -> Path:
     import descentlab.experiments.runner as runner
 
-    original = runner.stop_on_sigint
+    original = runner.stop_on_signals
 
     class _Ctx:
         def __enter__(self) -> StopFlag:
@@ -88,12 +88,12 @@ def _start_and_stop(cfg: TrainConfig, root: Path, n: int) -> Path:
         def __exit__(self, *exc: object) -> None:
             return None
 
-    runner.stop_on_sigint = lambda: _Ctx()  # type: ignore[assignment]
+    runner.stop_on_signals = lambda: _Ctx()  # type: ignore[assignment]
     try:
         with pytest.raises(Interrupted) as info:
             start(OPTIM_TRAIN, cfg, root)
     finally:
-        runner.stop_on_sigint = original
+        runner.stop_on_signals = original
     checkpoint = Path(info.value.checkpoint)
     assert checkpoint.name == "checkpoint.pt" and checkpoint.exists()
     assert info.value.resume_command == f"descentlab optim train --resume {checkpoint.parent}"

@@ -16,10 +16,18 @@ from typing import Any
 import matplotlib.pyplot as plt
 
 from descentlab.config import Options, from_mapping, param, to_dict
-from descentlab.errors import Interrupted, Pruned, UserError
+from descentlab.errors import CheckpointError, Interrupted, Pruned, UserError, first_line
 from descentlab.experiments.declaration import Call, Command, Experiment
 from descentlab.flags import command_line
-from descentlab.runs import Run, StopFlag, format_table, load_run, stop_on_sigint
+from descentlab.runs import Run, StopFlag, format_table, load_run, stop_on_signals
+
+
+def _failed(run: Run) -> None:
+    """Mark the run failed, if the disk still lets us (the error that failed it may be a full disk)."""
+    try:
+        run.finish("failed")
+    except OSError:
+        run.close()
 
 
 def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str, Any] | None) -> Path:
@@ -27,12 +35,23 @@ def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str
         metrics = exp.train(cfg, run, stop, state)
     except Interrupted as e:
         run.finish("interrupted", step=max((r["step"] for r in run.metrics()), default=0))
-        raise Interrupted(e.checkpoint, f"{exp.invocation} --resume {run.path}") from None
+        raise Interrupted(e.checkpoint, f"{exp.invocation} --resume {run.path}", stop.signum) from None
     except Pruned:
         run.finish("pruned", step=max((r["step"] for r in run.metrics()), default=0))
         raise Pruned(str(run.path)) from None  # the search records which run it stopped
+    except Exception as e:
+        if state is None or run.accepted:
+            _failed(run)
+            raise
+        run.abandon()  # the resumed run failed before its first record: its checkpoint does not fit
+        if isinstance(e, UserError):
+            raise
+        raise CheckpointError(
+            f"--resume {run.path}: the checkpoint does not fit this run ({first_line(e)}); nothing in the run "
+            "folder was changed"
+        ) from None
     except BaseException:
-        run.finish("failed")
+        _failed(run)
         raise
     run.finish("complete", metrics=metrics)
     record = load_run(run.path)
@@ -55,15 +74,16 @@ def start(
     stops the run with status ``pruned``.
     """
     command = command_line(cfg, exp.invocation)
-    run = Run.create(out, exp.name, name or cfg.run_name, cfg.seed, to_dict(cfg), command)
+    run = Run.create(out, exp.name, cfg.run_name if name is None else name, cfg.seed, to_dict(cfg), command)
     if on_log is not None:
         run.listeners.append(on_log)
-    with stop_on_sigint() as stop:
+    with stop_on_signals() as stop:
         return _finish(exp, cfg, run, stop, None)
 
 
-def resume(experiments: Sequence[Experiment], path: str | Path) -> Path:
-    """Continue the run in ``path`` from its checkpoint, with its stored config."""
+def resume(experiments: Sequence[Experiment], path: str | Path, expected: Experiment | None = None) -> Path:
+    """Continue the run in ``path`` from its checkpoint, with its stored config (a run killed before its
+    first checkpoint starts over in its folder). ``expected``: the experiment the run must be of."""
     if not Path(path).is_dir():
         raise UserError(f"--resume {path}: no such run folder")
     record = load_run(path)  # validated before anything in the folder changes
@@ -74,9 +94,12 @@ def resume(experiments: Sequence[Experiment], path: str | Path) -> Path:
     if exp is None:
         known = ", ".join(by_name)
         raise UserError(f"{path}: unknown experiment {record.meta.get('experiment')!r}; known: {known}")
+    if expected is not None and exp is not expected:
+        raise UserError(f"--resume {path}: a run of {exp.invocation}, not of {expected.invocation}; resume it with: "
+                        f"{exp.invocation} --resume {path}")  # fmt: skip
     cfg: Any = from_mapping(exp.config, record.meta.get("config", {}), source=str(Path(path) / "config.json"))
     run, _, state = Run.resume(path)
-    with stop_on_sigint() as stop:
+    with stop_on_signals() as stop:
         return _finish(exp, cfg, run, stop, state)
 
 
@@ -96,7 +119,7 @@ def run_experiment(exp: Experiment, experiments: Sequence[Experiment], call: Cal
         extra = [f"--{f.replace('_', '-')}" for f in call.flags] + (["--config"] if call.config_file else [])
         if extra:
             raise UserError(f"--resume continues a run with its stored config; drop {', '.join(extra)}")
-        path = resume(experiments, opts.resume)
+        path = resume(experiments, opts.resume, expected=exp)
     else:
         path = start(exp, call.settings, opts.out, name=opts.name)
     print(f"run complete: {path}")

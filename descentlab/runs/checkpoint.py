@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from descentlab.errors import CheckpointError
+from descentlab.errors import CheckpointError, first_line
 
 FORMAT = "descentlab-checkpoint"
 VERSION = 1
@@ -62,11 +62,6 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     atomic_write_bytes(path, _to_bytes(wrapper))
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0][:160] if text else type(e).__name__
-
-
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint`; any damage raises :class:`CheckpointError`."""
     path = Path(path)
@@ -76,7 +71,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         wrapper = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         raise CheckpointError(
-            f"{path}: not a loadable checkpoint (truncated, tampered or not a torch file): {_first_line(e)}"
+            f"{path}: not a loadable checkpoint (truncated, tampered or not a torch file): {first_line(e)}"
         ) from None
     if not isinstance(wrapper, dict) or wrapper.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a descentlab checkpoint (no '{FORMAT}' header)")
@@ -93,7 +88,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"{path}: checkpoint payload does not load: {_first_line(e)}") from None
+        raise CheckpointError(f"{path}: checkpoint payload does not load: {first_line(e)}") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: checkpoint payload is not a dictionary")
     return state

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import signal
 import threading
 import time
@@ -29,10 +30,24 @@ from typing import Any
 import torch
 
 from descentlab import __version__
-from descentlab.errors import CheckpointError, UserError
+from descentlab.errors import CheckpointError, ParameterError, UserError
 from descentlab.runs.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 
 CHECKPOINT = "checkpoint.pt"
+
+
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,99}")
+
+
+def check_run_name(name: str) -> None:
+    """A run's name is one folder name of at most 100 characters, so that its folder stays under ``--out``."""
+    if not isinstance(name, str) or RUN_NAME.fullmatch(name) is None:
+        shown = repr(name) if len(str(name)) <= 40 else repr(str(name)[:40]) + f"... ({len(str(name))} characters)"
+        raise ParameterError(
+            "name",
+            f"{shown} is not a run name; valid: 1 to 100 letters, digits and . _ + = , @ - (starting with a letter or "
+            "digit), one folder name under --out",
+        )
 
 
 def _json_bytes(obj: Any) -> bytes:
@@ -73,8 +88,10 @@ class Run:
     path: Path
     experiment: str
     start_step: int = 0
+    _trim_after: int | None = None  # resumed: records after this step go before the first new one (-1: all)
 
     def __post_init__(self) -> None:
+        self._previous_summary: bytes | None = None
         self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self._timing = open(self.path / "timing.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self._writer: Any = None
@@ -88,6 +105,7 @@ class Run:
         cls, root: str | Path, experiment: str, name: str, seed: int, config: dict[str, Any], command: str
     ) -> Run:
         """Make a new, uniquely named run folder under ``root/experiment`` and write ``config.json``."""
+        check_run_name(name)
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         parent = Path(root) / experiment
         try:
@@ -120,32 +138,69 @@ class Run:
         return run
 
     @classmethod
-    def resume(cls, path: str | Path) -> tuple[Run, dict[str, Any], dict[str, Any]]:
-        """Reopen a run at its checkpoint: returns ``(run, config.json, checkpoint state)``.
+    def resume(cls, path: str | Path) -> tuple[Run, dict[str, Any], dict[str, Any] | None]:
+        """Reopen a run at its checkpoint: returns ``(run, config.json, checkpoint state)``; the state is
+        ``None`` when the run was killed before it wrote one (it then starts over in the same folder).
 
-        Metrics logged after the checkpoint (the steps lost at the interruption) are dropped, so the
-        resumed run's ``metrics.jsonl`` ends step for step as an unbroken run's would.
+        Nothing in the folder changes until the run logs its first record after the checkpoint (so a
+        checkpoint that does not fit the run loses nothing: see :meth:`abandon`). Then the records logged
+        after the checkpoint (the steps lost at the interruption) are dropped, so the resumed run's
+        ``metrics.jsonl`` ends step for step as an unbroken run's would. Temporary files left by a write
+        that was killed are removed.
         """
         path = Path(path)
         if not path.is_dir():
             raise UserError(f"--resume {path}: no such run folder")
         meta = read_json(path / "config.json")
-        if not isinstance(meta, dict) or "experiment" not in meta or "config" not in meta:
+        if not isinstance(meta, dict) or "experiment" not in meta or not isinstance(meta.get("config"), dict):
             raise UserError(f"{path / 'config.json'}: not a descentlab run config")
-        state = load_checkpoint(path / CHECKPOINT)
-        step = state.get("step")
-        if not isinstance(step, int) or step < 0:
-            raise CheckpointError(f"{path / CHECKPOINT}: checkpoint has no valid 'step'")
-        for log in ("metrics.jsonl", "timing.jsonl"):
-            kept = [r for r in read_metrics(path / log) if r.get("step", math.inf) <= step]
-            atomic_write_bytes(path / log, "".join(json.dumps(r) + "\n" for r in kept).encode())
-        run = cls(path=path, experiment=meta["experiment"], start_step=step)
-        run.write_summary({"status": "running", "resumed_from_step": step})
+        state: dict[str, Any] | None = None
+        step = -1  # no checkpoint: every record goes
+        if (path / CHECKPOINT).exists():
+            state = load_checkpoint(path / CHECKPOINT)
+            step = state.get("step", -1)
+            if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+                raise CheckpointError(f"{path / CHECKPOINT}: checkpoint has no valid 'step'")
+        for stale in path.glob(".*.tmp"):  # an atomic write that was killed before its rename
+            stale.unlink(missing_ok=True)
+        summary = path / "summary.json"
+        run = cls(path=path, experiment=str(meta["experiment"]), start_step=max(step, 0), _trim_after=step)
+        run._previous_summary = summary.read_bytes() if summary.is_file() else None
+        run.write_summary({"status": "running", "resumed_from_step": max(step, 0)})
         return run, meta, state
+
+    def _trim(self) -> None:
+        """Drop the records logged after the checkpoint, once, before the resumed run logs its first."""
+        if self._trim_after is None:
+            return
+        step, self._trim_after = self._trim_after, None
+        for handle in (self._metrics, self._timing):
+            handle.close()
+        for log in ("metrics.jsonl", "timing.jsonl"):
+            kept = [r for r in read_metrics(self.path / log) if r.get("step", math.inf) <= step]
+            atomic_write_bytes(self.path / log, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        if step < 0:  # starting over: the old TensorBoard events go too
+            for events in self.path.glob("events.out.tfevents.*"):
+                events.unlink()
+        self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._timing = open(self.path / "timing.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the run has logged since it was resumed (so its checkpoint was taken): always for a new run."""
+        return self._trim_after is None
+
+    def abandon(self) -> None:
+        """Leave a resumed run that has logged nothing as it was before the resume: its summary back, its
+        logs untouched (used when the checkpoint does not fit the run)."""
+        self.close()
+        if self._previous_summary is not None:
+            atomic_write_bytes(self.path / "summary.json", self._previous_summary)
 
     # ---- logging ----------------------------------------------------------------------------
     def log(self, step: int, metrics: dict[str, float]) -> None:
         """Append one record to ``metrics.jsonl`` and the same scalars to TensorBoard."""
+        self._trim()
         record = {"step": step, **{k: float(v) for k, v in metrics.items()}}
         self._metrics.write(json.dumps(record) + "\n")
         self._metrics.flush()
@@ -157,12 +212,14 @@ class Run:
 
     def log_timing(self, step: int, seconds: float) -> None:
         """Append ``{"step", "elapsed_s"}`` to ``timing.jsonl`` (not reproducible, so not a metric)."""
+        self._trim()
         self._timing.write(json.dumps({"step": step, "elapsed_s": round(seconds, 6)}) + "\n")
         self._timing.flush()
 
     def log_wallclock(self, step: int, rates: dict[str, float]) -> None:
         """Append wall-clock scalars such as ``charts/SPS`` (steps per second) to ``timing.jsonl`` and
         TensorBoard: they change from one machine or run to the next, so they are not metrics."""
+        self._trim()
         self._timing.write(json.dumps({"step": step, **{k: float(v) for k, v in rates.items()}}) + "\n")
         self._timing.flush()
         writer = self._tensorboard()
@@ -178,6 +235,7 @@ class Run:
         return self._writer
 
     def metrics(self) -> list[dict[str, Any]]:
+        self._trim()
         self._metrics.flush()
         return read_metrics(self.path / "metrics.jsonl")
 
@@ -198,6 +256,7 @@ class Run:
 
     def finish(self, status: str, **summary: Any) -> None:
         """Write ``summary.json`` and close the logs."""
+        self._trim()
         previous = {}
         if (self.path / "summary.json").exists():
             previous = read_json(self.path / "summary.json")
@@ -215,15 +274,23 @@ class Run:
 
 
 class StopFlag:
-    """Set by SIGINT; the training loop checks it after each step, checkpoints, and stops."""
+    """Set by a stop signal (Ctrl-C's SIGINT, or SIGTERM or SIGHUP from a scheduler); the training loop
+    checks ``requested`` after each step, checkpoints, and stops. ``signum`` is the signal that asked."""
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum = signal.SIGINT.value
+
+
+# What a user's Ctrl-C, a closed terminal and every scheduler (Slurm, Kubernetes, systemd, `timeout`) send.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK") if hasattr(signal, name)
+)
 
 
 @contextmanager
-def stop_on_sigint() -> Iterator[StopFlag]:
-    """Turn the first Ctrl-C into a request to checkpoint and stop; a second one interrupts at once."""
+def stop_on_signals() -> Iterator[StopFlag]:
+    """Turn the first stop signal into a request to checkpoint and stop; a second one interrupts at once."""
     flag = StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -232,10 +299,11 @@ def stop_on_sigint() -> Iterator[StopFlag]:
     def handler(signum: int, frame: FrameType | None) -> None:
         if flag.requested:
             raise KeyboardInterrupt
-        flag.requested = True
+        flag.requested, flag.signum = True, signum
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield flag
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, before in previous.items():
+            signal.signal(sig, before)

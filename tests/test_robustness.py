@@ -1,0 +1,111 @@
+"""Nothing lost, nothing crashes: resumes that do not fit, stop signals from schedulers, runs killed before
+their first checkpoint, run names that would escape --out, and a full disk."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import TINY, assert_one_line_error, cli, cli_process, popen, signal_when_logging
+
+from descentlab.runs import load_checkpoint, read_metrics, save_checkpoint
+
+LONG = ["optim", "train", *TINY, "--batch-size", "10", "--epochs", "10"]  # 2,000 steps: long enough to interrupt
+
+
+def _interrupted(out: Path, *extra: str) -> Path:
+    run, err = signal_when_logging(popen(*LONG, *extra, "--out", str(out)), out, signal.SIGTERM, records=10)
+    assert "checkpoint written" in err, err
+    return run
+
+
+def _snapshot(run: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(run.iterdir()) if p.is_file()}
+
+
+def test_sigterm_checkpoints_exits_143_and_resumes_to_the_unbroken_metrics(tmp_path: Path) -> None:
+    run = _interrupted(tmp_path / "broken")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and 0 < summary["step"] < 2000
+    resumed = cli_process("optim", "train", "--resume", str(run))
+    assert resumed.returncode == 0, resumed.stderr
+    unbroken = cli_process(*LONG, "--out", str(tmp_path / "unbroken"))
+    assert unbroken.returncode == 0, unbroken.stderr
+    (other,) = (tmp_path / "unbroken").glob("optim-train/*/metrics.jsonl")
+    assert read_metrics(run / "metrics.jsonl") == read_metrics(other)
+
+
+def test_sigterm_exit_code_is_143(tmp_path: Path) -> None:
+    proc = popen(*LONG, "--out", str(tmp_path))
+    signal_when_logging(proc, tmp_path, signal.SIGTERM, records=5)
+    assert proc.returncode == 143
+
+
+@pytest.mark.parametrize("damage", ["another network", "a missing key"])
+def test_a_checkpoint_that_does_not_fit_is_refused_and_nothing_is_lost(tmp_path: Path, damage: str) -> None:
+    run = _interrupted(tmp_path / "a")  # hidden 32
+    state = load_checkpoint(run / "checkpoint.pt")
+    if damage == "another network":
+        other = _interrupted(tmp_path / "b", "--hidden", "16")
+        state = load_checkpoint(other / "checkpoint.pt") | {"step": state["step"]}
+    else:
+        del state["model"]
+    save_checkpoint(run / "checkpoint.pt", state)  # a valid digest: the file is intact, its content does not fit
+    before = _snapshot(run)
+    result = cli("optim", "train", "--resume", str(run))
+    assert_one_line_error(result, f"--resume {run}: the checkpoint does not fit this run", "nothing in the run folder")
+    assert _snapshot(run) == before  # metrics, timing, summary ("interrupted") and checkpoint as they were
+
+
+def test_resume_names_the_experiment_a_run_belongs_to(tmp_path: Path) -> None:
+    run = _interrupted(tmp_path)
+    before = _snapshot(run)
+    assert_one_line_error(cli("lm", "train", "--resume", str(run)), "a run of descentlab optim train, not of "
+                          "descentlab lm train", f"descentlab optim train --resume {run}")  # fmt: skip
+    assert _snapshot(run) == before
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_over_in_its_folder(tmp_path: Path) -> None:
+    args = ["optim", "train", *TINY, "--epochs", "1"]
+    assert cli(*args, "--out", str(tmp_path / "unbroken")).returncode == 0
+    (done,) = (tmp_path / "unbroken").glob("optim-train/*")
+    killed = tmp_path / "killed" / done.name
+    shutil.copytree(done, killed)
+    (killed / "checkpoint.pt").unlink()  # SIGKILL before the first checkpoint: no checkpoint ...
+    lines = (killed / "metrics.jsonl").read_text().splitlines()
+    (killed / "metrics.jsonl").write_text("\n".join(lines[:5]) + '\n{"step": 9')  # ... half the records, one torn
+    (killed / "summary.json").write_text('{"status": "running"}')
+    (killed / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half a checkpoint")  # a write the kill cut short
+    result = cli("optim", "train", "--resume", str(killed))
+    assert result.returncode == 0, result.stderr
+    assert read_metrics(killed / "metrics.jsonl") == read_metrics(done / "metrics.jsonl")
+    assert not list(killed.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "/tmp/absolute", "a/b", "x" * 300, "", ".hidden", "a\x00b"])
+def test_a_run_name_stays_one_folder_under_out(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "deep" / "out"
+    result = cli("optim", "race", "--steps", "5", "--name", name, "--out", str(out))
+    assert_one_line_error(result, "--name:", "is not a run name; valid: 1 to 100 letters")
+    assert not (tmp_path / "deep").exists() and not (tmp_path / "escaped").exists()
+
+
+def test_a_full_disk_is_one_line_and_the_previous_checkpoint_survives(tmp_path: Path) -> None:
+    run = _interrupted(tmp_path)
+    checkpoint = (run / "checkpoint.pt").read_bytes()
+    limit = sum(p.stat().st_size for p in run.iterdir() if p.suffix == ".jsonl") + 20_000
+
+    def small_disk() -> None:  # writes past `limit` bytes fail with EFBIG, as with a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = popen("optim", "train", "--resume", str(run), preexec_fn=small_disk)
+    _, err = proc.communicate(timeout=300)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1 and "File too large" in lines[0], err
+    assert "Traceback" not in err
+    assert (run / "checkpoint.pt").read_bytes() == checkpoint or load_checkpoint(run / "checkpoint.pt")
