@@ -203,7 +203,7 @@ def test_an_interrupted_run_of_two_variants_resumes_exactly(tmp_path: Path, monk
     unbroken = load_run(start(exp, cfg, tmp_path / "unbroken"))
 
     @contextmanager
-    def stop_in_second_variant():  # type: ignore[no-untyped-def]
+    def stop_in_second_variant(*_):  # type: ignore[no-untyped-def]
         yield StopAfter(40 + 13)  # 40 steps of 'plain', then 13 of 'dropout'
 
     monkeypatch.setattr(runner, "stop_on_signals", stop_in_second_variant)

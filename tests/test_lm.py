@@ -153,7 +153,7 @@ def test_an_interrupted_training_resumes_exactly(tmp_path: Path, monkeypatch: py
     unbroken = load_run(start(exp, cfg, tmp_path / "unbroken"))
 
     @contextmanager
-    def stop_midway():  # type: ignore[no-untyped-def]
+    def stop_midway(*_):  # type: ignore[no-untyped-def]
         yield StopAfter(77)  # in the second epoch, between two records
 
     monkeypatch.setattr(runner, "stop_on_signals", stop_midway)

@@ -436,7 +436,7 @@ def test_rl_train_cartpole_and_resume_after_interrupt(tmp_runs: Path, monkeypatc
                    gradient_steps=10, eval_every=500, eval_episodes=2, final_episodes=3)  # fmt: skip
 
     @contextmanager
-    def stop_midway():  # type: ignore[no-untyped-def]
+    def stop_midway(*_):  # type: ignore[no-untyped-def]
         yield StopAfter(700)
 
     monkeypatch.setattr(runner, "stop_on_signals", stop_midway)
@@ -499,10 +499,11 @@ def test_rl_play_and_eval_refuse_bad_files(tmp_runs: Path, tmp_path: Path) -> No
     assert r.returncode == 0, r.stderr
     run = _only_run(tmp_runs, "rl-train")
     assert_one_line_error(cli("rl", "play", str(run), "--out", str(tmp_path / "x.png")), "GIF")
-    data = bytearray((run / "agent.pt").read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    (run / "agent.pt").write_bytes(bytes(data))
-    assert_one_line_error(cli("rl", "eval", str(run)), "agent.pt")
+    for name, which in (("agent.pt", "final"), ("best_agent.pt", "best")):
+        data = bytearray((run / name).read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (run / name).write_bytes(bytes(data))
+        assert_one_line_error(cli("rl", "eval", str(run), "--agent", which), name, "digest mismatch")
     bad_map = tmp_path / "bad.txt"
     bad_map.write_text("S.#\n..\n")
     assert_one_line_error(cli("rl", "train", "--env", ENV_ID, "--map", str(bad_map), "--out", str(tmp_runs)), "row 2")

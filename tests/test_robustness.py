@@ -109,3 +109,28 @@ def test_a_full_disk_is_one_line_and_the_previous_checkpoint_survives(tmp_path: 
     assert proc.returncode == 1 and len(lines) == 1 and "File too large" in lines[0], err
     assert "Traceback" not in err
     assert (run / "checkpoint.pt").read_bytes() == checkpoint or load_checkpoint(run / "checkpoint.pt")
+
+
+def test_rl_keeps_the_best_agent_and_eval_uses_it(tmp_path: Path) -> None:
+    """DQN on CartPole at seed 4242 scores 500 in every evaluation from 34k steps, then its final agent
+    slips (463.75 over 100 episodes); the kept best agent is the solved one."""
+    train = cli("rl", "train", "--env", "CartPole-v1", "--algo", "dqn", "--seed", "4242", "--out", str(tmp_path))
+    assert train.returncode == 0, train.stderr
+    (run,) = tmp_path.glob("rl-train/*")
+    best = json.loads(cli("rl", "eval", str(run), "--episodes", "100", "--json").stdout)
+    final = json.loads(cli("rl", "eval", str(run), "--episodes", "100", "--json", "--agent", "final").stdout)
+    assert best["agent"] == "best" and best["mean_return"] >= 475, best
+    assert final["mean_return"] < best["mean_return"], final  # the final agent is the worse one here
+    summary = json.loads((run / "summary.json").read_text())["metrics"]
+    assert summary["best/mean_return"] == best["mean_return"] and 0 < summary["best/step"] < summary["steps"]
+
+
+def test_rl_stops_when_solved(tmp_path: Path) -> None:
+    args = ["rl", "train", "--env", "descentlab/GridRoute-v0", "--algo", "qlearning", "--route", "fixed",
+            "--grid-size", "6", "--total-steps", "20000", "--eval-every", "500", "--out", str(tmp_path)]  # fmt: skip
+    assert cli(*args, "--stop-at-return", "-1").returncode == 0  # -1: the shortest route's return
+    (run,) = tmp_path.glob("rl-train/*")
+    m = json.loads((run / "summary.json").read_text())["metrics"]
+    evals = [r for r in read_metrics(run / "metrics.jsonl") if "eval/mean_return" in r][:-1]  # the last: final
+    assert m["solved"] == 1.0 and evals[-1]["eval/mean_return"] == pytest.approx(-1.0)  # stopped as it solved it
+    assert all(r["eval/mean_return"] < -1.5 for r in evals[:-1]) and m["steps"] == evals[-1]["step"] < 20_000

@@ -88,7 +88,7 @@ def _start_and_stop(cfg: TrainConfig, root: Path, n: int) -> Path:
         def __exit__(self, *exc: object) -> None:
             return None
 
-    runner.stop_on_signals = lambda: _Ctx()  # type: ignore[assignment]
+    runner.stop_on_signals = lambda *_: _Ctx()  # type: ignore[assignment]
     try:
         with pytest.raises(Interrupted) as info:
             start(OPTIM_TRAIN, cfg, root)

@@ -249,6 +249,8 @@ def run_variant(
                 break
         if stop.requested:
             raise Interrupted(checkpoint())
+        if stop.checkpoint_due():
+            checkpoint()
     if early is not None:
         early.restore(v.model)  # the weights with the best validation loss
     train_loss, train_acc = evaluate(v.model, *data["train"])

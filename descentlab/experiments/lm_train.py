@@ -202,6 +202,8 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
                 loss_sum, loss_count = 0.0, 0
             if stop.requested:
                 raise Interrupted(str(checkpoint()))
+            if stop.checkpoint_due():
+                checkpoint()
             if cfg.max_seconds and seconds >= cfg.max_seconds:
                 out_of_time = True
                 break

@@ -107,7 +107,7 @@ def train(cfg: RaceConfig, run: Run, stop: StopFlag, state: dict[str, Any] | Non
         return dict(json.loads((run.path / "trajectories.json").read_text())["metrics"])
     paths = race(landscape, cfg.learning_rates(), cfg.start_point(), cfg.steps, cfg.noise, cfg.seed)
     if stop.requested:  # the race is short: an interrupted one starts again on --resume
-        raise Interrupted(str(run.save_checkpoint({"step": 0, "final": False})))
+        raise Interrupted(str(run.save_restart_checkpoint()))
     every = max(1, cfg.steps // 200)
     for step in range(0, cfg.steps + 1, every):
         run.log(step, {f"loss/{p.name}": p.losses[step] for p in paths if step < len(p.losses)})

@@ -230,7 +230,7 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
             run.log_timing(step, seconds)  # once per logged step
         if stop.requested:
             raise Interrupted(checkpoint())
-        if step % cfg.checkpoint_every == 0:
+        if step % cfg.checkpoint_every == 0 or stop.checkpoint_due():
             checkpoint()
 
     test_loss, test_acc = evaluate(model, *data["test"])  # the test set is used once, at the end

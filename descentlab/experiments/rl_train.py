@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from descentlab.config import Options, RunConfig, field_type, param
-from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError
+from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError, first_line
 from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
 from descentlab.report import Claim, Section
 from descentlab.report.plots import running_mean
@@ -107,7 +107,9 @@ class RLSettings(GridOptions):
     eval_every: int | None = param(None, "steps between greedy evaluations (default total/25)", low=1)
     eval_episodes: int = param(20, "episodes per periodic greedy evaluation", low=1, high=10_000)
     final_episodes: int = param(100, "episodes of the final greedy evaluation", low=1, high=100_000)
-    max_seconds: float = param(0.0, "training-time budget in seconds (0: none)", low=0.0)
+    max_seconds: float = param(0.0, "training-time budget in seconds (0: none)", low=0.0, high=1e7)
+    stop_at_return: float | None = param(None, "stop training once a periodic greedy evaluation's mean return "
+                                         "reaches this (the task is solved)", low=-1e9, high=1e9)  # fmt: skip
     threads: int = param(1, "torch threads (small networks run fastest on one)", low=1, high=256)
 
     def __post_init__(self) -> None:
@@ -185,20 +187,24 @@ def wallclock_apart(run: Run) -> Log:
 
 
 class Evaluator:
-    """The callback of ``agent.learn``: greedy evaluations every ``every`` steps (clock stopped), Ctrl-C,
-    and the time budget. ``seconds`` is training time, evaluations excluded."""
+    """The callback of ``agent.learn``: greedy evaluations every ``every`` steps (clock stopped), the best
+    agent so far kept in ``best_agent.pt`` (as Stable-Baselines3's EvalCallback keeps it), stop signals,
+    periodic checkpoints, the time budget and ``stop_at_return``. ``seconds`` is training time, evaluations
+    excluded. ``save=False`` (``rl rewards``) keeps no agent and no mid-run checkpoint."""
 
     def __init__(self, agent: Any, cfg: RLSettings, run: Run, stop: StopFlag, prefix: str = "", seconds: float = 0.0,
-                 save: bool = True) -> None:  # fmt: skip
+                 save: bool = True, best: tuple[float, int] = (-math.inf, -1)) -> None:  # fmt: skip
         self.agent, self.cfg, self.run, self.stop, self.prefix, self.save = agent, cfg, run, stop, prefix, save
         self.env_kwargs = cfg.env_kwargs()  # once: a fixed GridRoute route is found by building its map
         self.every = cfg.eval_every or max(1, cfg.steps // 25)
         self.next_eval = (agent.steps // self.every + 1) * self.every
         self.seconds, self.mark = seconds, time.perf_counter()
-        self.out_of_time = False
+        self.out_of_time, self.solved = False, False
+        self.best_return, self.best_step = best
         self.history: list[tuple[int, dict[str, Any]]] = []
 
-    def evaluate(self, step: int, episodes: int, seed: int = 10_000) -> dict[str, Any]:
+    def evaluate(self, step: int, episodes: int, seed: int = 10_000, periodic: bool = True) -> dict[str, Any]:
+        """A greedy evaluation, logged; a periodic one may make this agent the best so far."""
         self.seconds += time.perf_counter() - self.mark
         result = evaluate(self.agent.act, self.cfg.env, episodes, seed=seed, **self.env_kwargs)
         scalars = {f"{self.prefix}eval/mean_return": result["mean_return"],
@@ -208,23 +214,32 @@ class Evaluator:
         self.run.log(step, scalars)
         self.run.log_timing(step, self.seconds)
         self.history.append((step, result))
+        if periodic and self.save and result["mean_return"] > self.best_return:
+            self.best_return, self.best_step = result["mean_return"], step
+            save_agent(self.run.path, self.cfg, self.agent, BEST_AGENT, step=step, mean_return=self.best_return)
+        if periodic and self.cfg.stop_at_return is not None and result["mean_return"] >= self.cfg.stop_at_return:
+            self.solved = True
         self.mark = time.perf_counter()
         return result
+
+    def _state(self, step: int) -> dict[str, Any]:
+        seconds = self.seconds + time.perf_counter() - self.mark
+        return {"step": step, "agent": self.agent.state_dict(), "seconds": seconds, "best_return": self.best_return,
+                "best_step": self.best_step}  # fmt: skip
 
     def __call__(self, step: int) -> bool:
         if step >= self.next_eval:
             self.next_eval = (step // self.every + 1) * self.every
             self.evaluate(step, self.cfg.eval_episodes)
         if self.stop.requested:
-            self.seconds += time.perf_counter() - self.mark
             if not self.save:  # rl rewards: --resume starts the comparison over
-                raise Interrupted(str(self.run.save_checkpoint({"step": 0})))
-            path = self.run.save_checkpoint({"step": step, "agent": self.agent.state_dict(), "seconds": self.seconds})
-            raise Interrupted(str(path))
+                raise Interrupted(str(self.run.save_restart_checkpoint()))
+            raise Interrupted(str(self.run.save_checkpoint(self._state(step))))
+        if self.save and self.stop.checkpoint_due():
+            self.run.save_checkpoint(self._state(step))
         if self.cfg.max_seconds and self.seconds + time.perf_counter() - self.mark >= self.cfg.max_seconds:
             self.out_of_time = True
-            return True
-        return False
+        return self.out_of_time or self.solved
 
 
 def train(cfg: RLSettings, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
@@ -240,7 +255,8 @@ def train(cfg: RLSettings, run: Run, stop: StopFlag, state: dict[str, Any] | Non
                 f"{run.checkpoint_path}: the saved agent does not fit this run's config: {e}"
             ) from None
         seconds = float(state.get("seconds", 0.0))
-    evaluator = Evaluator(agent, cfg, run, stop, seconds=seconds)
+    so_far = (float(state.get("best_return", -math.inf)), int(state.get("best_step", -1))) if state else (-math.inf, -1)
+    evaluator = Evaluator(agent, cfg, run, stop, seconds=seconds, best=so_far)
     if state is None:
         evaluator.evaluate(0, cfg.eval_episodes)  # the untrained agent
         baseline = evaluate(random_policy(cfg.env, cfg.seed, **evaluator.env_kwargs), cfg.env, cfg.final_episodes,
@@ -248,45 +264,54 @@ def train(cfg: RLSettings, run: Run, stop: StopFlag, state: dict[str, Any] | Non
         run.log(0, {"random/mean_return": baseline["mean_return"]})
     agent.learn(cfg.steps, log=wallclock_apart(run), callback=evaluator)
     evaluator.seconds += time.perf_counter() - evaluator.mark
-    save_agent(run.path, cfg, agent)
-    final = evaluator.evaluate(agent.steps, cfg.final_episodes, seed=20_000)
+    save_agent(run.path, cfg, agent, FINAL_AGENT, step=agent.steps)
+    final = evaluator.evaluate(agent.steps, cfg.final_episodes, seed=20_000, periodic=False)
+    best_agent, _ = load_agent(run.path, "best")
+    best = evaluate(best_agent.act, cfg.env, cfg.final_episodes, seed=20_000, **evaluator.env_kwargs)
     metrics = {"final/mean_return": final["mean_return"], "final/std_return": final["std_return"],
+               "best/mean_return": best["mean_return"], "best/std_return": best["std_return"],
+               "best/step": float(evaluator.best_step),
                "steps": float(agent.steps), "episodes": float(agent.episodes.count), "updates": float(agent.updates),
                "train_seconds": evaluator.seconds, "steps_per_second": agent.steps / max(evaluator.seconds, 1e-9),
-               "out_of_time": float(evaluator.out_of_time)}  # fmt: skip
+               "out_of_time": float(evaluator.out_of_time), "solved": float(evaluator.solved)}  # fmt: skip
     if "mean_effectiveness" in final:
         metrics["final/mean_effectiveness"] = final["mean_effectiveness"]
+        metrics["best/mean_effectiveness"] = best["mean_effectiveness"]
     return metrics
 
 
 # ---- the saved agent ----------------------------------------------------------------------------
 
 
-def save_agent(folder: Path, cfg: RLSettings, agent: Any) -> None:
-    save_checkpoint(folder / "agent.pt", {"algo": cfg.algo, "env": cfg.env, "policy": agent.policy_state()})
+FINAL_AGENT, BEST_AGENT = "agent.pt", "best_agent.pt"  # the agent when training ended; the best evaluated
 
 
-def load_agent(run_dir: str | Path) -> tuple[Any, RLSettings]:
-    """The trained agent of a ``descentlab rl train`` run (its policy loaded) and the run's config."""
+def save_agent(folder: Path, cfg: RLSettings, agent: Any, name: str = FINAL_AGENT, **extra: float) -> None:
+    save_checkpoint(folder / name, {"algo": cfg.algo, "env": cfg.env, "policy": agent.policy_state(), **extra})
+
+
+def load_agent(run_dir: str | Path, which: str = "best") -> tuple[Any, RLSettings]:
+    """An agent of a ``descentlab rl train`` run (its policy loaded) and the run's config: ``which`` is
+    ``"best"`` (the best periodic greedy evaluation's; the final one for a run that kept none) or ``"final"``."""
     folder = Path(run_dir)
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
     record = load_run(folder)
     if record.experiment != RL_TRAIN.name:
         raise UserError(f"{folder}: a {record.experiment} run, not an rl train (rl-train) run")
-    if not (folder / "agent.pt").is_file():
-        raise UserError(f"{folder}: no agent.pt (it is written when training ends)")
+    path = folder / (BEST_AGENT if which == "best" and (folder / BEST_AGENT).is_file() else FINAL_AGENT)
+    if not path.is_file():
+        raise UserError(f"{folder}: no {FINAL_AGENT} (it is written when training ends)")
     cfg = RLConfig(**{k: v for k, v in record.config.items()})
-    saved = load_checkpoint(folder / "agent.pt")
+    saved = load_checkpoint(path)
     if saved.get("algo") != cfg.algo or saved.get("env") != cfg.env:
-        raise CheckpointError(f"{folder / 'agent.pt'}: holds a {saved.get('algo')} agent for {saved.get('env')}, "
+        raise CheckpointError(f"{path}: holds a {saved.get('algo')} agent for {saved.get('env')}, "
                               f"the run is {cfg.algo} on {cfg.env}")  # fmt: skip
     agent = build_agent(cfg)
     try:
         agent.load_policy_state(saved["policy"])
     except (KeyError, RuntimeError, ValueError, AttributeError) as e:
-        raise CheckpointError(f"{folder / 'agent.pt'}: the policy does not fit the run's config: "
-                              f"{str(e).splitlines()[0]}") from None  # fmt: skip
+        raise CheckpointError(f"{path}: the policy does not fit the run's config: {first_line(e)}") from None
     return agent, cfg
 
 
@@ -313,8 +338,9 @@ def episode_frames(agent: Any, cfg: RLSettings, seed: int = 0, max_steps: int = 
 
 
 def route_pictures(run_dir: str | Path, episodes: int = 3) -> list[tuple[str, Any, Any]]:
-    """For GridRoute runs: ``(caption, before, after)`` images of the same episodes, untrained and trained."""
-    agent, cfg = load_agent(run_dir)
+    """For GridRoute runs: ``(caption, before, after)`` images of the same episodes, untrained and trained
+    (the final agent, whose effectiveness the run's final evaluation measured)."""
+    agent, cfg = load_agent(run_dir, "final")
     untrained = build_agent(cfg)
     out = []
     for seed in range(episodes):
@@ -460,16 +486,23 @@ def train_figures(record: RunRecord) -> dict[str, Figure]:
 
 
 def result_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
+    """One row per kept agent: the final one and the best evaluated, each over the final evaluation's episodes."""
     m, c = record.final(), record.config
-    row = [str(c["env"]), str(c["algo"]), f"{m.get('steps', 0):,.0f}", f"{m.get('final/mean_return', float('nan')):.2f}",
-           f"{m.get('final/std_return', float('nan')):.2f}"]  # fmt: skip
-    header = ["env", "algo", "steps", f"mean return ({c.get('final_episodes', 100)} ep)", "std"]
+    header = ["agent", "env", "algo", "at step", f"mean return ({c.get('final_episodes', 100)} ep)", "std"]
     if "final/mean_effectiveness" in m:
-        row.append(f"{100 * m['final/mean_effectiveness']:.1f}")
         header.append("effectiveness %")
-    row.append(f"{m.get('train_seconds', 0):.1f}")
     header.append("train s")
-    return header, [row]
+    rows = []
+    for which, step in (("final", m.get("steps", 0)), ("best", m.get("best/step"))):
+        if f"{which}/mean_return" not in m:
+            continue
+        row = [which, str(c["env"]), str(c["algo"]), f"{step:,.0f}" if step is not None else "-",
+               f"{m[f'{which}/mean_return']:.2f}", f"{m.get(f'{which}/std_return', float('nan')):.2f}"]  # fmt: skip
+        if "final/mean_effectiveness" in m:
+            row.append(f"{100 * m.get(f'{which}/mean_effectiveness', float('nan')):.1f}")
+        row.append(f"{m.get('train_seconds', 0):.1f}")
+        rows.append(row)
+    return header, rows
 
 
 def rewards_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
@@ -659,26 +692,31 @@ RL_REWARDS = Experiment(
 # ---- the rl group's other commands --------------------------------------------------------------
 
 
+AGENT_CHOICE = param("best", "which agent: best (the best periodic greedy evaluation's) or final (when training "
+                     "ended)", choices=("best", "final"))  # fmt: skip
+
+
 @dataclass(frozen=True)
 class EvalOptions(Options):
     run_dir: str = param("", "a descentlab rl train run folder", positional=True, metavar="RUN_DIR")
-    episodes: int = param(100, "episodes", low=1)
+    agent: str = AGENT_CHOICE
+    episodes: int = param(100, "episodes", low=1, high=1_000_000)
     seed: int = param(20_000, "seed of the first episode", low=0)
     json: bool = param(False, "print one JSON object")
 
 
 def run_eval(call: Call) -> int:
     opts: EvalOptions = call.options
-    agent, cfg = load_agent(opts.run_dir)
+    agent, cfg = load_agent(opts.run_dir, opts.agent)
     result = evaluate(agent.act, cfg.env, opts.episodes, seed=opts.seed, **cfg.env_kwargs())
-    out = {"run": str(opts.run_dir), "env": cfg.env, "algo": cfg.algo, "episodes": result["episodes"],
+    out = {"run": str(opts.run_dir), "agent": opts.agent, "env": cfg.env, "algo": cfg.algo, "episodes": result["episodes"],
            "mean_return": result["mean_return"], "std_return": result["std_return"]}  # fmt: skip
     if "mean_effectiveness" in result:
         out["mean_effectiveness"] = result["mean_effectiveness"]
     if opts.json:
         print(json.dumps(out))
     else:
-        text = (f"{cfg.algo} on {cfg.env}, {out['episodes']} greedy episodes: "
+        text = (f"{cfg.algo} on {cfg.env} ({opts.agent} agent), {out['episodes']} greedy episodes: "
                 f"return {out['mean_return']:.2f} +- {out['std_return']:.2f}")  # fmt: skip
         if "mean_effectiveness" in out:
             text += f", effectiveness {100 * out['mean_effectiveness']:.1f}%"
@@ -699,6 +737,7 @@ RL_EVAL = Command(
 @dataclass(frozen=True)
 class PlayOptions(Options):
     run_dir: str = param("", "a descentlab rl train run folder", positional=True, metavar="RUN_DIR")
+    agent: str = AGENT_CHOICE
     out: str = param(None, "the GIF to write", metavar="FILE.gif", required=True)
     seed: int = param(0, "episode seed", low=0)
     fps: int = param(8, "frames per second", low=1, high=60)
@@ -715,7 +754,7 @@ class PlayOptions(Options):
 
 def run_play(call: Call) -> int:
     opts: PlayOptions = call.options
-    agent, cfg = load_agent(opts.run_dir)
+    agent, cfg = load_agent(opts.run_dir, opts.agent)
     frames, total, info = episode_frames(agent, cfg, opts.seed, opts.max_steps)
     images = [Image.fromarray(f) for f in frames]
     buf = io.BytesIO()

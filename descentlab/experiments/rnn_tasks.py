@@ -184,11 +184,13 @@ def fit(
             metrics = {f"{name}/{k}": v for k, v in evaluate().items()}
             run.log(step0 + t, {f"{name}/train/loss": loss_sum / count, f"{name}/grad_norm": float(norm), **metrics})
             loss_sum, count = 0.0, 0
-        if stop.requested:
-            raise Interrupted(str(run.save_checkpoint({
+        if stop.requested or stop.checkpoint_due():
+            path = str(run.save_checkpoint({
                 "name": name, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(),
                 "t": t, "loss_sum": loss_sum, "count": count, "finished": finished or {}, "step": step0 + t,
-            })))  # fmt: skip
+            }))  # fmt: skip
+            if stop.requested:
+                raise Interrupted(path)
     return metrics
 
 
@@ -399,7 +401,7 @@ def gradient_flow_train(
             opt.step()
             run.log(cfg.length + k * cfg.steps + t + 1, {f"{name}/loss": loss.item(), f"{name}/grad_norm": norm})
             if stop.requested:
-                raise Interrupted(str(run.save_checkpoint({"step": 0})))  # a short analysis: resuming reruns it
+                raise Interrupted(str(run.save_restart_checkpoint()))  # a short analysis: resuming reruns it
         with torch.no_grad():
             final = F.mse_loss(model(x), y).item()
         metrics |= {f"{name}/final_mse": final, f"{name}/max_grad_norm": worst}

@@ -19,7 +19,7 @@ from descentlab.config import Options, from_mapping, param, to_dict
 from descentlab.errors import CheckpointError, Interrupted, Pruned, UserError, first_line
 from descentlab.experiments.declaration import Call, Command, Experiment
 from descentlab.flags import command_line
-from descentlab.runs import Run, StopFlag, format_table, load_run, stop_on_signals
+from descentlab.runs import DEFAULT_CHECKPOINT_SECONDS, Run, StopFlag, format_table, load_run, stop_on_signals
 
 
 def _failed(run: Run) -> None:
@@ -67,21 +67,28 @@ def start(
     out: str | Path,
     name: str | None = None,
     on_log: Callable[[int, dict[str, float]], None] | None = None,
+    checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
 ) -> Path:
     """Run ``exp`` with ``cfg`` in a new folder under ``out``; returns the folder.
 
     ``on_log(step, metrics)`` is called after every logged record; raising :class:`Pruned` from it
-    stops the run with status ``pruned``.
+    stops the run with status ``pruned``. An experiment that can resume mid-run writes a checkpoint every
+    ``checkpoint_seconds`` of wall-clock time, and whenever a stop signal arrives.
     """
     command = command_line(cfg, exp.invocation)
     run = Run.create(out, exp.name, cfg.run_name if name is None else name, cfg.seed, to_dict(cfg), command)
     if on_log is not None:
         run.listeners.append(on_log)
-    with stop_on_signals() as stop:
+    with stop_on_signals(checkpoint_seconds) as stop:
         return _finish(exp, cfg, run, stop, None)
 
 
-def resume(experiments: Sequence[Experiment], path: str | Path, expected: Experiment | None = None) -> Path:
+def resume(
+    experiments: Sequence[Experiment],
+    path: str | Path,
+    expected: Experiment | None = None,
+    checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
+) -> Path:
     """Continue the run in ``path`` from its checkpoint, with its stored config (a run killed before its
     first checkpoint starts over in its folder). ``expected``: the experiment the run must be of."""
     if not Path(path).is_dir():
@@ -99,7 +106,7 @@ def resume(experiments: Sequence[Experiment], path: str | Path, expected: Experi
                         f"{exp.invocation} --resume {path}")  # fmt: skip
     cfg: Any = from_mapping(exp.config, record.meta.get("config", {}), source=str(Path(path) / "config.json"))
     run, _, state = Run.resume(path)
-    with stop_on_signals() as stop:
+    with stop_on_signals(checkpoint_seconds) as stop:
         return _finish(exp, cfg, run, stop, state)
 
 
@@ -110,6 +117,8 @@ class ExperimentOptions(Options):
     out: str = param("runs", "root folder of run folders", metavar="DIR")
     name: str | None = param(None, "run name (default: made from the settings, as in runs list)")
     resume: str | None = param(None, "continue this run from its checkpoint, with its config", metavar="RUN_DIR")
+    checkpoint_seconds: float = param(DEFAULT_CHECKPOINT_SECONDS, "seconds between checkpoints of a long run (a "
+                                      "stop signal also writes one)", low=1.0, high=86_400.0, metavar="S")  # fmt: skip
 
 
 def run_experiment(exp: Experiment, experiments: Sequence[Experiment], call: Call) -> int:
@@ -119,9 +128,9 @@ def run_experiment(exp: Experiment, experiments: Sequence[Experiment], call: Cal
         extra = [f"--{f.replace('_', '-')}" for f in call.flags] + (["--config"] if call.config_file else [])
         if extra:
             raise UserError(f"--resume continues a run with its stored config; drop {', '.join(extra)}")
-        path = resume(experiments, opts.resume, expected=exp)
+        path = resume(experiments, opts.resume, expected=exp, checkpoint_seconds=opts.checkpoint_seconds)
     else:
-        path = start(exp, call.settings, opts.out, name=opts.name)
+        path = start(exp, call.settings, opts.out, name=opts.name, checkpoint_seconds=opts.checkpoint_seconds)
     print(f"run complete: {path}")
     if exp.table is not None:
         print(format_table(*exp.table(load_run(path))))

@@ -4,10 +4,11 @@ from descentlab.runs.checkpoint import atomic_write_bytes, load_checkpoint, save
 from descentlab.runs.device import select_device
 from descentlab.runs.listing import RunRecord, compare_table, find_runs, format_table, list_table, load_run
 from descentlab.runs.progress import progress
-from descentlab.runs.run import Run, StopFlag, read_metrics, stop_on_signals
+from descentlab.runs.run import DEFAULT_CHECKPOINT_SECONDS, Run, StopFlag, read_metrics, stop_on_signals
 from descentlab.runs.seeding import rng_state, seed_everything, set_rng_state
 
 __all__ = [
+    "DEFAULT_CHECKPOINT_SECONDS",
     "Run",
     "RunRecord",
     "StopFlag",

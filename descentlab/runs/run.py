@@ -34,6 +34,8 @@ from descentlab.errors import CheckpointError, ParameterError, UserError
 from descentlab.runs.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 
 CHECKPOINT = "checkpoint.pt"
+LOGGED = "_logged"
+DEFAULT_CHECKPOINT_SECONDS = 300.0  # the key under which a run's checkpoint counts the records logged so far
 
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,99}")
@@ -89,9 +91,11 @@ class Run:
     experiment: str
     start_step: int = 0
     _trim_after: int | None = None  # resumed: records after this step go before the first new one (-1: all)
+    _keep: dict[str, int] | None = None  # resumed: or, when the checkpoint says, the first N records of each log
 
     def __post_init__(self) -> None:
         self._previous_summary: bytes | None = None
+        self._counts = {"metrics": 0, "timing": 0}  # records in each log: a checkpoint stores them
         self._metrics = open(self.path / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self._timing = open(self.path / "timing.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self._writer: Any = None
@@ -164,7 +168,13 @@ class Run:
         for stale in path.glob(".*.tmp"):  # an atomic write that was killed before its rename
             stale.unlink(missing_ok=True)
         summary = path / "summary.json"
-        run = cls(path=path, experiment=str(meta["experiment"]), start_step=max(step, 0), _trim_after=step)
+        logged = state.get(LOGGED) if state is not None else None
+        keep: dict[str, int] | None = None
+        if isinstance(logged, dict) and all(
+            isinstance(logged.get(k), int) and logged[k] >= 0 for k in ("metrics", "timing")
+        ):
+            keep = {k: logged[k] for k in ("metrics", "timing")}
+        run = cls(path=path, experiment=str(meta["experiment"]), start_step=max(step, 0), _trim_after=step, _keep=keep)
         run._previous_summary = summary.read_bytes() if summary.is_file() else None
         run.write_summary({"status": "running", "resumed_from_step": max(step, 0)})
         return run, meta, state
@@ -176,9 +186,14 @@ class Run:
         step, self._trim_after = self._trim_after, None
         for handle in (self._metrics, self._timing):
             handle.close()
-        for log in ("metrics.jsonl", "timing.jsonl"):
-            kept = [r for r in read_metrics(self.path / log) if r.get("step", math.inf) <= step]
-            atomic_write_bytes(self.path / log, "".join(json.dumps(r) + "\n" for r in kept).encode())
+        for log in ("metrics", "timing"):
+            records = read_metrics(self.path / f"{log}.jsonl")
+            if self._keep is not None:  # the checkpoint counted what had been logged when it was written
+                kept = records[: self._keep[log]]
+            else:
+                kept = [r for r in records if r.get("step", math.inf) <= step]
+            atomic_write_bytes(self.path / f"{log}.jsonl", "".join(json.dumps(r) + "\n" for r in kept).encode())
+            self._counts[log] = len(kept)
         if step < 0:  # starting over: the old TensorBoard events go too
             for events in self.path.glob("events.out.tfevents.*"):
                 events.unlink()
@@ -204,6 +219,7 @@ class Run:
         record = {"step": step, **{k: float(v) for k, v in metrics.items()}}
         self._metrics.write(json.dumps(record) + "\n")
         self._metrics.flush()
+        self._counts["metrics"] += 1
         writer = self._tensorboard()
         for key, value in metrics.items():
             writer.add_scalar(key, float(value), step)
@@ -215,6 +231,7 @@ class Run:
         self._trim()
         self._timing.write(json.dumps({"step": step, "elapsed_s": round(seconds, 6)}) + "\n")
         self._timing.flush()
+        self._counts["timing"] += 1
 
     def log_wallclock(self, step: int, rates: dict[str, float]) -> None:
         """Append wall-clock scalars such as ``charts/SPS`` (steps per second) to ``timing.jsonl`` and
@@ -222,6 +239,7 @@ class Run:
         self._trim()
         self._timing.write(json.dumps({"step": step, **{k: float(v) for k, v in rates.items()}}) + "\n")
         self._timing.flush()
+        self._counts["timing"] += 1
         writer = self._tensorboard()
         for key, value in rates.items():
             writer.add_scalar(key, float(value), step)
@@ -245,7 +263,17 @@ class Run:
         return self.path / CHECKPOINT
 
     def save_checkpoint(self, state: dict[str, Any]) -> Path:
-        save_checkpoint(self.checkpoint_path, state)
+        """Save ``state`` with how many records each log holds now, so that a resume keeps exactly those
+        (a record logged after the checkpoint at the same step goes too)."""
+        self._trim()
+        save_checkpoint(self.checkpoint_path, {**state, LOGGED: dict(self._counts)})
+        return self.checkpoint_path
+
+    def save_restart_checkpoint(self) -> Path:
+        """A checkpoint that says: resume by starting over (a short run that keeps no state mid-way); the
+        records logged so far go at the resume."""
+        self._trim()
+        save_checkpoint(self.checkpoint_path, {"step": 0, LOGGED: {"metrics": 0, "timing": 0}})
         return self.checkpoint_path
 
     def figure_path(self, name: str) -> Path:
@@ -275,11 +303,24 @@ class Run:
 
 class StopFlag:
     """Set by a stop signal (Ctrl-C's SIGINT, or SIGTERM or SIGHUP from a scheduler); the training loop
-    checks ``requested`` after each step, checkpoints, and stops. ``signum`` is the signal that asked."""
+    checks ``requested`` after each step, checkpoints, and stops. ``signum`` is the signal that asked.
 
-    def __init__(self) -> None:
+    ``checkpoint_due()`` is true once every ``checkpoint_seconds`` of wall-clock time: a loop that can
+    resume mid-run writes a checkpoint then too, so that a run killed outright (SIGKILL, a power cut, an
+    out-of-memory kill) loses at most that much work."""
+
+    def __init__(self, checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS) -> None:
         self.requested = False
         self.signum = signal.SIGINT.value
+        self.checkpoint_seconds = checkpoint_seconds
+        self._last = time.monotonic()
+
+    def checkpoint_due(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < self.checkpoint_seconds:
+            return False
+        self._last = now
+        return True
 
 
 # What a user's Ctrl-C, a closed terminal and every scheduler (Slurm, Kubernetes, systemd, `timeout`) send.
@@ -289,9 +330,9 @@ STOP_SIGNALS = tuple(
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[StopFlag]:
+def stop_on_signals(checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS) -> Iterator[StopFlag]:
     """Turn the first stop signal into a request to checkpoint and stop; a second one interrupts at once."""
-    flag = StopFlag()
+    flag = StopFlag(checkpoint_seconds)
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return

@@ -1,0 +1,96 @@
+"""Runs killed at random points (SIGKILL: no warning; SIGTERM: a scheduler's stop) and resumed end with the
+metrics of a run never stopped, step for step, for every experiment. The experiments run their quick-tour
+settings as a user would, in a process of their own, with a checkpoint every second."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import popen
+
+from descentlab.experiments import EXPERIMENTS, TourSettings, resume
+from descentlab.flags import flag
+from descentlab.runs import load_checkpoint, load_run, read_metrics
+
+QUICK = {e.name: e.tour(TourSettings(quick=True))[0] for e in EXPERIMENTS if e.tour is not None}
+FAST = ["optim-train", "optim-race", "generalize-mnist", "lm-train"]  # the default suite's share
+INEXACT = {"rl-train"}  # a resumed agent meets new episodes: its records up to the checkpoint are compared
+
+
+def argv(name: str) -> list[str]:
+    """The command line of ``QUICK[name]``: the invocation and every setting that is not the default."""
+    cfg = QUICK[name]
+    exp = next(e for e in EXPERIMENTS if e.name == name)
+    out = exp.command.split()
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if value == f.default and f.name != "seed":
+            continue
+        if isinstance(value, bool):
+            out.append(flag(f.name) if value else "--no-" + f.name.replace("_", "-"))
+        else:
+            out += [flag(f.name), str(value)]
+    return out
+
+
+def _run(name: str, out: Path, **kwargs: Any) -> subprocess.Popen[str]:
+    return popen(*argv(name), "--out", str(out), "--checkpoint-seconds", "1", **kwargs)
+
+
+def _unbroken(name: str, out: Path) -> tuple[Path, float]:
+    started = time.time()
+    proc = _run(name, out)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    (run,) = out.glob("*/*/config.json")
+    return run.parent, time.time() - started
+
+
+def kill_and_resume(name: str, signum: int, tmp_path: Path, seed: int) -> None:
+    reference, seconds = _unbroken(name, tmp_path / "unbroken")
+    delay = random.Random(f"{name}-{signum}-{seed}").uniform(0.5, seconds)  # from before the folder to the end
+    proc = _run(name, tmp_path / "killed")
+    time.sleep(delay)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=600)
+    assert "Traceback" not in err, err
+    found = list((tmp_path / "killed").glob("*/*/config.json"))
+    if not found:  # killed before it made its folder: nothing to lose
+        assert proc.returncode == -signum or proc.returncode == 128 + signum, err
+        return
+    run = found[0].parent
+    if signum == signal.SIGTERM and proc.returncode != 0:
+        assert proc.returncode == 143 and "resume with:" in err, err
+    checkpoint_step = load_checkpoint(run / "checkpoint.pt")["step"] if (run / "checkpoint.pt").exists() else -1
+    if load_run(run).status != "complete":
+        resume(EXPERIMENTS, run)
+    resumed, unbroken = read_metrics(run / "metrics.jsonl"), read_metrics(reference / "metrics.jsonl")
+    if name in INEXACT:
+        assert [r for r in resumed if r["step"] <= checkpoint_step] == [
+            r for r in unbroken if r["step"] <= checkpoint_step
+        ]
+        assert load_run(run).status == "complete" and resumed[-1]["step"] == unbroken[-1]["step"]
+    else:
+        assert resumed == unbroken, f"{name} killed after {delay:.1f} s of {seconds:.1f} s"
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_a_killed_run_resumes_to_the_unbroken_metrics(name: str, tmp_path: Path) -> None:
+    kill_and_resume(name, signal.SIGKILL, tmp_path, seed=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize("name", sorted(QUICK))
+def test_every_experiment_killed_at_random_points_resumes_exactly(
+    name: str, signum: int, seed: int, tmp_path: Path
+) -> None:
+    kill_and_resume(name, signum, tmp_path, seed)
