@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from descentlab import __version__
 from descentlab.commands import COMMANDS, GROUPS
 from descentlab.config import read_config_file
-from descentlab.errors import Interrupted, ParameterError, UserError, first_line
+from descentlab.errors import Interrupted, ParameterError, UserError, first_line, printable
 from descentlab.experiments import Call, Command
 from descentlab.flags import add_arguments, flag, given_flags, options, resolve
 
@@ -40,7 +40,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
 
 
 def _examples(lines: Sequence[str]) -> str | None:
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return cmd.run(_call(cmd, args, argv))
     except UserError as e:
-        print(f"descentlab: error: {_worded(e, cmd, args)}", file=sys.stderr)
+        print(f"descentlab: error: {printable(_worded(e, cmd, args))}", file=sys.stderr)
         return EXIT_USAGE
     except Interrupted as e:
         print(f"\ninterrupted: checkpoint written to {e.checkpoint}", file=sys.stderr)
@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
-        print(f"descentlab: error: {where}{e.strerror or first_line(e)}", file=sys.stderr)
+        print(f"descentlab: error: {printable(where + (e.strerror or first_line(e)))}", file=sys.stderr)
         return EXIT_USAGE if isinstance(e, PATH_ERRORS) else EXIT_SYSTEM
 
 

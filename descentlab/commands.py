@@ -9,6 +9,8 @@ is a new module and one line in :data:`descentlab.experiments.DECLARATIONS`.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +18,10 @@ from pathlib import Path
 from descentlab import hpo
 from descentlab.config import Options, param
 from descentlab.data import check_all
-from descentlab.errors import ParameterError, UserError
+from descentlab.errors import ParameterError, UserError, printable
 from descentlab.experiments import DECLARATIONS, EXPERIMENTS, Call, Command, Experiment, as_command
 from descentlab.labbook import build_report
-from descentlab.runs import compare_table, find_runs, format_table, list_table, load_run
+from descentlab.runs import compare_table, find_runs, format_table, list_table, load_runs
 from descentlab.tour import TOUR
 
 
@@ -43,9 +45,19 @@ class ListOptions(Options):
     out: str = param("runs", "root folder of run folders", metavar="DIR")
 
 
+def warn_damaged(damaged: Sequence[tuple[Path, str]]) -> None:
+    """One line on stderr for each run folder that is skipped because its files are damaged."""
+    for folder, why in damaged:
+        print(printable(f"descentlab: warning: skipped damaged run {folder}: {why}"), file=sys.stderr)
+
+
 def list_runs(call: Call) -> int:
     opts: ListOptions = call.options
-    found = find_runs(opts.out, opts.experiment)
+    scan = find_runs(opts.out, opts.experiment)
+    warn_damaged(scan.damaged)
+    found = scan.runs
+    if not found and scan.damaged:
+        raise UserError(f"no readable run under {opts.out}: every run folder found is damaged")
     if not found:
         print(f"no runs under {opts.out}" + (f" for experiment {opts.experiment}" if opts.experiment else ""))
         return 0
@@ -59,7 +71,11 @@ class CompareOptions(Options):
 
 
 def compare_runs(call: Call) -> int:
-    print(compare_table([load_run(p) for p in call.options.run_dirs]))
+    scan = load_runs(call.options.run_dirs)
+    warn_damaged(scan.damaged)
+    if not scan.runs:
+        raise UserError("no run left to compare: every run folder named is damaged")
+    print(compare_table(scan.runs))
     return 0
 
 
@@ -92,6 +108,18 @@ class ReportOptions(Options):
             raise ParameterError("output", f"{self.output}: the report is an HTML file; give a name ending in .html")
 
 
+def check_output_file(path: str | Path) -> None:
+    """Refuse, before any work, an output file that cannot be written: its folder is a file, or read-only."""
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError("output", f"{path}: is a folder; give a file name ending in .html")
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
+    if not folder.is_dir():
+        raise ParameterError("output", f"{folder}: is a file, so nothing can be written under it")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ParameterError("output", f"{path if path.exists() else folder}: not writable (permission denied)")
+
+
 def run_folders(paths: Sequence[str]) -> list[Path]:
     """Run folders named directly, or found one or two levels below a folder named."""
     found: list[Path] = []
@@ -111,7 +139,12 @@ def run_folders(paths: Sequence[str]) -> list[Path]:
 
 def report(call: Call) -> int:
     opts: ReportOptions = call.options
-    path = build_report(run_folders(opts.run_dirs), opts.output)
+    check_output_file(opts.output)
+    scan = load_runs(run_folders(opts.run_dirs))
+    warn_damaged(scan.damaged)
+    if not scan.runs:
+        raise UserError("no run to report: every run folder found is damaged")
+    path = build_report(scan.runs, opts.output)
     print(f"report: {path}")
     return 0
 

@@ -59,6 +59,12 @@ class Pruned(Exception):
     """A hyperparameter search stopped this run early for poor metrics (run status 'pruned')."""
 
 
+def printable(text: str) -> str:
+    """``text`` on one line: control and line-breaking characters (which may come from a value or a file
+    name a user gave) are shown as escapes (``\\n``, ``\\x1e``), so an error is always one line."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
 def first_line(e: BaseException) -> str:
     """An exception's message, its first line only (at most 160 characters), or its type's name."""
     text = str(e).strip()

@@ -13,8 +13,11 @@ its metrics and figures, so a trial can be listed, compared and reported like an
   ``postgresql://user@host/db``. Several ``descentlab hpo`` processes given the same ``--storage`` and
   ``--study`` share the study: each asks the storage for the next trial, and all stop once the study
   holds N finished (complete or pruned) trials.
-* Resuming: a study is loaded when it exists, so running the same command again continues it. A trial
-  stopped by Ctrl-C is failed and its settings are queued to be tried first by the next worker.
+* Resuming: a study is loaded when it exists, so running the same command again continues it, with the
+  sampler seeded by ``--sampler-seed`` plus the number of trials the study holds (so it proposes new
+  settings, not the first trials' again). A trial stopped by Ctrl-C or SIGTERM is failed and its settings
+  are queued to be tried first by the next worker; so is a trial left "running" by a worker of this
+  machine that was killed (another machine's is failed by Optuna once its heartbeat is 30 s old).
 * The result is ``runs/hpo/STUDY/best.toml``, the full config of the best trial, which ``--config``
   accepts: ``descentlab optim train --config runs/hpo/STUDY/best.toml``.
 """
@@ -60,20 +63,63 @@ class SearchResult:
     trials: list[dict[str, Any]]  # number, state, params, value, run
 
 
+VALID_STORAGE = "valid: sqlite:///PATH.db or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB"
+
+
 def open_storage(url: str) -> Any:
-    """An Optuna RDB storage with heartbeats (a killed worker's trial is failed, not left running)."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    """An Optuna RDB storage with heartbeats (a killed worker's trial is failed, not left running).
+
+    An in-memory SQLite URL is refused: a study lives in a file or a server that outlives the process."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise UserError(f"--storage {_safe_url(url)}: not a database URL; {VALID_STORAGE}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise UserError(f"--storage {url}: an in-memory database forgets the study when the process ends; "
+                            "valid: sqlite:///PATH.db (a file)")  # fmt: skip
+        _check_folder_for(Path(parsed.database), "--storage")
     try:
         with warnings.catch_warnings():  # heartbeats are marked experimental in Optuna 4 and 5
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(url, heartbeat_interval=10, grace_period=30)
     except Exception as e:  # a bad URL, a missing driver, a server that does not answer
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise UserError(
-            f"--storage {_safe_url(url)}: cannot open: {first}; "
-            "valid: sqlite:///PATH.db or postgresql://USER[:PASSWORD]@HOST[:PORT]/DB"
-        ) from None
+        raise UserError(f"--storage {_safe_url(url)}: cannot open: {first}; {VALID_STORAGE}") from None
+
+
+def _check_folder_for(path: Path, what: str) -> None:
+    """Make the folder ``path`` goes in, or say in one line why it cannot be made or written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{what} {path}: cannot make its folder {path.parent}: {e.strerror}") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path}: its folder {path.parent} is not writable")
+
+
+def _process_gone(worker: Any) -> bool:
+    """Whether ``worker`` ("HOST:PID") is a process of this machine that no longer runs."""
+    host, _, pid = str(worker).rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or os.name != "posix":
+        return False  # another machine's worker: its heartbeat tells (Optuna fails it after the grace period)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _fail_abandoned(study: Any, log: Callable[[str], None]) -> None:
+    """Trials left "running" by a worker of this machine that was killed are failed, their settings queued."""
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if _process_gone(t.user_attrs.get("worker")):
+            study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+            if t.params:
+                study.enqueue_trial(t.params)  # tried again first, as after Ctrl-C
+            log(f"trial {t.number} was left running by a worker that is gone ({t.user_attrs['worker']}): failed")
 
 
 def _safe_url(url: str) -> str:
@@ -104,6 +150,8 @@ def search(
         raise ParameterError("experiment", f"{experiment!r} is not searchable; valid: {', '.join(SEARCHABLE)}")
     if trials < 1:
         raise ParameterError("trials", f"{trials} is out of range; valid: an integer >= 1")
+    if not isinstance(sampler_seed, int) or isinstance(sampler_seed, bool) or not 0 <= sampler_seed < 2**31:
+        raise ParameterError("sampler_seed", f"{sampler_seed!r} is out of range; valid: an integer from 0 to 2**31 - 1")
     exp = SEARCHABLE[experiment]
     space = exp.search
     assert space is not None
@@ -113,16 +161,19 @@ def search(
     if not name or "/" in name or name.startswith("."):
         raise ParameterError("study", f"{name!r} is not valid; valid: a name without '/' that does not start with '.'")
     folder = Path(out) / "hpo" / name
+    _check_folder_for(folder / "best.toml", "--out")
     url = storage or f"sqlite:///{Path(out) / 'hpo' / 'optuna.db'}"
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print one line per trial; errors re-raise
     study = optuna.create_study(
         storage=open_storage(url),
         study_name=name,
         direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=sampler_seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3) if prune else optuna.pruners.NopPruner(),
         load_if_exists=True,
     )
+    _fail_abandoned(study, log)
+    # A continued study must not propose its first trials again: the seed moves on with the trials it holds.
+    study.sampler = optuna.samplers.TPESampler(seed=sampler_seed + len(study.get_trials(deepcopy=False)))
     settings = {k: v for k, v in to_dict(cfg).items() if k not in _searched(space, cfg, fixed)}
     _claim(study, experiment, settings)
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -291,10 +342,10 @@ def search_history(trials: list[dict[str, Any]], objective: str, study: str) -> 
 
 @dataclass(frozen=True)
 class SearchOptions(Options):
-    trials: int = param(None, "finished trials the study should hold", low=1, metavar="N", required=True)
+    trials: int = param(None, "finished trials the study should hold", low=1, high=100_000, metavar="N", required=True)
     storage: str | None = param(None, "SQLAlchemy URL (default: sqlite:///OUT/hpo/optuna.db)", metavar="URL")
     study: str | None = param(None, "study name (default: EXPERIMENT-RUNNAME)", metavar="NAME")
-    sampler_seed: int = param(0, "TPE seed; give each parallel worker its own", low=0)
+    sampler_seed: int = param(0, "TPE seed; give each parallel worker its own", low=0, high=2**31 - 1)
     no_prune: bool = param(False, "never stop a trial early")
     out: str = param("runs", "root folder of run folders", metavar="DIR")
 

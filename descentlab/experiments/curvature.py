@@ -142,9 +142,9 @@ def tour(settings: TourSettings, paths: Sequence[Path]) -> None:
 @dataclass(frozen=True)
 class HessianOptions(Options):
     run_dir: str = param("", "a finished or interrupted optim-train run", positional=True, metavar="RUN_DIR")
-    examples: int = param(1000, "training images in the loss", low=1)
-    k: int = param(5, "how many top eigenvalues", low=1)
-    samples: int = param(30, "Hutchinson probes for the trace", low=2)
+    examples: int = param(1000, "training images in the loss", low=1, high=60_000)
+    k: int = param(5, "how many top eigenvalues", low=1, high=1000)
+    samples: int = param(30, "Hutchinson probes for the trace", low=2, high=10_000)
 
 
 def run_hessian(call: Call) -> int:

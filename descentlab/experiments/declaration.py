@@ -20,6 +20,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from descentlab.data import mnist
 from descentlab.report import Section
 from descentlab.runs import Run, RunRecord, StopFlag
 
@@ -94,6 +95,15 @@ class Experiment(Named):
     tour: Callable[[TourSettings], list[Any]] | None = None  # the configs `descentlab tour` runs
     headline: Callable[[RunRecord], str] | None = None  # a run's one to three headline numbers, in words
     search: SearchSpace | None = None  # what `descentlab hpo` may search
+    # Raises a UserError for what can be known wrong before the run starts (data, maps, memory), before its
+    # folder is made: a run folder holds only runs that started.
+    check: Callable[[Any], None] | None = None
+
+
+def check_mnist(cfg: Any) -> None:
+    """The ``check`` of an experiment that trains on MNIST: the data set loads and is intact."""
+    mnist("train")
+    mnist("test")
 
 
 @dataclass(frozen=True)

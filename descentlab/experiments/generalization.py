@@ -43,6 +43,7 @@ from descentlab.optim.snapshots import cyclic_cosine_scheduler
 from descentlab.report import Claim, Section
 from descentlab.report.plots import variant_curves
 from descentlab.runs import Run, RunRecord, StopFlag, rng_state, seed_everything, select_device, set_rng_state
+from descentlab.runs.resources import mlp_bytes, require_memory
 
 # Learning curves measure the training loss and error in evaluation mode (no dropout) on this many
 # training images, as the validation ones are measured; the running loss of the training batches
@@ -71,11 +72,13 @@ class GeneralizeConfig(RunConfig):
     schedule: str = param(
         "constant", "learning rate: constant, or cosine decay to 0 over --epochs", choices=("constant", "cosine")
     )
-    patience: int = param(0, "early stopping: evaluations without a better validation loss (0: off)", low=0)
-    max_seconds: float = param(0.0, "training-time budget per variant in seconds (0: none)", low=0.0)
+    patience: int = param(
+        0, "early stopping: evaluations without a better validation loss (0: off)", low=0, high=10_000
+    )
+    max_seconds: float = param(0.0, "training-time budget per variant in seconds (0: none)", low=0.0, high=1e7)
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
-    eval_every: int = param(11_000, "training examples between validation passes", low=1)
+    eval_every: int = param(11_000, "training examples between validation passes", low=1, high=10**9)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -87,8 +90,8 @@ class GeneralizeConfig(RunConfig):
             widths = [int(w) for w in self.hidden.split(",")]
         except ValueError:
             widths = []
-        if not widths or not all(1 <= w <= 8192 for w in widths):
-            valid = "widths 1..8192, comma-separated, e.g. 1024,1024"
+        if not widths or not all(1 <= w <= 8192 for w in widths) or len(widths) > 16:
+            valid = "1 to 16 widths 1..8192, comma-separated, e.g. 1024,1024"
             raise ParameterError("hidden", f"{self.hidden!r} is not valid; valid: {valid}")
         return widths
 
@@ -114,11 +117,13 @@ class OptimizersConfig(RunConfig):
 
     hidden: str = param("1024,1024", "hidden layer widths, comma-separated (ReLU after each)")
     target: float = param(0.97, "the validation accuracy each optimizer races to", low=0.0, low_open=True, high=1.0)
-    max_seconds: float = param(120.0, "training-time budget per optimizer, in seconds", low=0.0, low_open=True)
+    max_seconds: float = param(
+        120.0, "training-time budget per optimizer, in seconds", low=0.0, low_open=True, high=1e7
+    )
     epochs: int = param(20, "at most this many epochs per optimizer", low=1, high=10_000)
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
-    eval_every: int = param(5500, "training examples between validation passes", low=1)
+    eval_every: int = param(5500, "training examples between validation passes", low=1, high=10**9)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -300,6 +305,11 @@ def run_variants(
 
 
 # ---- the two experiments ----------------------------------------------------------------------
+
+
+def _check(widths: list[int], batch: int, command: str) -> None:
+    mnist_splits(val_size=5000, seed=0)  # the data set loads and is intact
+    require_memory(mlp_bytes([784, *widths, 10], batch, 70_000), f"{command} with hidden {','.join(map(str, widths))}")
 
 
 def mnist_train(
@@ -493,6 +503,7 @@ def mnist_tour(settings: TourSettings) -> list[GeneralizeConfig]:
 
 
 GENERALIZE_MNIST = Experiment(
+    check=lambda cfg: _check(cfg.widths(), cfg.batch_size, "generalize mnist"),
     command="generalize mnist",
     help="a 784-1024-1024-10 MLP without and with dropout: learning curves, generalization gap, test error",
     description=(
@@ -519,6 +530,9 @@ def optimizers_tour(settings: TourSettings) -> list[OptimizersConfig]:
 
 
 GENERALIZE_OPTIMIZERS = Experiment(
+    check=lambda cfg: _check(
+        GeneralizeConfig(hidden=cfg.hidden).widths(), 60_000 - cfg.val_size, "generalize optimizers"
+    ),  # gradient descent's batch holds every image
     command="generalize optimizers",
     help="the unit's eight optimizers on the same network: seconds to 97% validation accuracy",
     description=(

@@ -47,6 +47,7 @@ from descentlab.runs import (
     select_device,
     set_rng_state,
 )
+from descentlab.runs.resources import require_memory
 
 LM_OPTIMIZERS = OPTIMIZERS
 # Test perplexity on Penn Treebank reported in PyTorch's example (README of 2017) and in papers.
@@ -62,8 +63,8 @@ class LMConfig(RunConfig):
     """Settings of ``descentlab lm train``."""
 
     corpus: str = param("", "text file or folder with train/valid/test.txt (default: Penn Treebank)")
-    min_freq: int = param(1, "vocabulary: words seen fewer times become <unk>", low=1)
-    max_vocab: int = param(0, "vocabulary: at most this many words (0: no limit)", low=0)
+    min_freq: int = param(1, "vocabulary: words seen fewer times become <unk>", low=1, high=10**9)
+    max_vocab: int = param(0, "vocabulary: at most this many words (0: no limit)", low=0, high=10**7)
     cell: str = param("lstm", "recurrent cell", choices=CELLS)
     impl: str = param("bptt", "recurrent layer: ours (loop, compiled, bptt, fused) or torch's", choices=LM_IMPLS)
     emsize: int = param(200, "word embedding size", low=1, high=8192)
@@ -76,18 +77,22 @@ class LMConfig(RunConfig):
     lr: float = param(20.0, "initial learning rate", low=0.0, low_open=True, high=1000.0)
     momentum: float = param(0.9, "momentum coefficient, for --optimizer momentum", low=0.0, high=1.0, high_open=True)
     anneal: float = param(4.0, "divide the learning rate by this when validation does not improve (1: never)",
-                          low=1.0)  # fmt: skip
+                          low=1.0, high=1e6)  # fmt: skip
     decay: float = param(1.0, "multiply the learning rate by this after each epoch from --decay-after on (1: never)",
                          low=0.0, low_open=True, high=1.0)  # fmt: skip
-    decay_after: int = param(0, "the first epoch after which --decay applies (Zaremba et al. 2014: 4 to 14)", low=0)
-    clip: float = param(0.25, "clip the gradients' global norm to this (0: no clipping)", low=0.0)
+    decay_after: int = param(
+        0, "the first epoch after which --decay applies (Zaremba et al. 2014: 4 to 14)", low=0, high=10_000
+    )
+    clip: float = param(0.25, "clip the gradients' global norm to this (0: no clipping)", low=0.0, high=1e6)
     epochs: int = param(6, "passes over the training text", low=1, high=10_000)
     batch_size: int = param(20, "parallel streams in training", low=1, high=10_000)
     bptt: int = param(35, "truncated BPTT: time steps per chunk", low=1, high=10_000)
     eval_batch_size: int = param(10, "parallel streams in evaluation", low=1, high=10_000)
-    train_tokens: int = param(0, "use only the first this many training tokens (0: all)", low=0)
-    max_seconds: float = param(0.0, "training-time budget in seconds (0: none); ends the epoch early", low=0.0)
-    log_every: int = param(200, "chunks between training-loss records", low=1)
+    train_tokens: int = param(0, "use only the first this many training tokens (0: all)", low=0, high=10**10)
+    max_seconds: float = param(
+        0.0, "training-time budget in seconds (0: none); ends the epoch early", low=0.0, high=1e7
+    )
+    log_every: int = param(200, "chunks between training-loss records", low=1, high=10**9)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -106,6 +111,27 @@ class LMConfig(RunConfig):
 
 def load(cfg: LMConfig) -> Corpus:
     return load_corpus(cfg.corpus or None, cfg.min_freq, cfg.max_vocab or None)
+
+
+def memory_needed(cfg: LMConfig, vocab_size: int) -> float:
+    """Bytes a training run needs, roughly: the weights with their gradients and two optimizer states, and the
+    activations of one chunk (each layer's gates and states, the logits and their softmax, kept for BPTT)."""
+    gates = {"lstm": 4, "gru": 3}.get(cfg.cell, 1)
+    recurrent = sum(
+        gates * cfg.hidden * ((cfg.emsize if i == 0 else cfg.hidden) + cfg.hidden + 2) for i in range(cfg.layers)
+    )
+    weights = vocab_size * cfg.emsize + recurrent + (0 if cfg.tied else vocab_size * cfg.hidden) + vocab_size
+    chunk = max(cfg.batch_size, cfg.eval_batch_size) * cfg.bptt
+    activations = chunk * (cfg.layers * cfg.hidden * (2 * gates + 4) + 3 * vocab_size + cfg.emsize)
+    return 4.0 * (4 * weights + activations)
+
+
+def check(cfg: LMConfig) -> None:
+    """The corpus loads (a file, a folder or the Penn Treebank) and the model and a chunk fit in memory."""
+    corpus = load(cfg)
+    require_memory(memory_needed(cfg, len(corpus.vocab)), f"lm train with a vocabulary of {len(corpus.vocab):,}, "
+                   f"emsize {cfg.emsize}, hidden {cfg.hidden}, {cfg.layers} layers and chunks of {cfg.batch_size} x "
+                   f"{cfg.bptt} words")  # fmt: skip
 
 
 def build_model(cfg: LMConfig, vocab_size: int) -> LanguageModel:
@@ -395,6 +421,7 @@ def tour(settings: TourSettings) -> list[LMConfig]:
 
 
 LM_TRAIN = Experiment(
+    check=check,
     command="lm train",
     help="train a language model (PyTorch's word_language_model recipe by default)",
     description=(
@@ -464,10 +491,12 @@ LM_EVAL = Command(
 class GenerateOptions(Options):
     run_dir: str = param("", "a descentlab lm train run folder", positional=True, metavar="RUN_DIR")
     prompt: str = param("", "words to start from (default: a sentence start)")
-    words: int = param(50, "words to generate", low=1)
-    temperature: float = param(1.0, "softmax temperature", low=0.0, low_open=True)
-    top_k: int = param(0, "sample among the k most likely words (0: all)", low=0)
-    seed: int = param(0, "sampling seed", low=0)
+    words: int = param(50, "words to generate", low=1, high=100_000)
+    temperature: float = param(
+        1.0, "softmax temperature (0.01: nearly always the likeliest word)", low=0.01, high=100.0
+    )
+    top_k: int = param(0, "sample among the k most likely words (0: all)", low=0, high=10**7)
+    seed: int = param(0, "sampling seed", low=0, high=2**31 - 1)
     device: str = param("auto", "where to compute", choices=("auto", "cpu", "cuda"))
 
 

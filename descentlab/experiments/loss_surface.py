@@ -235,10 +235,10 @@ def tour(settings: TourSettings, paths: Sequence[Path]) -> None:
 class SurfaceOptions(Options):
     run_dir: str = param("", "a finished or interrupted optim-train run", positional=True, metavar="RUN_DIR")
     other: str | None = param(None, "a second optim-train run: interpolate between the two", metavar="RUN_DIR")
-    examples: int = param(2000, "training images in the loss", low=1)
-    grid: int = param(21, "points per side of the 2D plane", low=3)
-    span: float = param(1.0, "the plane covers [-SPAN, SPAN]^2", low=0.0, low_open=True)
-    seed: int = param(0, "seed of the random directions", low=0)
+    examples: int = param(2000, "training images in the loss", low=1, high=60_000)
+    grid: int = param(21, "points per side of the 2D plane", low=3, high=201)
+    span: float = param(1.0, "the plane covers [-SPAN, SPAN]^2", low=0.0, low_open=True, high=1000.0)
+    seed: int = param(0, "seed of the random directions", low=0, high=2**31 - 1)
 
 
 def run_surface(call: Call) -> int:

@@ -355,22 +355,23 @@ NEURO_PLASTICITY = Experiment(
 # ---- neuro simulate -----------------------------------------------------------------------------
 
 MAX_STEPS = 10_000_000
+MAX_NEURON_STEPS = 50_000_000  # the recorded voltages of all neurons: 400 MB in float64
 
 
 @dataclass(frozen=True)
 class SimulateOptions(Options):
     model: str = param(None, "the neuron model", choices=("lif", "izhikevich", "hh"), required=True)
     pattern: str = param("regular-spiking", "Izhikevich's parameter set", choices=tuple(PATTERNS))
-    current: float | None = param(None, "input current (default: 1.5 LIF, 10 otherwise)")
-    duration: float = param(1000.0, "milliseconds", low=0.0, low_open=True)
-    dt: float | None = param(None, "time step in ms (default 0.1; 0.01 for hh)", low=0.0, low_open=True)
-    tau_m: float = param(10.0, "LIF membrane time constant, ms")
-    threshold: float = param(1.0, "LIF threshold")
-    resistance: float = param(1.0, "LIF membrane resistance")
+    current: float | None = param(None, "input current (default: 1.5 LIF, 10 otherwise)", low=-1e4, high=1e4)
+    duration: float = param(1000.0, "milliseconds", low=0.0, low_open=True, high=1e6)
+    dt: float | None = param(None, "time step in ms (default 0.1; 0.01 for hh)", low=0.0, low_open=True, high=10.0)
+    tau_m: float = param(10.0, "LIF membrane time constant, ms", low=0.0, low_open=True, high=1e6)
+    threshold: float = param(1.0, "LIF threshold", low=-1e6, high=1e6)
+    resistance: float = param(1.0, "LIF membrane resistance", low=0.0, low_open=True, high=1e6)
     reset: str = param(
         "to-value", "LIF reset: to 0 (to-value) or subtract the threshold", choices=("to-value", "subtract")
     )
-    refractory: float = param(0.0, "LIF refractory period, ms")
+    refractory: float = param(0.0, "LIF refractory period, ms", low=0.0, high=1e6)
     neurons: int = param(1, "simulate N neurons with currents spread from 0 to --current; --out adds their raster",
                          low=1, high=10_000)  # fmt: skip
     fi: str | None = param(None, "also an f-I curve over currents LOW..HIGH (with --out)", metavar="LOW,HIGH")
@@ -407,9 +408,12 @@ def run_simulate(call: Call) -> int:
     opts: SimulateOptions = call.options
     model = opts.neuron()
     current = opts.current if opts.current is not None else (1.5 if opts.model == "lif" else 10.0)
-    if round(opts.duration / model.dt) > MAX_STEPS:
+    steps, n = round(opts.duration / model.dt), opts.neurons
+    if steps > MAX_STEPS:
         raise ParameterError("duration", f"{opts.duration} at dt {model.dt}: over 10 million steps; raise dt")
-    n = opts.neurons
+    if steps * n > MAX_NEURON_STEPS:
+        raise ParameterError("neurons", f"{n} neurons for {steps:,} steps: over {MAX_NEURON_STEPS:,} neuron-steps to "
+                             "record; simulate fewer neurons, a shorter time or a larger dt")  # fmt: skip
     currents = torch.linspace(0.0, current, n, dtype=torch.float64) if n > 1 else torch.tensor([current])
     recording, count = simulate(model, currents, opts.duration, n=n)
     spikes = int(count[-1])  # the neuron given --current itself

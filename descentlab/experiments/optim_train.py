@@ -43,6 +43,7 @@ from descentlab.runs import (
     select_device,
     set_rng_state,
 )
+from descentlab.runs.resources import mlp_bytes, require_memory
 
 REGIMES = ("full-batch", "stochastic", "mini-batch")
 # Usual starting learning rates. Momentum's is smaller because its steady-state step for a constant
@@ -72,7 +73,7 @@ class TrainConfig(RunConfig):
     )
     batch_size: int = param(32, "examples per step of the mini-batch regime", low=1, high=60_000)
     clip_norm: float | None = param(
-        None, "clip gradients to this global L2 norm (default: no clipping)", low=0.0, low_open=True
+        None, "clip gradients to this global L2 norm (default: no clipping)", low=0.0, low_open=True, high=1e6
     )
     grad_noise: float = param(
         0.0, "eta of annealed gradient noise, variance eta/(1+t)^0.55 (0: none)", low=0.0, high=10.0
@@ -119,6 +120,17 @@ def load_splits(cfg: TrainConfig) -> dict[str, tuple[torch.Tensor, torch.Tensor]
         "val": (prep(images[val]), labels[val]),
         "test": (prep(test_images), test_labels),
     }
+
+
+def check(cfg: TrainConfig) -> None:
+    """The data set loads and is intact, and the run fits in memory (a full batch holds every image)."""
+    load = mnist if cfg.dataset == "mnist" else fashion_mnist
+    for split in ("train", "test"):
+        load(split)
+    n = cfg.train_size or 60_000 - cfg.val_size
+    batch = {"full-batch": n, "stochastic": 1}.get(cfg.regime, cfg.batch_size)
+    require_memory(mlp_bytes([784, cfg.hidden, 10], batch, 70_000), f"optim train with hidden {cfg.hidden} and batches "
+                   f"of {batch}")  # fmt: skip
 
 
 def make_model(hidden: int) -> nn.Module:
@@ -390,6 +402,7 @@ def search_space(trial: Any, cfg: TrainConfig, fixed: frozenset[str]) -> dict[st
 
 
 OPTIM_TRAIN = Experiment(
+    check=check,
     command="optim train",
     help="train a 784-hidden-10 MLP on MNIST with one optimizer, as a run",
     description=(
@@ -440,7 +453,7 @@ OPTIM_LIST = Command(
 @dataclass(frozen=True)
 class BenchOptions(Options):
     device: str = param("cpu", "where to run", choices=("cpu", "cuda"))
-    rounds: int = param(15, "timed steps per variant (median)", low=1)
+    rounds: int = param(15, "timed steps per variant (median)", low=1, high=10_000)
     only: tuple[str, ...] | None = param(None, "only these algorithms (e.g. Adam RMSProp)", metavar="NAME")
 
     def __post_init__(self) -> None:

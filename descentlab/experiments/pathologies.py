@@ -73,7 +73,9 @@ class SteepConfig(RunConfig):
 
     lr: float = param(1.5e-3, "step size of gradient descent (stable near the minimum below 2e-3)",
                       low=0.0, low_open=True, high=1e-2)  # fmt: skip
-    clip: float = param(10.0, "clip the gradient to this L2 norm in the 'gd + clip' variant", low=0.0, low_open=True)
+    clip: float = param(
+        10.0, "clip the gradient to this L2 norm in the 'gd + clip' variant", low=0.0, low_open=True, high=1e6
+    )
     rmsprop_lr: float = param(0.01, "step size of RMSProp", low=0.0, low_open=True, high=1.0)
     adam_lr: float = param(0.02, "step size of Adam", low=0.0, low_open=True, high=1.0)
     steps: int = param(5000, "steps per variant", low=1, high=1_000_000)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ from descentlab.experiments.declaration import Call, Command, Experiment, TourSe
 from descentlab.report import Claim, Section
 from descentlab.report.plots import running_mean
 from descentlab.rl import ALGORITHMS, agent_config, algorithms_with, evaluate, make_agent, random_policy
-from descentlab.rl.common import Log, make_env
+from descentlab.rl.common import Log, hidden_sizes, make_env
 from descentlab.rl.envs import GridRoute
 from descentlab.runs import (
     Run,
@@ -53,6 +54,7 @@ from descentlab.runs import (
     save_checkpoint,
     seed_everything,
 )
+from descentlab.runs.resources import mlp_bytes, require_memory
 
 GRID = "descentlab/GridRoute-v0"
 WALL_CLOCK = ("charts/SPS",)  # steps per second: logged to timing.jsonl, so that metrics.jsonl is reproducible
@@ -76,7 +78,7 @@ class GridOptions(RunConfig):
     route: str = param("random", "random: start and goal drawn each episode; fixed: the map's S and G, "
                        "or its top-left and bottom-right free cells", choices=("random", "fixed"))  # fmt: skip
     max_episode_steps: int | None = param(None, "GridRoute's episode limit (default 4 x (height + width), at "
-                                          "least 3 x the optimal length)", low=1)  # fmt: skip
+                                          "least 3 x the optimal length)", low=1, high=1_000_000)  # fmt: skip
 
     def grid_kwargs(self, reward: str) -> dict[str, Any]:
         """``gymnasium.make`` arguments of GridRoute for these options."""
@@ -101,10 +103,10 @@ class RLSettings(GridOptions):
     env: str = param("CartPole-v1", "a Gymnasium id: CartPole-v1, Acrobot-v1, MountainCar-v0, LunarLander-v3, "
                      "descentlab/GridRoute-v0, ...")  # fmt: skip
     algo: str = param("ppo", "the agent", choices=tuple(ALGORITHMS))
-    total_steps: int | None = param(None, "environment steps (default: the preset budget)", low=1)
+    total_steps: int | None = param(None, "environment steps (default: the preset budget)", low=1, high=10**10)
     reward: str = param("negative", "GridRoute's reinforcement: positive, negative or both (negative is the "
                         "one that depends only on the state; see rl rewards)", choices=("positive", "negative", "both"))  # fmt: skip
-    eval_every: int | None = param(None, "steps between greedy evaluations (default total/25)", low=1)
+    eval_every: int | None = param(None, "steps between greedy evaluations (default total/25)", low=1, high=10**10)
     eval_episodes: int = param(20, "episodes per periodic greedy evaluation", low=1, high=10_000)
     final_episodes: int = param(100, "episodes of the final greedy evaluation", low=1, high=100_000)
     max_seconds: float = param(0.0, "training-time budget in seconds (0: none)", low=0.0, high=1e7)
@@ -161,6 +163,21 @@ assert not set(HYPERPARAMETERS) & {f.name for f in dataclasses.fields(RLSettings
 RLConfig: Any = dataclasses.make_dataclass(
     "RLConfig", _hyperparameter_fields(), bases=(RLSettings,), frozen=True, namespace={"__module__": __name__}
 )
+
+
+def check(cfg: RLSettings) -> None:
+    """The environment can be made with these settings (a map file that parses, with a reachable goal), and
+    the agent's networks and replay buffer fit in memory."""
+    env = make_env(cfg.env, **cfg.env_kwargs())
+    space = env.observation_space
+    env.close()
+    agent = cfg.agent_config()
+    obs = int(np.prod(space.shape)) if isinstance(space, gym.spaces.Box) else 1
+    widths = hidden_sizes(agent.hidden) if hasattr(agent, "hidden") else []
+    networks = mlp_bytes([obs, *widths, int(env.action_space.n)], getattr(agent, "batch_size", 1)) if widths else 0.0  # type: ignore[attr-defined]
+    replay = 4.0 * 2 * obs * getattr(agent, "buffer_size", 0)  # each transition's observation and the next one
+    require_memory(2 * networks + replay, f"rl train of {cfg.algo} on {cfg.env} (observations of {obs:,} numbers, "
+                   f"hidden {getattr(agent, 'hidden', '-')}, replay buffer {getattr(agent, 'buffer_size', 0):,})")  # fmt: skip
 
 
 def build_agent(cfg: RLSettings) -> Any:
@@ -370,8 +387,8 @@ class RewardsConfig(GridOptions):
     algo: str = param("qlearning", "the agent", choices=("qlearning", "dqn", "ppo", "reinforce"))
     schemes: str = param("positive,negative", "reward schemes to compare, in order",
                          choices=("positive,negative", "positive,negative,both", "positive", "negative", "both"))  # fmt: skip
-    total_steps: int = param(100_000, "environment steps per scheme", low=1)
-    eval_every: int = param(2000, "steps between greedy evaluations", low=1)
+    total_steps: int = param(100_000, "environment steps per scheme", low=1, high=10**10)
+    eval_every: int = param(2000, "steps between greedy evaluations", low=1, high=10**10)
     eval_episodes: int = param(10, "episodes per evaluation (a fixed route gives the same episode each time)",
                                low=1, high=10_000)  # fmt: skip
     target: float = param(0.9, "effectiveness whose first reach is reported", low=0.0, high=1.0)
@@ -644,6 +661,7 @@ def rewards_tour(settings: TourSettings) -> list[RewardsConfig]:
 
 
 RL_TRAIN = Experiment(
+    check=check,
     command="rl train",
     help="train one agent on one environment, as a run",
     description=(
@@ -670,6 +688,7 @@ RL_TRAIN = Experiment(
 )
 
 RL_REWARDS = Experiment(
+    check=lambda cfg: make_env(GRID, **cfg.grid_kwargs("both")).close(),  # the map parses, its goal is reachable
     command="rl rewards",
     help="positive against negative reinforcement on GridRoute: steps to 90% effectiveness",
     description=(
@@ -701,7 +720,7 @@ class EvalOptions(Options):
     run_dir: str = param("", "a descentlab rl train run folder", positional=True, metavar="RUN_DIR")
     agent: str = AGENT_CHOICE
     episodes: int = param(100, "episodes", low=1, high=1_000_000)
-    seed: int = param(20_000, "seed of the first episode", low=0)
+    seed: int = param(20_000, "seed of the first episode", low=0, high=2**31 - 1)
     json: bool = param(False, "print one JSON object")
 
 
@@ -739,9 +758,9 @@ class PlayOptions(Options):
     run_dir: str = param("", "a descentlab rl train run folder", positional=True, metavar="RUN_DIR")
     agent: str = AGENT_CHOICE
     out: str = param(None, "the GIF to write", metavar="FILE.gif", required=True)
-    seed: int = param(0, "episode seed", low=0)
+    seed: int = param(0, "episode seed", low=0, high=2**31 - 1)
     fps: int = param(8, "frames per second", low=1, high=60)
-    max_steps: int = param(500, "at most this many steps", low=1)
+    max_steps: int = param(500, "at most this many steps", low=1, high=100_000)
 
     def __post_init__(self) -> None:
         super().__post_init__()

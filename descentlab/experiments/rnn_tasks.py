@@ -30,7 +30,7 @@ from descentlab import optim as dl_optim
 from descentlab.config import RunConfig, param
 from descentlab.data import mnist
 from descentlab.errors import Interrupted, ParameterError
-from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.report import Claim, Section
 from descentlab.rnn import GRUCell, LSTMCell, RNNCell
@@ -70,10 +70,10 @@ class TopologyConfig(RunConfig):
     task: str = param("many-to-one", "which topology's task", choices=TASKS)
     cell: str = param("lstm", "recurrent cell of the many-to-one classifier", choices=("lstm", "gru", "rnn"))
     hidden: int = param(128, "hidden units", low=1, high=4096)
-    steps: int = param(1500, "training steps", low=1)
+    steps: int = param(1500, "training steps", low=1, high=10**8)
     batch_size: int = param(64, "examples per step", low=1, high=10_000)
     lr: float = param(2e-3, "Adam's learning rate", low=0.0, low_open=True, high=1.0)
-    eval_every: int = param(250, "steps between evaluations", low=1)
+    eval_every: int = param(250, "steps between evaluations", low=1, high=10**8)
     test_size: int = param(2000, "test examples scored at each evaluation and at the end", low=10, high=10_000)
 
     @property
@@ -88,11 +88,11 @@ class AddingConfig(RunConfig):
     cells: str = param("rnn,lstm", "cells to train in turn, comma-separated (rnn, gru, lstm)")
     length: int = param(100, "sequence length T", low=2, high=100_000)
     hidden: int = param(64, "hidden units", low=1, high=4096)
-    steps: int = param(3000, "training steps per cell", low=1)
+    steps: int = param(3000, "training steps per cell", low=1, high=10**8)
     batch_size: int = param(64, "sequences per step", low=1, high=10_000)
     lr: float = param(2e-3, "Adam's learning rate", low=0.0, low_open=True, high=1.0)
-    clip: float = param(1.0, "clip the gradients' global norm to this (0: no clipping)", low=0.0)
-    eval_every: int = param(100, "steps between evaluations on 1,000 held-out sequences", low=1)
+    clip: float = param(1.0, "clip the gradients' global norm to this (0: no clipping)", low=0.0, high=1e6)
+    eval_every: int = param(100, "steps between evaluations on 1,000 held-out sequences", low=1, high=10**8)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -117,12 +117,16 @@ class GradientFlowConfig(RunConfig):
     length: int = param(100, "sequence length T", low=2, high=100_000)
     hidden: int = param(64, "hidden units", low=1, high=4096)
     scales: str = param("0.5,1.0,2.0,4.0", "tanh RNN: recurrent weights = scale x a random orthogonal matrix")
-    forget_bias: float = param(1.0, "LSTM: initial forget-gate bias (1 keeps the memory open at the start)")
+    forget_bias: float = param(
+        1.0, "LSTM: initial forget-gate bias (1 keeps the memory open at the start)", low=-100.0, high=100.0
+    )
     batch_size: int = param(64, "sequences averaged over", low=1, high=10_000)
-    explode_scale: float = param(1.5, "the clipping experiment: the tanh RNN's recurrent weight scale", low=0.0)
-    clip: float = param(1.0, "the clipping experiment: global norm to clip to", low=0.0, low_open=True)
+    explode_scale: float = param(
+        1.5, "the clipping experiment: the tanh RNN's recurrent weight scale", low=0.0, high=100.0
+    )
+    clip: float = param(1.0, "the clipping experiment: global norm to clip to", low=0.0, low_open=True, high=1e6)
     lr: float = param(0.1, "the clipping experiment: SGD's learning rate", low=0.0, low_open=True, high=100.0)
-    steps: int = param(300, "the clipping experiment: training steps for each of clipped and not", low=1)
+    steps: int = param(300, "the clipping experiment: training steps for each of clipped and not", low=1, high=10**8)
 
     def scale_values(self) -> list[float]:
         try:
@@ -674,6 +678,7 @@ def gradient_flow_tour(settings: TourSettings) -> list[GradientFlowConfig]:
 
 
 RNN_TOPOLOGY = Experiment(
+    check=check_mnist,
     command="rnn topology",
     help="one task per topology: one-to-one, one-to-many, many-to-one, many-to-many",
     description=(

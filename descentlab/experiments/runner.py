@@ -75,6 +75,8 @@ def start(
     stops the run with status ``pruned``. An experiment that can resume mid-run writes a checkpoint every
     ``checkpoint_seconds`` of wall-clock time, and whenever a stop signal arrives.
     """
+    if exp.check is not None:
+        exp.check(cfg)
     command = command_line(cfg, exp.invocation)
     run = Run.create(out, exp.name, cfg.run_name if name is None else name, cfg.seed, to_dict(cfg), command)
     if on_log is not None:
@@ -105,6 +107,8 @@ def resume(
         raise UserError(f"--resume {path}: a run of {exp.invocation}, not of {expected.invocation}; resume it with: "
                         f"{exp.invocation} --resume {path}")  # fmt: skip
     cfg: Any = from_mapping(exp.config, record.meta.get("config", {}), source=str(Path(path) / "config.json"))
+    if exp.check is not None:
+        exp.check(cfg)  # the data may have changed since the run started
     run, _, state = Run.resume(path)
     with stop_on_signals(checkpoint_seconds) as stop:
         return _finish(exp, cfg, run, stop, state)

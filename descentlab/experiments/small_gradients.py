@@ -25,7 +25,7 @@ from torch import nn
 
 from descentlab.config import RunConfig, param
 from descentlab.data import mnist
-from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.optim import SGD, mini_batch
 from descentlab.report import Claim, Section
@@ -174,6 +174,7 @@ def tour(settings: TourSettings) -> list[GradientsConfig]:
 
 
 LANDSCAPE_GRADIENTS = Experiment(
+    check=check_mnist,
     command="landscape gradients",
     help="small gradients: a deep sigmoid network against ReLU and batch normalization, layer by layer",
     description=(

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from descentlab import optim
 from descentlab.config import RunConfig, param
-from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import TrainConfig, load_splits, make_model
 from descentlab.report import Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
@@ -142,6 +142,7 @@ def tour(settings: TourSettings) -> list[SnapshotConfig]:
 
 
 OPTIM_SNAPSHOTS = Experiment(
+    check=check_mnist,
     command="optim snapshots",
     help="snapshot ensembles: a cyclic learning rate, a snapshot at each cycle's end, and their vote",
     description=(

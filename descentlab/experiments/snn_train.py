@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from descentlab.config import RunConfig, param
-from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.generalization import Variant, load_data, make_mlp, run_variants
 from descentlab.neuro.snn import SURROGATES, Leaky, rate_encode
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
@@ -41,7 +41,7 @@ class SNNConfig(RunConfig):
     hidden: int = param(1000, "LIF neurons in the hidden layer (the ANN's hidden units too)", low=1, high=100_000)
     steps: int = param(25, "time steps per image", low=1, high=1000)
     beta: float = param(0.95, "membrane decay per step", low=0.0, high=1.0)
-    threshold: float = param(1.0, "firing threshold", low=0.0, low_open=True)
+    threshold: float = param(1.0, "firing threshold", low=0.0, low_open=True, high=1e6)
     surrogate: str = param("atan", "surrogate derivative of the spike", choices=tuple(SURROGATES))
     encoding: str = param("direct", "input: direct (the image as a current every step) or rate (Bernoulli spikes)",
                           choices=("direct", "rate"))  # fmt: skip
@@ -49,11 +49,11 @@ class SNNConfig(RunConfig):
     lr: float = param(5e-4, "learning rate", low=0.0, low_open=True, high=10.0)
     batch_size: int = param(128, "examples per step", low=1, high=55_000)
     epochs: int = param(5, "passes over the training split", low=1, high=1000)
-    max_seconds: float = param(1800.0, "training-time budget per network in seconds (0: none)", low=0.0)
+    max_seconds: float = param(1800.0, "training-time budget per network in seconds (0: none)", low=0.0, high=1e7)
     variants: str = param("snn,ann", "networks to train, in order", choices=("snn,ann", "snn", "ann"))
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
-    eval_every: int = param(27_500, "training examples between validation passes", low=1)
+    eval_every: int = param(27_500, "training examples between validation passes", low=1, high=10**9)
 
     @property
     def run_name(self) -> str:
@@ -193,6 +193,7 @@ def tour(settings: TourSettings) -> list[SNNConfig]:
 
 
 NEURO_TRAIN_SNN = Experiment(
+    check=check_mnist,
     command="neuro train-snn",
     help="a spiking network and the same-size ANN on MNIST: accuracy, operations, time steps",
     description=(

@@ -22,7 +22,7 @@ from torch import nn
 
 from descentlab import optim
 from descentlab.config import RunConfig, param
-from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.generalization import TRAIN_PROBE, Variant, run_variants
 from descentlab.optim.regimes import mini_batch
 from descentlab.report import Claim, Section
@@ -47,11 +47,11 @@ class StnConfig(RunConfig):
     loc_lr_scale: float = param(0.1, "the localisation network's lr, as a fraction of lr", low=0.0, high=10.0)
     batch_size: int = param(64, "examples per step", low=1, high=55_000)
     epochs: int = param(10, "passes over the training split (at most)", low=1, high=1000)
-    max_seconds: float = param(1200.0, "training-time budget per model, in seconds (0: none)", low=0.0)
+    max_seconds: float = param(1200.0, "training-time budget per model, in seconds (0: none)", low=0.0, high=1e7)
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
     test_size: int = param(0, "test images scored at the end (0: all 10,000)", low=0, high=10_000)
-    eval_every: int = param(11_000, "training examples between validation passes", low=1)
+    eval_every: int = param(11_000, "training examples between validation passes", low=1, high=10**9)
 
     @property
     def run_name(self) -> str:
@@ -195,6 +195,7 @@ def tour(settings: TourSettings) -> list[StnConfig]:
 
 
 STN_TRAIN = Experiment(
+    check=check_mnist,
     command="stn train",
     help="train a CNN and an ST-CNN with the same budget; test errors and the transformed digits",
     description=(

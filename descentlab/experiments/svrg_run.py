@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from descentlab import optim
 from descentlab.config import RunConfig, param
 from descentlab.data import mnist
-from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.report import Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
@@ -139,6 +139,7 @@ def tour(settings: TourSettings) -> list[SvrgConfig]:
 
 
 OPTIM_SVRG = Experiment(
+    check=check_mnist,
     command="optim svrg",
     help="stochastic variance-reduced gradient against SGD with the same constant rate",
     description=(

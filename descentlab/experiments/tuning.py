@@ -42,8 +42,8 @@ class TuningConfig(RunConfig):
     trials: int = param(20, "trials each search gets", low=4, high=10_000)
     startup: int = param(5, "TPE's random trials before it models the objective", low=1, high=10_000)
     steps: int = param(200, "steps of each trial", low=1, high=100_000)
-    low: float = param(1e-5, "smallest learning rate", low=0.0, low_open=True)
-    high: float = param(1e-2, "largest learning rate", low=0.0, low_open=True)
+    low: float = param(1e-5, "smallest learning rate", low=0.0, low_open=True, high=10.0)
+    high: float = param(1e-2, "largest learning rate", low=0.0, low_open=True, high=10.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -23,6 +23,15 @@ CONVENTIONS = (
 )
 
 
+MIN_KEEP = 1e-6  # 1 / keep scales the kept units; below this it overflows float16 and swamps float32
+
+
+def _probability(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"Dropout: {name} must be a number, not {type(value).__name__} ({CONVENTIONS})")
+    return float(value)
+
+
 class Dropout(nn.Module):
     """``Dropout(keep=0.5)`` or ``Dropout(drop=0.5)``; identity in ``eval()`` mode."""
 
@@ -30,10 +39,10 @@ class Dropout(nn.Module):
         super().__init__()
         if (keep is None) == (drop is None):
             raise ValueError(f"Dropout: {CONVENTIONS}")
-        if keep is not None and not 0.0 < keep <= 1.0:
-            raise ValueError(f"Dropout(keep={keep}): valid: 0 < keep <= 1 ({CONVENTIONS})")
-        if drop is not None and not 0.0 <= drop < 1.0:
-            raise ValueError(f"Dropout(drop={drop}): valid: 0 <= drop < 1 ({CONVENTIONS})")
+        if keep is not None and not MIN_KEEP <= _probability("keep", keep) <= 1.0:
+            raise ValueError(f"Dropout(keep={keep}): valid: {MIN_KEEP:g} <= keep <= 1 ({CONVENTIONS})")
+        if drop is not None and not 0.0 <= _probability("drop", drop) <= 1.0 - MIN_KEEP:
+            raise ValueError(f"Dropout(drop={drop}): valid: 0 <= drop <= {1 - MIN_KEEP} ({CONVENTIONS})")
         self.keep = float(keep) if keep is not None else 1.0 - float(drop)  # type: ignore[arg-type]
 
     def forward(self, x: Tensor) -> Tensor:

@@ -180,10 +180,13 @@ def front_matter(built: Sequence[Chapter]) -> str:
 
 
 def build_report(
-    run_dirs: Sequence[str | Path], out: str | Path, title: str = "descentlab report", every_chapter: bool = False
+    runs: Sequence[RunRecord | str | Path],
+    out: str | Path,
+    title: str = "descentlab report",
+    every_chapter: bool = False,
 ) -> Path:
-    """Build the HTML lab book of the runs in ``run_dirs`` at ``out``."""
-    runs = [load_run(p) for p in run_dirs]
+    """Build the HTML lab book of ``runs`` (records, or run folders to read) at ``out``."""
+    runs = [r if isinstance(r, RunRecord) else load_run(r) for r in runs]
     built = build_chapters(runs, every_chapter)
     subtitle = f"{len(runs)} run(s) of the unit 'Optimization and Generalization'."
     return write_report(built, out, title, subtitle, front_matter(built))

@@ -221,4 +221,9 @@ def from_transforms(params: Iterable[Any], tx: Transform, check_finite: bool = F
 
     >>> opt = from_transforms(model.parameters(), chain(clip_by_global_norm(1.0), scale_by_adam(), scale_by_learning_rate(1e-3)))
     """
+    if not isinstance(tx, Transform):
+        raise TypeError(
+            f"tx must be a Transform (chain(...) of descentlab.optim.transforms), not {type(tx).__name__}; "
+            "for Adam by name, use descentlab.optim.Adam(params)"
+        )
     return _FixedChain(params, tx, check_finite)

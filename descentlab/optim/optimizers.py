@@ -34,6 +34,13 @@ def _at_least(name: str, value: float, low: float = 0.0) -> None:
         raise ValueError(f"Invalid {name}: {value} (valid: {name} >= {low})")
 
 
+def _pair(name: str, value: Any) -> tuple[float, float]:
+    """``betas``: two numbers, as torch.optim.Adam takes them."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise ValueError(f"Invalid {name}: {value!r} (valid: a pair (beta1, beta2), each 0 <= beta < 1)")
+    return value[0], value[1]
+
+
 def _in_unit_interval(name: str, value: float) -> None:
     if not 0.0 <= value < 1.0:
         raise ValueError(f"Invalid {name}: {value} (valid: 0 <= {name} < 1)")
@@ -290,8 +297,9 @@ class Adam(TransformOptimizer):
     ) -> None:
         _at_least("learning rate", lr)
         _at_least("epsilon value", eps)
-        _in_unit_interval("beta parameter at index 0", betas[0])
-        _in_unit_interval("beta parameter at index 1", betas[1])
+        beta1, beta2 = _pair("betas", betas)
+        _in_unit_interval("beta parameter at index 0", beta1)
+        _in_unit_interval("beta parameter at index 1", beta2)
         _at_least("weight_decay value", weight_decay)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad}
         super().__init__(params, defaults, check_finite, fast, gradient_transform)

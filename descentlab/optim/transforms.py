@@ -38,6 +38,17 @@ Schedule = Callable[[Any], Any]  # step number t (1, 2, ...) -> learning rate
 Counts = Sequence[Any]  # each parameter's step number: floats (plain path) or 0-d tensors (compiled)
 
 
+def _check(name: str, value: Any, ok: Callable[[float], bool], valid: str) -> None:
+    """Refuse a hyperparameter as torch.optim does: ``ValueError`` naming it, its value and the valid range.
+    A 0-d tensor (the compiled path's hyperparameters) was checked as a number before it was made."""
+    if isinstance(value, Tensor):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+    if not ok(float(value)):
+        raise ValueError(f"Invalid {name}: {value} (valid: {valid})")
+
+
 def _zeros(params: Sequence[Tensor]) -> list[Tensor]:
     """A zero buffer shaped (and laid out) like each parameter."""
     return [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
@@ -119,6 +130,7 @@ def trace(decay: float, dampening: float = 0.0, nesterov: bool = False) -> Trans
     which is why the unit advises a smaller learning rate with a high momentum term.
     Sutskever et al. (2013), "On the importance of initialization and momentum in deep learning".
     """
+    _check("decay", decay, lambda v: v >= 0, "decay >= 0")
 
     def init(params: Sequence[Tensor]) -> TraceState:
         return TraceState([None] * len(params))
@@ -154,6 +166,8 @@ def scale_by_rss(initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> 
     writes :math:`\sqrt{\alpha_t + \epsilon}`; this follows PyTorch, with :math:`\epsilon` outside
     the root, so that parameters agree with ``torch.optim.Adagrad``.
     """
+    _check("initial_accumulator_value", initial_accumulator_value, lambda v: v >= 0, "initial_accumulator_value >= 0")
+    _check("eps", eps, lambda v: v >= 0, "eps >= 0")
 
     def init(params: Sequence[Tensor]) -> ScaleByRssState:
         return ScaleByRssState(
@@ -191,6 +205,8 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8, centered: bool = False)
     component has always been zero; :math:`\epsilon` is added outside the root, as in PyTorch. The
     method was never published in a paper, which is why the unit calls it unpublished.
     """
+    _check("alpha", alpha, lambda v: v >= 0, "alpha >= 0")
+    _check("eps", eps, lambda v: v >= 0, "eps >= 0")
 
     def init(params: Sequence[Tensor]) -> ScaleByRmsState:
         return ScaleByRmsState(_zeros(params), _zeros(params) if centered else [None] * len(params))
@@ -230,6 +246,8 @@ def scale_by_adadelta(rho: float = 0.9, eps: float = 1e-6) -> Transform:
     optimizer keeps for compatibility. The unit calls :math:`\epsilon` "a small positive integer": it
     is a small positive real number (1e-6 here, as in PyTorch).
     """
+    _check("rho", rho, lambda v: 0 <= v <= 1, "0 <= rho <= 1")
+    _check("eps", eps, lambda v: v >= 0, "eps >= 0")
 
     def init(params: Sequence[Tensor]) -> ScaleByAdadeltaState:
         return ScaleByAdadeltaState(
@@ -293,6 +311,9 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, amsgrad
     complete the algorithm. With AMSGrad (Reddi, Kale and Kumar 2018) :math:`\hat v_t` uses the
     running maximum of :math:`v_t`.
     """
+    _check("b1", b1, lambda v: 0 <= v < 1, "0 <= b1 < 1")
+    _check("b2", b2, lambda v: 0 <= v < 1, "0 <= b2 < 1")
+    _check("eps", eps, lambda v: v >= 0, "eps >= 0")
 
     def init(params: Sequence[Tensor]) -> ScaleByAdamState:
         return ScaleByAdamState(_zeros(params), _zeros(params), _zeros(params) if amsgrad else [None] * len(params))
@@ -344,6 +365,7 @@ def _adam_foreach(u: Updates, state: ScaleByAdamState, counts: Counts, b1: Any, 
 def add_decayed_weights(weight_decay: float) -> Transform:
     r"""Add :math:`\lambda w` to the updates: L2 regularization before an adaptive scaling (Adam,
     Adagrad, ...), decoupled weight decay after it (AdamW, Loshchilov and Hutter 2019)."""
+    _check("weight_decay", weight_decay, lambda v: v >= 0, "weight_decay >= 0")
     if weight_decay == 0:
         return identity()
     return _stateless(lambda u, params, counts: [u_i + weight_decay * p for u_i, p in zip(u, params, strict=True)])
@@ -351,6 +373,8 @@ def add_decayed_weights(weight_decay: float) -> Transform:
 
 def scale_by_learning_rate(learning_rate: float | Schedule) -> Transform:
     r"""Multiply by :math:`-\eta_t`: a constant, or a schedule of the step number :math:`t`."""
+    if not callable(learning_rate):
+        _check("learning_rate", learning_rate, lambda v: v >= 0, "learning_rate >= 0, or a schedule")
 
     def scale(u: Updates, params: Sequence[Tensor], counts: Counts) -> Updates:
         if callable(learning_rate):
@@ -364,12 +388,14 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> Transform:
 
 def clip_by_value(max_delta: float) -> Transform:
     """Clip every update component to :math:`[-\\delta, \\delta]`."""
+    _check("max_delta", max_delta, lambda v: v >= 0, "max_delta >= 0")
     return _stateless(lambda u, params, counts: [u_i.clamp(-max_delta, max_delta) for u_i in u])
 
 
 def clip_by_global_norm(max_norm: float) -> Transform:
     r"""Scale all updates by :math:`\min(1, c / \lVert u \rVert_2)`, the norm taken over every tensor
     together (Pascanu, Mikolov and Bengio 2013), as ``torch.nn.utils.clip_grad_norm_`` does."""
+    _check("max_norm", max_norm, lambda v: v > 0, "max_norm > 0 (inf: no clipping)")
 
     def clip(u: Updates, params: Sequence[Tensor], counts: Counts) -> Updates:
         norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(u_i) for u_i in u]))
@@ -384,6 +410,8 @@ def add_noise(eta: float = 0.01, gamma: float = 0.55, seed: int = 0) -> Transfor
     learning for very deep networks"): :math:`u_t + \mathcal N(0, \sigma_t^2)` with
     :math:`\sigma_t^2 = \eta / (1 + t)^\gamma`. The noise comes from its own generator, seeded by
     ``seed`` and the step number, so runs are reproducible and resumable."""
+    _check("eta", eta, lambda v: 0 <= v < math.inf, "0 <= eta < inf")
+    _check("gamma", gamma, lambda v: v >= 0, "gamma >= 0")
 
     def noisy(u: Updates, params: Sequence[Tensor], counts: Counts) -> Updates:
         out = []

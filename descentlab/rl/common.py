@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,7 +28,9 @@ def make_env(env_id: str, render_mode: str | None = None, **kwargs: Any) -> gym.
     """``gymnasium.make`` with a one-line error (naming ``env``) for an unknown id or a continuous action space."""
     register()  # descentlab/GridRoute-v0
     try:
-        env = gym.make(env_id, render_mode=render_mode, **kwargs)
+        with warnings.catch_warnings():  # an out-of-date id's multi-line warning: the error below says it in one
+            warnings.simplefilter("ignore", DeprecationWarning)
+            env = gym.make(env_id, render_mode=render_mode, **kwargs)
     except gym.error.Error as e:
         raise ParameterError("env", f"{env_id}: {str(e).splitlines()[0]}; tested: {', '.join(KNOWN_ENVS)}") from None
     except TypeError as e:
@@ -96,13 +99,17 @@ def flat_parameters(*modules: nn.Module) -> nn.Parameter:
     return flat
 
 
+MAX_WIDTH, MAX_LAYERS = 8192, 16  # an agent's network; larger ones are not what these agents are for
+
+
 def hidden_sizes(text: str) -> list[int]:
     try:
         sizes = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         sizes = []
-    if not sizes or any(s < 1 for s in sizes):
-        raise ParameterError("hidden", f"{text!r} is not valid; valid: comma-separated layer widths such as 64,64")
+    if not sizes or any(s < 1 or s > MAX_WIDTH for s in sizes) or len(sizes) > MAX_LAYERS:
+        raise ParameterError("hidden", f"{text[:60]!r} is not valid; valid: 1 to {MAX_LAYERS} comma-separated layer "
+                             f"widths of 1 to {MAX_WIDTH} such as 64,64")  # fmt: skip
     return sizes
 
 

@@ -27,7 +27,7 @@ path always exists between any two free cells.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,19 @@ Cell = tuple[int, int]
 # ---- maps --------------------------------------------------------------------------------------
 
 
+MAX_SIDE = 64  # a map's rows and columns, as for a generated one: the agents' tables and networks grow with it
+
+
 def parse_map(text: str, source: str = "map") -> tuple[np.ndarray, Cell | None, Cell | None]:
     """``(walls, start, goal)`` from a text map; ``walls`` is a bool array, start/goal may be None."""
     rows = [line.strip() for line in text.splitlines() if line.strip()]
     if not rows:
         raise UserError(f"{source}: empty map; write one row per line with # (wall) . (free) S (start) G (goal)")
     width = len(rows[0])
+    if len(rows) > MAX_SIDE or width > MAX_SIDE:
+        raise UserError(
+            f"{source}: a {len(rows)} x {width} map; valid: at most {MAX_SIDE} rows of at most {MAX_SIDE} cells"
+        )
     start = goal = None
     walls = np.zeros((len(rows), width), dtype=bool)
     for r, row in enumerate(rows):
@@ -62,6 +69,9 @@ def parse_map(text: str, source: str = "map") -> tuple[np.ndarray, Cell | None, 
             if ch not in "#.SG":
                 raise UserError(f"{source}: row {r + 1} has {ch!r}; valid cells: # (wall) . (free) S (start) G (goal)")
             walls[r, c] = ch == "#"
+            if ch in "SG" and (start if ch == "S" else goal) is not None:
+                raise UserError(f"{source}: a second {ch} at row {r + 1}, column {c + 1}; a map has at most one start "
+                                "(S) and one goal (G)")  # fmt: skip
             if ch == "S":
                 start = (r, c)
             elif ch == "G":
@@ -109,6 +119,17 @@ def generate_map(height: int, width: int, obstacles: float, seed: int) -> np.nda
 def _cells(mask: np.ndarray) -> list[Cell]:
     """The ``(row, col)`` of every True entry, in reading order."""
     return [(int(r), int(c)) for r, c in np.argwhere(mask)]
+
+
+def components(walls: np.ndarray) -> dict[Cell, int]:
+    """The connected region of every free cell (moving up, right, down, left), numbered from 0."""
+    region: dict[Cell, int] = {}
+    labels = 0
+    for cell in _cells(~walls):
+        if cell not in region:
+            region.update(dict.fromkeys(distances(walls, cell), labels))
+            labels += 1
+    return region
 
 
 def distances(walls: np.ndarray, source: Cell) -> dict[Cell, int]:
@@ -210,6 +231,15 @@ class GridRoute(gym.Env[np.ndarray, np.int64]):
         fixed = self.fixed_start is not None and self.fixed_goal is not None
         if fixed and self.fixed_start not in self._distances_to(self.fixed_goal):  # type: ignore[arg-type]
             raise UserError(f"no path from start {self.fixed_start} to goal {self.fixed_goal} on this map")
+        # the goals an episode may draw: cells with another free cell reachable (from the fixed start, if any)
+        if self.fixed_start is not None:
+            self.goals = [c for c in self._distances_to(self.fixed_start) if c != self.fixed_start]
+        else:
+            region = components(self.walls)
+            members = Counter(region.values())
+            self.goals = [c for c in self.free if members[region[c]] > 1]
+        if not self.goals:
+            raise UserError("no two free cells of this map are connected; an episode needs a reachable goal")
         self.reward_scheme = reward
         self.max_steps = int(max_steps) if max_steps is not None else None
         if self.max_steps is not None and self.max_steps < 1:
@@ -238,7 +268,7 @@ class GridRoute(gym.Env[np.ndarray, np.int64]):
         if self.fixed_goal is not None:
             self.goal = self.fixed_goal
         else:
-            self.goal = self.free[int(self.np_random.integers(len(self.free)))]
+            self.goal = self.goals[int(self.np_random.integers(len(self.goals)))]
         dist = self._distances_to(self.goal)
         if self.fixed_start is not None:
             self.agent = self.fixed_start

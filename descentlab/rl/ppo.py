@@ -62,14 +62,14 @@ class PPOConfig(Options):
                             choices=("tanh", "relu"))  # fmt: skip
     optimizer: str = param("adam", "a descentlab.optim optimizer", choices=OPTIMIZERS)
     n_envs: int = param(8, "parallel environments", low=1, high=256)
-    n_steps: int = param(32, "steps per environment per rollout", low=1)
-    batch_size: int = param(256, "minibatch size", low=1)
-    epochs: int = param(20, "passes over each rollout", low=1)
+    n_steps: int = param(32, "steps per environment per rollout", low=1, high=10**6)
+    batch_size: int = param(256, "minibatch size", low=1, high=10**6)
+    epochs: int = param(20, "passes over each rollout", low=1, high=10_000)
     gae_lambda: float = param(0.8, "GAE lambda", low=0.0, high=1.0)
     clip: float = param(0.2, "clipping epsilon of the probability ratio", low=0.0, low_open=True, high=1.0)
-    ent_coef: float = param(0.0, "entropy bonus coefficient", low=0.0)
-    vf_coef: float = param(0.5, "value loss coefficient", low=0.0)
-    max_grad_norm: float = param(0.5, "clip the gradients' global norm to this", low=0.0, low_open=True)
+    ent_coef: float = param(0.0, "entropy bonus coefficient", low=0.0, high=1e3)
+    vf_coef: float = param(0.5, "value loss coefficient", low=0.0, high=1e3)
+    max_grad_norm: float = param(0.5, "clip the gradients' global norm to this", low=0.0, low_open=True, high=1e6)
     anneal: bool = param(True, "lr and clip decay linearly to 0 over the run")
 
     def __post_init__(self) -> None:

@@ -50,8 +50,8 @@ class ReinforceConfig(Options):
     gamma: float = param(0.99, "discount factor", low=0.0, high=1.0)
     hidden: str = param("64", "hidden layer widths, e.g. 64,64")
     optimizer: str = param("adam", "a descentlab.optim optimizer", choices=OPTIMIZERS)
-    episodes_per_update: int = param(4, "whole episodes per policy update", low=1)
-    ent_coef: float = param(0.0, "entropy bonus coefficient", low=0.0)
+    episodes_per_update: int = param(4, "whole episodes per policy update", low=1, high=10**6)
+    ent_coef: float = param(0.0, "entropy bonus coefficient", low=0.0, high=1e3)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -129,6 +129,14 @@ class _Cell(nn.Module):
     def _zeros(self, x: Tensor) -> Tensor:
         return torch.zeros(*x.shape[:-1], self.hidden_size, dtype=x.dtype, device=x.device)
 
+    def _checked(self, x: Tensor, state: Any, name: str = "hx") -> Tensor:
+        """A given state, which must be shaped like the output: (batch, hidden), or (hidden,) unbatched."""
+        want = (*x.shape[:-1], self.hidden_size)
+        if not isinstance(state, Tensor) or tuple(state.shape) != want:
+            got = tuple(state.shape) if isinstance(state, Tensor) else type(state).__name__
+            raise ValueError(f"{name} must have shape {want} (batch, hidden) for input {tuple(x.shape)}; got {got}")
+        return state
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
@@ -144,7 +152,7 @@ class RNNCell(_Cell):
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
         xw = self._project(x)
-        h = self._zeros(x) if hx is None else hx
+        h = self._zeros(x) if hx is None else self._checked(x, hx)
         if x.dim() == 1:
             return rnn_step(xw[None], h[None], self.weight_hh, self.bias_hh, self.nonlinearity)[0]
         return rnn_step(xw, h, self.weight_hh, self.bias_hh, self.nonlinearity)
@@ -163,7 +171,13 @@ class LSTMCell(_Cell):
         self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None, return_gates: bool = False
     ) -> tuple[Any, ...]:
         xw = self._project(x)
-        h, c = (self._zeros(x), self._zeros(x)) if hx is None else hx
+        if hx is not None and (not isinstance(hx, tuple | list) or len(hx) != 2):
+            raise ValueError(f"hx must be a pair (h, c) of states; got {type(hx).__name__}")
+        h, c = (
+            (self._zeros(x), self._zeros(x))
+            if hx is None
+            else (self._checked(x, hx[0], "h"), self._checked(x, hx[1], "c"))
+        )
         unbatched = x.dim() == 1
         if unbatched:
             xw, h, c = xw[None], h[None], c[None]
@@ -182,7 +196,7 @@ class GRUCell(_Cell):
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
         xw = self._project(x)
-        h = self._zeros(x) if hx is None else hx
+        h = self._zeros(x) if hx is None else self._checked(x, hx)
         if x.dim() == 1:
             return gru_step(xw[None], h[None], self.weight_hh, self.bias_hh)[0]
         return gru_step(xw, h, self.weight_hh, self.bias_hh)

@@ -133,6 +133,8 @@ class _Stacked(nn.Module):
                 f"or unbatched (seq, {self.input_size}); got {tuple(input.shape)}"
             )
         unbatched = input.dim() == 2
+        if input.shape[1 if self.batch_first and not unbatched else 0] == 0:
+            raise ValueError("input has no time steps; valid: a sequence of at least one step (as torch.nn.RNN)")
         if unbatched:
             input = input.unsqueeze(1)
         elif self.batch_first:

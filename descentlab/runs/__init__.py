@@ -2,13 +2,25 @@
 
 from descentlab.runs.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 from descentlab.runs.device import select_device
-from descentlab.runs.listing import RunRecord, compare_table, find_runs, format_table, list_table, load_run
+from descentlab.runs.listing import (
+    DamagedRun,
+    Found,
+    RunRecord,
+    compare_table,
+    find_runs,
+    format_table,
+    list_table,
+    load_run,
+    load_runs,
+)
 from descentlab.runs.progress import progress
 from descentlab.runs.run import DEFAULT_CHECKPOINT_SECONDS, Run, StopFlag, read_metrics, stop_on_signals
 from descentlab.runs.seeding import rng_state, seed_everything, set_rng_state
 
 __all__ = [
     "DEFAULT_CHECKPOINT_SECONDS",
+    "DamagedRun",
+    "Found",
     "Run",
     "RunRecord",
     "StopFlag",
@@ -19,6 +31,7 @@ __all__ = [
     "list_table",
     "load_checkpoint",
     "load_run",
+    "load_runs",
     "progress",
     "read_metrics",
     "rng_state",

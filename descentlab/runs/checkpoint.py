@@ -23,11 +23,30 @@ FORMAT = "descentlab-checkpoint"
 VERSION = 1
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system tells it (Linux), else by setting
+    and restoring it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, then rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, then rename.
+
+    The file gets the mode ``open()`` would give it (0666 less the umask), not the temporary file's 0600."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,30 +63,99 @@ class RunRecord:
         return last
 
 
+class DamagedRun(UserError):
+    """A run folder whose files are not what descentlab writes (edited, truncated, or not a run at all)."""
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number a float can hold (NaN and infinities included: a diverged run logs them)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, float) or (isinstance(value, int) and abs(value) < 2**63)
+
+
+def _checked_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a metrics or timing file, each a JSON object with an integer ``step`` and numbers."""
+    try:
+        records = read_metrics(path)
+    except UserError as e:
+        raise DamagedRun(str(e)) from None
+    except OSError as e:
+        raise DamagedRun(f"{path}: cannot read: {e.strerror}") from None
+    for i, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            raise DamagedRun(f"{path}: record {i} is {type(record).__name__}, not a JSON object")
+        step = record.get("step")
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < 2**63:
+            raise DamagedRun(f"{path}: record {i} has no step (a whole number >= 0)")
+        for key, value in record.items():
+            if not _is_number(value):
+                raise DamagedRun(f"{path}: record {i}: {key!r} is {json.dumps(value)[:40]}, not a number")
+    return records
+
+
 def load_run(path: str | Path) -> RunRecord:
+    """Read one run folder. Raises :class:`DamagedRun` (one line naming the file and what is wrong) for a
+    folder whose files descentlab did not write as they are."""
     path = Path(path)
+    if (path / "config.json").exists() and not (path / "config.json").is_file():
+        raise DamagedRun(f"{path / 'config.json'}: not a file")
     if not (path / "config.json").is_file():
         raise UserError(f"{path}: not a run folder (no config.json); runs live under runs/<experiment>/")
-    meta = read_json(path / "config.json")
-    summary_path = path / "summary.json"
-    summary = read_json(summary_path) if summary_path.exists() else {}
+    try:
+        meta = read_json(path / "config.json")
+        summary_path = path / "summary.json"
+        summary = read_json(summary_path) if summary_path.exists() else {}
+    except UserError as e:
+        raise DamagedRun(str(e)) from None
+    except OSError as e:
+        raise DamagedRun(f"{e.filename}: cannot read: {e.strerror}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("experiment"), str):
+        raise DamagedRun(f"{path / 'config.json'}: not a run's config (no experiment name)")
+    if not isinstance(meta.get("config", {}), dict):
+        raise DamagedRun(f"{path / 'config.json'}: 'config' is not a JSON object")
+    if not isinstance(summary, dict):
+        raise DamagedRun(f"{summary_path}: not a JSON object")
+    final = summary.get("metrics", {})
+    if not isinstance(final, dict) or not all(_is_number(v) for v in final.values()):
+        raise DamagedRun(f"{summary_path}: 'metrics' is not an object of numbers")
     return RunRecord(
         path=path,
         meta=meta,
         summary=summary,
-        metrics=read_metrics(path / "metrics.jsonl"),
-        timing=read_metrics(path / "timing.jsonl"),
+        metrics=_checked_records(path / "metrics.jsonl"),
+        timing=_checked_records(path / "timing.jsonl"),
     )
 
 
-def find_runs(root: str | Path, experiment: str | None = None) -> list[RunRecord]:
-    """Every run folder under ``root`` (optionally one experiment's), oldest first."""
+@dataclass(frozen=True)
+class Found:
+    """The runs found under a folder, and the folders that looked like runs but could not be read."""
+
+    runs: list[RunRecord]
+    damaged: list[tuple[Path, str]]  # (folder, what is wrong)
+
+
+def load_runs(paths: Sequence[str | Path]) -> Found:
+    """Each of ``paths`` read with :func:`load_run`; a damaged one is set aside with its reason."""
+    runs, damaged = [], []
+    for p in paths:
+        try:
+            runs.append(load_run(p))
+        except DamagedRun as e:
+            damaged.append((Path(p), str(e)))
+    return Found(runs, damaged)
+
+
+def find_runs(root: str | Path, experiment: str | None = None) -> Found:
+    """Every run folder under ``root`` (optionally one experiment's), oldest first, and the damaged ones."""
     root = Path(root)
     if not root.is_dir():
-        return []
+        return Found([], [])
     pattern = f"{experiment}/*/config.json" if experiment else "*/*/config.json"
-    runs = [load_run(p.parent) for p in root.glob(pattern)]
-    return sorted(runs, key=lambda r: (str(r.meta.get("created", "")), str(r.path)))
+    found = load_runs(sorted(p.parent for p in root.glob(pattern)))
+    runs = sorted(found.runs, key=lambda r: (str(r.meta.get("created", "")), str(r.path)))
+    return Found(runs, found.damaged)
 
 
 def _fmt(value: Any) -> str:
