@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import functools
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 # A path the user gave that cannot be used is bad input; anything else the system refused is not.
 PATH_ERRORS = (PermissionError, FileNotFoundError, NotADirectoryError, IsADirectoryError, FileExistsError)
+PATH_ERRNOS = {errno.ENAMETOOLONG, errno.ELOOP, errno.EROFS}  # a name too long, a symlink loop, a read-only disk
 
 
 class Parser(argparse.ArgumentParser):
@@ -126,9 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as e:
-        where = f"{e.filename}: " if e.filename else ""
+        name = str(e.filename) if e.filename else ""
+        where = f"{name if len(name) <= 120 else name[:100] + f'... ({len(name)} characters)'}: " if name else ""
         print(f"descentlab: error: {printable(where + (e.strerror or first_line(e)))}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(e, PATH_ERRORS) else EXIT_SYSTEM
+        return EXIT_USAGE if isinstance(e, PATH_ERRORS) or e.errno in PATH_ERRNOS else EXIT_SYSTEM
 
 
 if __name__ == "__main__":

@@ -120,3 +120,19 @@ class StopAfter:
 
     def checkpoint_due(self) -> bool:
         return False
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How many fuzzed values were tried, and what became of them (tests/test_fuzz.py)."""
+    fuzz = sys.modules.get("test_fuzz")
+    tally = getattr(fuzz, "TALLY", None)
+    if tally:
+        total = sum(tally.values())
+        terminalreporter.write_line(
+            f"fuzz: {total:,} values tried: {tally['refused']:,} refused on one line (exit 2), "
+            f"{tally['started']:,} accepted and started, {tally['done']:,} done (exit 0), {tally['failed']:,} failed"
+        )
+    kills = getattr(sys.modules.get("test_kill"), "TALLY", None)
+    if kills:
+        parts = ", ".join(f"{n} {what}" for what, n in sorted(kills.items()))
+        terminalreporter.write_line(f"kill: {sum(kills.values())} runs killed and resumed: {parts}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -174,8 +175,21 @@ def _sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 ERROR_LINE = re.compile(r"descentlab( [a-z-]+)*: error: \S")  # ours, or argparse's (which names the command)
 
 
+TALLY: Counter[str] = Counter()  # outcomes of this session's examples, printed at the end (see conftest)
+
+
 def _refused_or_started(argv: list[str]) -> str:
     """'refused' (one line, exit 2), 'started' or 'done' (exit 0); anything else fails the test."""
+    try:
+        outcome = _outcome(argv)
+    except AssertionError:
+        TALLY["failed"] += 1
+        raise
+    TALLY[outcome] += 1
+    return outcome
+
+
+def _outcome(argv: list[str]) -> str:
     try:
         result = cli(*argv)
     except Started:

@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,18 @@ def _unbroken(name: str, out: Path) -> tuple[Path, float]:
     return run.parent, time.time() - started
 
 
+TALLY: Counter[str] = Counter()  # what became of this session's kills, printed at the end (see conftest)
+
+
 def kill_and_resume(name: str, signum: int, tmp_path: Path, seed: int) -> None:
+    try:
+        TALLY[_kill_and_resume(name, signum, tmp_path, seed)] += 1
+    except AssertionError:
+        TALLY["failed"] += 1
+        raise
+
+
+def _kill_and_resume(name: str, signum: int, tmp_path: Path, seed: int) -> str:
     reference, seconds = _unbroken(name, tmp_path / "unbroken")
     delay = random.Random(f"{name}-{signum}-{seed}").uniform(0.5, seconds)  # from before the folder to the end
     proc = _run(name, tmp_path / "killed")
@@ -64,12 +76,13 @@ def kill_and_resume(name: str, signum: int, tmp_path: Path, seed: int) -> None:
     found = list((tmp_path / "killed").glob("*/*/config.json"))
     if not found:  # killed before it made its folder: nothing to lose
         assert proc.returncode == -signum or proc.returncode == 128 + signum, err
-        return
+        return "killed before its run folder was made"
     run = found[0].parent
     if signum == signal.SIGTERM and proc.returncode != 0:
         assert proc.returncode == 143 and "resume with:" in err, err
     checkpoint_step = load_checkpoint(run / "checkpoint.pt")["step"] if (run / "checkpoint.pt").exists() else -1
-    if load_run(run).status != "complete":
+    finished = load_run(run).status == "complete"
+    if not finished:
         resume(EXPERIMENTS, run)
     resumed, unbroken = read_metrics(run / "metrics.jsonl"), read_metrics(reference / "metrics.jsonl")
     if name in INEXACT:
@@ -79,6 +92,9 @@ def kill_and_resume(name: str, signum: int, tmp_path: Path, seed: int) -> None:
         assert load_run(run).status == "complete" and resumed[-1]["step"] == unbroken[-1]["step"]
     else:
         assert resumed == unbroken, f"{name} killed after {delay:.1f} s of {seconds:.1f} s"
+    if finished:
+        return "finished before the signal"
+    return "resumed: identical" if name not in INEXACT else "resumed: identical up to the checkpoint"
 
 
 @pytest.mark.parametrize("name", FAST)

@@ -14,6 +14,7 @@ from pathlib import Path
 from descentlab.errors import UserError
 
 GB = 2**30
+MARGIN = 1.25  # for what an estimate leaves out: temporaries, the allocator's slack, the interpreter
 
 
 def available_memory() -> int:
@@ -32,9 +33,10 @@ def available_memory() -> int:
 def require_memory(needed: float, what: str) -> None:
     """Refuse ``what`` (its settings, in words) if it needs more memory than is available."""
     available = available_memory()
-    if 1.25 * needed > available:  # a margin for what the estimate leaves out (temporaries, the allocator)
-        raise UserError(f"{what} needs about {needed / GB:.1f} GB of memory; this machine has {available / GB:.1f} GB "
-                        "available; choose smaller settings")  # fmt: skip
+    if MARGIN * needed > available:
+        raise UserError(f"{what} needs about {needed / GB:.1f} GB of memory ({MARGIN * needed / GB:.1f} GB with a "
+                        f"{MARGIN - 1:.0%} margin for what the estimate leaves out); this machine has "
+                        f"{available / GB:.1f} GB available; choose smaller settings")  # fmt: skip
 
 
 def mlp_bytes(sizes: list[int], batch: int, examples: int = 0) -> float:
