@@ -44,6 +44,12 @@ class ListOptions(Options):
     experiment: str | None = param(None, "only this experiment's runs (e.g. optim-train)")
     out: str = param("runs", "root folder of run folders", metavar="DIR")
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        names = [e.name for e in EXPERIMENTS]
+        if self.experiment is not None and self.experiment not in names:
+            raise ParameterError("experiment", f"{self.experiment!r} is not an experiment; valid: {', '.join(names)}")
+
 
 def warn_damaged(damaged: Sequence[tuple[Path, str]]) -> None:
     """One line on stderr for each run folder that is skipped because its files are damaged."""

@@ -135,9 +135,13 @@ def _coerce(name: str, value: Any, base: type, optional: bool, meta: Mapping[str
             raise ParameterError(name, f"{value!r} is not a finite number; valid: {valid}")
     elif base is str and not isinstance(value, str):
         raise ParameterError(name, f"{value!r} is not a string; valid: {valid}")
+    elif base is str and value and not value.strip():
+        raise ParameterError(name, f"{value!r} is blank; valid: {valid} that is not only spaces")
     elif base is tuple:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise ParameterError(name, f"{value!r} is not a list of strings")
+        if any(v and not v.strip() for v in value):
+            raise ParameterError(name, f"{list(value)!r} holds a blank value; valid: values that are not only spaces")
         value = tuple(value)
     if meta.get("choices") and value not in meta["choices"]:
         raise ParameterError(name, f"{value!r} is not valid; valid: {valid}")

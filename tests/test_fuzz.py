@@ -208,8 +208,12 @@ def _fuzz(examples: int) -> Any:
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])  # fmt: skip
 
 
-@pytest.mark.parametrize(("command", "field", "positional", "boolean"), FIELDS,
-                         ids=[f"{c}:{f}" for c, f, _, _ in FIELDS])  # fmt: skip
+EVERY_FIELD = pytest.mark.parametrize(
+    ("command", "field", "positional", "boolean"), FIELDS, ids=[f"{c}:{f}" for c, f, _, _ in FIELDS]
+)
+
+
+@EVERY_FIELD
 @_fuzz(6)
 @given(value=VALUES)
 def test_any_value_of_any_field_is_refused_on_one_line_or_starts_cleanly(
@@ -219,8 +223,7 @@ def test_any_value_of_any_field_is_refused_on_one_line_or_starts_cleanly(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("command", "field", "positional", "boolean"), FIELDS,
-                         ids=[f"{c}:{f}" for c, f, _, _ in FIELDS])  # fmt: skip
+@EVERY_FIELD
 @_fuzz(150)
 @given(value=VALUES)
 def test_any_value_of_any_field_many_values(
@@ -236,3 +239,22 @@ def test_the_fuzz_covers_every_command_and_reaches_both_outcomes() -> None:
     assert _refused_or_started(["optim", "train", "--lr=-1"]) == "refused"
     assert _refused_or_started(["optim", "train", "--lr=0.5"]) == "started"
     assert _refused_or_started(["neuro", "simulate", "--model=lif", "--duration=100"]) == "started"
+
+
+# What the fuzz found (each was a traceback or an unreadable message before it was fixed), kept as examples.
+FOUND = [
+    ["runs", "list", "--experiment=2**31"],  # a glob pattern error
+    ["rl", "train", "--env=0:"],  # Gymnasium's "module:Env" imported the module '0'
+    ["rl", "train", "--env=os:system"],
+    ["rl", "train", "--env=:"],
+    ["runs", "compare", "--", " "],  # "descentlab: error:  : not a run folder"
+    ["lm", "train", "--corpus= "],
+    ["optim", "race", "--resume=" + "a" * 300],  # File name too long: exit 1
+    ["optim", "svrg", "--resume=\x1e"],  # a record separator split the error into two lines
+    ["rl", "rewards", "--map=\x1e"],
+]
+
+
+@pytest.mark.parametrize("argv", FOUND, ids=[" ".join(a)[:40] for a in FOUND])
+def test_what_the_fuzz_found_is_refused_on_one_line(argv: list[str]) -> None:
+    assert _refused_or_started(argv) == "refused"

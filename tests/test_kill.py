@@ -4,8 +4,8 @@ settings as a user would, in a process of their own, with a checkpoint every sec
 
 from __future__ import annotations
 
-import dataclasses
 import random
+import shlex
 import signal
 import subprocess
 import time
@@ -17,7 +17,7 @@ import pytest
 from conftest import popen
 
 from descentlab.experiments import EXPERIMENTS, TourSettings, resume
-from descentlab.flags import flag
+from descentlab.flags import command_line
 from descentlab.runs import load_checkpoint, load_run, read_metrics
 
 QUICK = {e.name: e.tour(TourSettings(quick=True))[0] for e in EXPERIMENTS if e.tour is not None}
@@ -27,18 +27,8 @@ INEXACT = {"rl-train"}  # a resumed agent meets new episodes: its records up to 
 
 def argv(name: str) -> list[str]:
     """The command line of ``QUICK[name]``: the invocation and every setting that is not the default."""
-    cfg = QUICK[name]
     exp = next(e for e in EXPERIMENTS if e.name == name)
-    out = exp.command.split()
-    for f in dataclasses.fields(cfg):
-        value = getattr(cfg, f.name)
-        if value == f.default and f.name != "seed":
-            continue
-        if isinstance(value, bool):
-            out.append(flag(f.name) if value else "--no-" + f.name.replace("_", "-"))
-        else:
-            out += [flag(f.name), str(value)]
-    return out
+    return shlex.split(command_line(QUICK[name], exp.command))
 
 
 def _run(name: str, out: Path, **kwargs: Any) -> subprocess.Popen[str]:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from descentlab.errors import ParameterError
+from descentlab.errors import ParameterError, first_line
 from descentlab.rl.envs import register
 
 #: Gymnasium environments the agents are tested on (any registered id with a Discrete action space works).
@@ -27,14 +27,18 @@ Act = Callable[[np.ndarray], np.ndarray]  # a batch of observations -> a batch o
 def make_env(env_id: str, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
     """``gymnasium.make`` with a one-line error (naming ``env``) for an unknown id or a continuous action space."""
     register()  # descentlab/GridRoute-v0
+    if not isinstance(env_id, str) or ":" in env_id:
+        # Gymnasium reads "module:Env" as "import module, then make Env": an id must not import code.
+        raise ParameterError("env", f"{env_id!r}: not an environment id; valid: a registered id (register your own "
+                             f"with gymnasium.register first); tested: {', '.join(KNOWN_ENVS)}")  # fmt: skip
     try:
         with warnings.catch_warnings():  # an out-of-date id's multi-line warning: the error below says it in one
             warnings.simplefilter("ignore", DeprecationWarning)
             env = gym.make(env_id, render_mode=render_mode, **kwargs)
     except gym.error.Error as e:
         raise ParameterError("env", f"{env_id}: {str(e).splitlines()[0]}; tested: {', '.join(KNOWN_ENVS)}") from None
-    except TypeError as e:
-        raise ParameterError("env", f"{env_id}: {e}") from None
+    except (TypeError, ValueError, ImportError) as e:  # an id Gymnasium cannot even parse, or bad keywords
+        raise ParameterError("env", f"{env_id}: {first_line(e)}; tested: {', '.join(KNOWN_ENVS)}") from None
     if not isinstance(env.action_space, gym.spaces.Discrete):
         env.close()
         raise ParameterError("env", f"{env_id}: its actions are not discrete; the agents take Discrete action spaces")
