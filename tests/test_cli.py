@@ -304,7 +304,9 @@ def test_runs_list_and_compare(tmp_path: Path) -> None:
         assert cli("optim", "train", *TINY, "--epochs", "1", "--optimizer", opt, "--out", str(root)).returncode == 0
     listing = cli("runs", "list", "--out", str(root))
     assert listing.returncode == 0 and listing.stdout.count("complete") == 2
-    assert "no runs under" in cli("runs", "list", "--out", str(root), "--experiment", "nope").stdout
+    assert "no runs under" in cli("runs", "list", "--out", str(root), "--experiment", "rl-train").stdout
+    assert_one_line_error(cli("runs", "list", "--out", str(root), "--experiment", "nope"),
+                          "--experiment: 'nope' is not an experiment; valid: optim-race, ")  # fmt: skip
     dirs = sorted(str(p) for p in (root / "optim-train").iterdir())
     compare = cli("runs", "compare", *dirs)
     assert compare.returncode == 0

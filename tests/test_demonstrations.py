@@ -21,7 +21,7 @@ from descentlab.runs import RunRecord, find_runs
 def _run(tmp_path: Path, *args: str) -> RunRecord:
     result = cli(*args, "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    (record,) = find_runs(tmp_path)
+    (record,) = find_runs(tmp_path).runs
     assert record.status == "complete"
     return record
 

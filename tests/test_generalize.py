@@ -92,8 +92,8 @@ def test_dropout_agrees_with_torch_under_the_same_random_stream() -> None:
     [
         ({}, "exactly one of keep="),
         ({"keep": 0.5, "drop": 0.5}, "exactly one of keep="),
-        ({"keep": 0.0}, "0 < keep <= 1"),
-        ({"drop": 1.0}, "0 <= drop < 1"),
+        ({"keep": 0.0}, "1e-06 <= keep <= 1"),
+        ({"drop": 1.0}, "0 <= drop <= 0.999999"),
     ],
 )
 def test_dropout_names_the_two_conventions_when_misused(kwargs: dict[str, float], message: str) -> None:

@@ -34,9 +34,9 @@ ABSURD = [
 def test_absurd_sizes_and_times_are_refused_at_once(args: list[str], fragment: str, tmp_path: Path) -> None:
     started = time.time()
     out = ["--out", str(tmp_path / "runs")] if args[0] not in ("lm", "landscape", "neuro") or args[1] == "train" else []
-    result = cli_process(*args, *out, timeout=60)
+    result = cli(*args, *out)  # in this process: a refusal that failed would exhaust the memory or run on
     assert_one_line_error(result, fragment)
-    assert time.time() - started < 30  # refused, not tried (the process starts in about 3 s)
+    assert time.time() - started < 20  # refused, not tried
     assert not (tmp_path / "runs").exists()
 
 

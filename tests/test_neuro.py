@@ -202,7 +202,10 @@ def test_neuro_simulate_json_and_figure(tmp_path) -> None:  # type: ignore[no-un
     ("args", "fragment"),
     [
         (["--model", "lif", "--dt", "0"], "--dt"),
-        (["--model", "lif", "--tau-m", "-5"], "--tau-m: -5.0 is out of range; valid: a number > 0 (ms)"),
+        (
+            ["--model", "lif", "--tau-m", "-5"],
+            "--tau-m: -5.0 is out of range; valid: a number, 0.0 < tau_m <= 1000000.0",
+        ),
         (
             ["--model", "izhikevich", "--pattern", "bursty"],
             "--pattern: 'bursty' is not valid; valid: one of regular-spiking",

@@ -140,9 +140,9 @@ def test_resume_errors(tmp_path: Path) -> None:
 def test_list_and_compare(tmp_runs: Path) -> None:
     a = start(OPTIM_TRAIN, CFG, tmp_runs)
     b = start(OPTIM_TRAIN, replace(CFG, optimizer="adam", seed=2), tmp_runs)
-    runs = find_runs(tmp_runs)
+    runs = find_runs(tmp_runs).runs
     assert [r.path for r in runs] == [a, b]
-    assert find_runs(tmp_runs, "other") == []
+    assert find_runs(tmp_runs, "other").runs == [] and find_runs(tmp_runs).damaged == []
     table = list_table(runs)
     assert str(a) in table and "complete" in table and "val/accuracy=" in table
     text = compare_table([load_run(a), load_run(b)])

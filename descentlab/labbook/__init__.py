@@ -186,7 +186,7 @@ def build_report(
     every_chapter: bool = False,
 ) -> Path:
     """Build the HTML lab book of ``runs`` (records, or run folders to read) at ``out``."""
-    runs = [r if isinstance(r, RunRecord) else load_run(r) for r in runs]
-    built = build_chapters(runs, every_chapter)
-    subtitle = f"{len(runs)} run(s) of the unit 'Optimization and Generalization'."
+    records = [r if isinstance(r, RunRecord) else load_run(r) for r in runs]
+    built = build_chapters(records, every_chapter)
+    subtitle = f"{len(records)} run(s) of the unit 'Optimization and Generalization'."
     return write_report(built, out, title, subtitle, front_matter(built))
