@@ -262,7 +262,7 @@ def test_a_continued_study_proposes_new_settings_and_fails_a_killed_workers_tria
 def test_storages_that_cannot_hold_a_study_are_one_line(tmp_path: Path, storage: str, fragment: str) -> None:
     (tmp_path / "file").write_text("x")
     url = storage.format(file=tmp_path / "file")
-    result = cli_process("hpo", "optim-race", "--trials", "2", *BOWL, "--storage", url, "--out", str(tmp_path / "o"))
+    result = cli("hpo", "optim-race", "--trials", "2", *BOWL, "--storage", url, "--out", str(tmp_path / "o"))
     assert_one_line_error(result, "--storage", fragment)
 
 

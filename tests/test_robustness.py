@@ -18,7 +18,7 @@ from conftest import REPO, TINY, assert_one_line_error, cli, cli_process, popen,
 
 from descentlab.runs import load_checkpoint, read_metrics, save_checkpoint
 
-LONG = ["optim", "train", *TINY, "--batch-size", "10", "--epochs", "10"]  # 2,000 steps: long enough to interrupt
+LONG = ["optim", "train", *TINY, "--batch-size", "10", "--epochs", "5"]  # 1,000 steps: long enough to interrupt
 
 
 def _interrupted(out: Path, *extra: str) -> Path:
@@ -34,7 +34,7 @@ def _snapshot(run: Path) -> dict[str, bytes]:
 def test_sigterm_checkpoints_exits_143_and_resumes_to_the_unbroken_metrics(tmp_path: Path) -> None:
     run = _interrupted(tmp_path / "broken")
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["status"] == "interrupted" and 0 < summary["step"] < 2000
+    assert summary["status"] == "interrupted" and 0 < summary["step"] < 1000
     resumed = cli_process("optim", "train", "--resume", str(run))
     assert resumed.returncode == 0, resumed.stderr
     unbroken = cli_process(*LONG, "--out", str(tmp_path / "unbroken"))
@@ -115,6 +115,24 @@ def test_a_full_disk_is_one_line_and_the_previous_checkpoint_survives(tmp_path: 
     assert (run / "checkpoint.pt").read_bytes() == checkpoint or load_checkpoint(run / "checkpoint.pt")
 
 
+def test_rl_eval_scores_the_kept_best_and_final_agents_as_training_did(tmp_path: Path) -> None:
+    # GridRoute with a fixed route is deterministic: a greedy agent scores the same in every episode, so
+    # evaluating the kept agents again must give exactly the returns logged when they were kept.
+    args = ["rl", "train", "--env", "descentlab/GridRoute-v0", "--algo", "qlearning", "--route", "fixed",
+            "--grid-size", "6", "--total-steps", "3000", "--eval-every", "250", "--out", str(tmp_path)]  # fmt: skip
+    assert cli(*args).returncode == 0
+    (run,) = tmp_path.glob("rl-train/*")
+    m = json.loads((run / "summary.json").read_text())["metrics"]
+    evals = [r["eval/mean_return"] for r in read_metrics(run / "metrics.jsonl") if "eval/mean_return" in r]
+    assert m["best/mean_return"] == pytest.approx(max(evals[:-1]), abs=1e-9)  # the best periodic evaluation
+    for agent, expected in (("best", m["best/mean_return"]), ("final", m["final/mean_return"])):
+        result = cli("rl", "eval", str(run), "--episodes", "3", "--json", "--agent", agent)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["mean_return"] == pytest.approx(expected, abs=1e-9), agent
+    assert (run / "best_agent.pt").is_file() and (run / "agent.pt").is_file()
+
+
+@pytest.mark.slow
 def test_rl_keeps_the_best_agent_and_eval_uses_it(tmp_path: Path) -> None:
     """DQN on CartPole at seed 4242 scores 500 in every evaluation from 34k steps, then its final agent
     slips (463.75 over 100 episodes); the kept best agent is the solved one."""
