@@ -18,7 +18,7 @@ from pathlib import Path
 from descentlab import hpo
 from descentlab.config import Options, param
 from descentlab.data import check_all
-from descentlab.errors import ParameterError, UserError, printable
+from descentlab.errors import ParameterError, UserError, printable, shown
 from descentlab.experiments import DECLARATIONS, EXPERIMENTS, Call, Command, Experiment, as_command
 from descentlab.labbook import build_report
 from descentlab.runs import compare_table, find_runs, format_table, list_table, load_runs
@@ -135,10 +135,10 @@ def run_folders(paths: Sequence[str]) -> list[Path]:
             found.append(p)
             continue
         if not p.is_dir():
-            raise UserError(f"{p}: no such run folder")
+            raise UserError(f"{shown(p)}: no such run folder")
         below = sorted({c.parent for pattern in ("*/config.json", "*/*/config.json") for c in p.glob(pattern)})
         if not below:
-            raise UserError(f"{p}: holds no run folders (no config.json below it)")
+            raise UserError(f"{shown(p)}: holds no run folders (no config.json below it)")
         found += below
     return found
 

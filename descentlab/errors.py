@@ -65,6 +65,12 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
+def shown(path: object) -> str:
+    """A path as an error shows it: quoted when blanks at its ends (or its being empty) would hide it."""
+    text = str(path)
+    return repr(text) if not text or text != text.strip() else text
+
+
 def first_line(e: BaseException) -> str:
     """An exception's message, its first line only (at most 160 characters), or its type's name."""
     text = str(e).strip()

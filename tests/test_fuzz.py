@@ -252,6 +252,8 @@ FOUND = [
     ["optim", "race", "--resume=" + "a" * 300],  # File name too long: exit 1
     ["optim", "svrg", "--resume=\x1e"],  # a record separator split the error into two lines
     ["rl", "rewards", "--map=\x1e"],
+    ["lm", "eval", "--", " 0"],  # "descentlab: error:  0: no such run folder": the blank hid the name
+    ["rl", "eval", "--", " 3 "],
 ]
 
 

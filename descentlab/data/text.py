@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 from pathlib import Path
 
-from descentlab.errors import DataError, first_line
+from descentlab.errors import DataError, first_line, shown
 
 PTB_SPLITS = ("train", "valid", "test")
 MAX_CORPUS_BYTES = 2**30  # 1 GB of text: about 200 million words
@@ -60,7 +60,7 @@ def text_tokens(path: str | Path) -> list[str]:
         with open(path, "rb") as f:
             raw = f.read(MAX_CORPUS_BYTES + 1)
     except FileNotFoundError:
-        raise DataError(f"{path}: no such corpus file") from None
+        raise DataError(f"{shown(path)}: no such corpus file") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror}") from None
     if len(raw) > MAX_CORPUS_BYTES:

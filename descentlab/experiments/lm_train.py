@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from descentlab.config import Options, RunConfig, param
-from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError
+from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError, shown
 from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
 from descentlab.lm.corpus import EOS, Corpus, Vocabulary, batchify, chunks, load_corpus
 from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach, generate
@@ -273,7 +273,7 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple
     """The best model of a ``descentlab lm train`` run, its vocabulary and its config."""
     folder = Path(run_dir)
     if not folder.is_dir():
-        raise UserError(f"{folder}: no such run folder")
+        raise UserError(f"{shown(folder)}: no such run folder")
     record = load_run(folder)
     if record.experiment != LM_TRAIN.name:
         raise UserError(f"{folder}: a {record.experiment} run, not a language model (lm-train)")

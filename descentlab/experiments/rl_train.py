@@ -37,7 +37,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from descentlab.config import Options, RunConfig, field_type, param
-from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError, first_line
+from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError, first_line, shown
 from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
 from descentlab.report import Claim, Section
 from descentlab.report.plots import running_mean
@@ -312,7 +312,7 @@ def load_agent(run_dir: str | Path, which: str = "best") -> tuple[Any, RLSetting
     ``"best"`` (the best periodic greedy evaluation's; the final one for a run that kept none) or ``"final"``."""
     folder = Path(run_dir)
     if not folder.is_dir():
-        raise UserError(f"{folder}: no such run folder")
+        raise UserError(f"{shown(folder)}: no such run folder")
     record = load_run(folder)
     if record.experiment != RL_TRAIN.name:
         raise UserError(f"{folder}: a {record.experiment} run, not an rl train (rl-train) run")

@@ -16,7 +16,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 
 from descentlab.config import Options, from_mapping, param, to_dict
-from descentlab.errors import CheckpointError, Interrupted, Pruned, UserError, first_line
+from descentlab.errors import CheckpointError, Interrupted, Pruned, UserError, first_line, shown
 from descentlab.experiments.declaration import Call, Command, Experiment
 from descentlab.flags import command_line
 from descentlab.runs import DEFAULT_CHECKPOINT_SECONDS, Run, StopFlag, format_table, load_run, stop_on_signals
@@ -94,7 +94,7 @@ def resume(
     """Continue the run in ``path`` from its checkpoint, with its stored config (a run killed before its
     first checkpoint starts over in its folder). ``expected``: the experiment the run must be of."""
     if not Path(path).is_dir():
-        raise UserError(f"--resume {path}: no such run folder")
+        raise UserError(f"--resume {shown(path)}: no such run folder")
     record = load_run(path)  # validated before anything in the folder changes
     if record.status == "complete":
         raise UserError(f"--resume {path}: this run is already complete; start a new run instead")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from descentlab.errors import UserError
+from descentlab.errors import UserError, shown
 from descentlab.runs.run import read_json, read_metrics
 
 
@@ -101,7 +101,7 @@ def load_run(path: str | Path) -> RunRecord:
     if (path / "config.json").exists() and not (path / "config.json").is_file():
         raise DamagedRun(f"{path / 'config.json'}: not a file")
     if not (path / "config.json").is_file():
-        raise UserError(f"{path}: not a run folder (no config.json); runs live under runs/<experiment>/")
+        raise UserError(f"{shown(path)}: not a run folder (no config.json); runs live under runs/<experiment>/")
     try:
         meta = read_json(path / "config.json")
         summary_path = path / "summary.json"

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from descentlab import __version__
-from descentlab.errors import CheckpointError, ParameterError, UserError
+from descentlab.errors import CheckpointError, ParameterError, UserError, shown
 from descentlab.runs.checkpoint import atomic_write_bytes, load_checkpoint, save_checkpoint
 
 CHECKPOINT = "checkpoint.pt"
@@ -157,7 +157,7 @@ class Run:
         """
         path = Path(path)
         if not path.is_dir():
-            raise UserError(f"--resume {path}: no such run folder")
+            raise UserError(f"--resume {shown(path)}: no such run folder")
         meta = read_json(path / "config.json")
         if not isinstance(meta, dict) or "experiment" not in meta or not isinstance(meta.get("config"), dict):
             raise UserError(f"{path / 'config.json'}: not a descentlab run config")
