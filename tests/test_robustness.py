@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shlex
 import shutil
 import signal
 import stat
@@ -168,3 +169,28 @@ def test_files_written_atomically_get_the_mode_the_umask_gives(umask: int, tmp_p
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     mode = stat.S_IMODE((tmp_path / "a.json").stat().st_mode)
     assert mode == stat.S_IMODE((tmp_path / "b").stat().st_mode) == 0o666 & ~umask, oct(mode)
+
+
+AFTER_LAST_CHECKPOINT = {
+    "landscape-minima": "landscape minima --starts 20 --steps 50",
+    "landscape-plateau": "landscape plateau --radii 3",
+    "landscape-steep": "landscape steep --steps 200",
+    "neuro-train-snn": "neuro train-snn --hidden 32 --steps 4 --epochs 1 --train-size 500 --val-size 200",
+}
+
+
+@pytest.mark.parametrize("name", list(AFTER_LAST_CHECKPOINT))
+def test_a_run_killed_after_its_last_checkpoint_resumes_to_the_same_records_and_summary(
+    name: str, tmp_path: Path
+) -> None:
+    # The slow kill tests found these: a kill between the last checkpoint and the summary left a run whose
+    # resume logged its result twice (the landscape demonstrations) or lost the spiking network's counts.
+    args = shlex.split(AFTER_LAST_CHECKPOINT[name])
+    assert cli(*args, "--out", str(tmp_path)).returncode == 0
+    (run,) = tmp_path.glob("*/*")
+    records, summary = read_metrics(run / "metrics.jsonl"), json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({"status": "running"}))  # as a SIGKILL there leaves it
+    resumed = cli(*args[:2], "--resume", str(run))
+    assert resumed.returncode == 0, resumed.stderr
+    assert read_metrics(run / "metrics.jsonl") == records
+    assert json.loads((run / "summary.json").read_text())["metrics"] == summary["metrics"]

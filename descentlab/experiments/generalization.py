@@ -277,7 +277,8 @@ def run_variants(
     state: dict[str, Any] | None, on_finish: Any = None,
 ) -> dict[str, float]:  # fmt: skip
     """Train ``build(name)`` for each name in ``variants`` in turn, checkpointing between and within them;
-    ``on_finish(variant)`` is called with each trained variant."""
+    ``on_finish(variant)`` is called with each trained variant, and what it returns (a dict of final metrics,
+    or None) joins the results, kept in the checkpoints so that a resume after that variant still has them."""
     finished: dict[str, float] = dict(state["finished"]) if state else {}
     step = state["step"] if state else 0
     current = state.get("current") if state else None
@@ -296,10 +297,10 @@ def run_variants(
             return str(run.save_checkpoint(payload))
 
         metrics, step = run_variant(v, data, run, stop, step, eval_every, seed, inner, save)
-        if on_finish is not None:
-            on_finish(v)
+        extra = on_finish(v) if on_finish is not None else None
         finished.update(metrics)
         run.log(step, {k: v for k, v in metrics.items() if not k.endswith(TIMED)})  # metrics.jsonl stays reproducible
+        finished.update(extra or {})
         run.save_checkpoint({"step": step, "finished": finished, "current": None})
     return finished
 
