@@ -175,6 +175,7 @@ AFTER_LAST_CHECKPOINT = {
     "landscape-minima": "landscape minima --starts 20 --steps 50",
     "landscape-plateau": "landscape plateau --radii 3",
     "landscape-steep": "landscape steep --steps 200",
+    "landscape-saddle": "landscape saddle --steps 300",
     "neuro-train-snn": "neuro train-snn --hidden 32 --steps 4 --epochs 1 --train-size 500 --val-size 200",
 }
 

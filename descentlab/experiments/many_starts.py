@@ -70,8 +70,6 @@ def _summary(result: ManyStarts, target: float, ks: list[int]) -> dict[str, Any]
 
 def train(cfg: MinimaConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
     """Plain and noisy descent from the same starts; medians, best values, global-minimum fractions."""
-    if state is not None and state.get("final"):
-        return dict(state["metrics"])  # killed after its result was logged and saved
     landscape = LANDSCAPES[cfg.landscape]
     starts = random_starts(landscape, cfg.starts, seed=cfg.seed)
     plain = descend_from_many(landscape, starts, cfg.lr, cfg.steps, settle=cfg.settle)
@@ -88,7 +86,7 @@ def train(cfg: MinimaConfig, run: Run, stop: StopFlag, state: dict[str, Any] | N
             metrics[f"{key}/best_of_{k}"] = mean
     run.log(0, metrics)
     atomic_write_bytes(run.path / "minima.json", json.dumps(record).encode())
-    run.save_checkpoint({"step": 0, "final": True, "metrics": metrics})  # a resume after it: nothing to redo
+    run.save_final_checkpoint(metrics)
     return metrics
 
 

@@ -129,7 +129,7 @@ def train(cfg: RaceConfig, run: Run, stop: StopFlag, state: dict[str, Any] | Non
         "metrics": metrics,
     }
     atomic_write_bytes(run.path / "trajectories.json", json.dumps(record).encode())
-    run.save_checkpoint({"step": cfg.steps, "final": True})
+    run.save_final_checkpoint(metrics, cfg.steps)
     return metrics
 
 

@@ -111,8 +111,6 @@ def plateau_train(
     cfg: PlateauConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None
 ) -> dict[str, float]:
     """Steps to leave the plateau (f < 0.5) from each distance; the paths from the farthest start."""
-    if state is not None and state.get("final"):
-        return dict(state["metrics"])  # killed after its result was logged and saved
     landscape = LANDSCAPES["plateau"]
     metrics: dict[str, float] = {}
     paths = []
@@ -129,14 +127,12 @@ def plateau_train(
     run.log(0, metrics)
     record = {"landscape": "plateau", "radii": radii, "paths": paths, "metrics": metrics}
     atomic_write_bytes(run.path / "pathology.json", json.dumps(record).encode())
-    run.save_checkpoint({"step": 0, "final": True, "metrics": metrics})  # a resume after it: nothing to redo
+    run.save_final_checkpoint(metrics)
     return metrics
 
 
 def steep_train(cfg: SteepConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
     """Each variant from (-2, -1) on Rosenbrock: final f, the step it diverged at, its longest step."""
-    if state is not None and state.get("final"):
-        return dict(state["metrics"])  # killed after its result was logged and saved
     landscape = LANDSCAPES["rosenbrock"]
     metrics: dict[str, float] = {}
     paths = []
@@ -151,7 +147,7 @@ def steep_train(cfg: SteepConfig, run: Run, stop: StopFlag, state: dict[str, Any
     run.log(0, metrics)
     record = {"landscape": "rosenbrock", "paths": paths, "metrics": metrics}
     atomic_write_bytes(run.path / "pathology.json", json.dumps(record).encode())
-    run.save_checkpoint({"step": 0, "final": True, "metrics": metrics})  # a resume after it: nothing to redo
+    run.save_final_checkpoint(metrics)
     return metrics
 
 

@@ -32,7 +32,10 @@ def _failed(run: Run) -> None:
 
 def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str, Any] | None) -> Path:
     try:
-        metrics = exp.train(cfg, run, stop, state)
+        if state is not None and state.get("final") and "metrics" in state:
+            metrics = dict(state["metrics"])  # see Run.save_final_checkpoint
+        else:
+            metrics = exp.train(cfg, run, stop, state)
     except Interrupted as e:
         run.finish("interrupted", step=max((r["step"] for r in run.metrics()), default=0))
         raise Interrupted(e.checkpoint, f"{exp.invocation} --resume {run.path}", stop.signum) from None

@@ -54,7 +54,7 @@ def train(cfg: SaddleConfig, run: Run, stop: StopFlag, state: dict[str, Any] | N
                    "diverged": False} for e in results],
     }  # fmt: skip
     atomic_write_bytes(run.path / "escapes.json", json.dumps(record).encode())
-    run.save_checkpoint({"step": 0, "final": True})
+    run.save_final_checkpoint(metrics)
     return metrics
 
 

@@ -272,6 +272,11 @@ class Run:
         save_checkpoint(self.checkpoint_path, {**state, LOGGED: dict(self._counts)})
         return self.checkpoint_path
 
+    def save_final_checkpoint(self, metrics: dict[str, float], step: int = 0) -> Path:
+        """A checkpoint that says: the run's result is logged and saved; a resume returns ``metrics`` at once
+        (a kill between it and the summary leaves nothing to redo)."""
+        return self.save_checkpoint({"step": step, "final": True, "metrics": dict(metrics)})
+
     def save_restart_checkpoint(self) -> Path:
         """A checkpoint that says: resume by starting over (a short run that keeps no state mid-way); the
         records logged so far go at the resume."""
