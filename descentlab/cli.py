@@ -20,10 +20,9 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from descentlab import __version__
-from descentlab.commands import COMMANDS, GROUPS
+from descentlab.command import Call, Command, Group
 from descentlab.config import read_config_file
 from descentlab.errors import Interrupted, ParameterError, UserError, first_line, printable
-from descentlab.experiments import Call, Command
 from descentlab.flags import add_arguments, flag, given_flags, options, resolve
 
 EXIT_SYSTEM = 1
@@ -60,7 +59,20 @@ def _add_command(parent: Any, name: str, cmd: Command) -> None:
     p.set_defaults(declaration=cmd)
 
 
-def build_parser() -> Parser:
+def declared(group: str = "") -> tuple[Sequence[Command], Sequence[Group]]:
+    """Every command and group; for ``exercise``, only its own, which import no experiment (a faster start)."""
+    if group == "exercise":
+        from descentlab import classroom
+
+        return classroom.COMMANDS, (classroom.GROUP,)
+    from descentlab.commands import COMMANDS, GROUPS
+
+    return COMMANDS, GROUPS
+
+
+def build_parser(group: str = "") -> Parser:
+    """The parser of every command (of ``group``'s only, when it is ``exercise``: see :func:`declared`)."""
+    commands, groups = declared(group)
     parser = Parser(
         prog="descentlab",
         description="descentlab: the unit 'Optimization and Generalization', run for real.",
@@ -69,20 +81,20 @@ def build_parser() -> Parser:
     )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"descentlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    groups = {}
-    for group in GROUPS:
-        g = sub.add_parser(group.name, help=group.help, description=group.description, epilog=_examples(group.examples))
-        groups[group.name] = g.add_subparsers(dest="action", metavar=group.metavar, required=True)
-    for cmd in COMMANDS:
+    parsers = {}
+    for g in groups:
+        p = sub.add_parser(g.name, help=g.help, description=g.description, epilog=_examples(g.examples))
+        parsers[g.name] = p.add_subparsers(dest="action", metavar=g.metavar, required=True)
+    for cmd in commands:
         first, *rest = cmd.command.split()
-        _add_command(groups[first] if rest else sub, rest[0] if rest else first, cmd)
+        _add_command(parsers[first] if rest else sub, rest[0] if rest else first, cmd)
     return parser
 
 
 @functools.cache
-def parser() -> Parser:
+def parser(group: str = "") -> Parser:
     """The parser, built once a process (parsing does not change it)."""
-    return build_parser()
+    return build_parser(group)
 
 
 def _call(cmd: Command, args: argparse.Namespace, argv: Sequence[str]) -> Call:
@@ -113,7 +125,7 @@ def _worded(e: UserError, cmd: Command, args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser().parse_args(argv)
+    args = parser("exercise" if argv[:1] == ["exercise"] else "").parse_args(argv)
     cmd: Command = args.declaration
     try:
         return cmd.run(_call(cmd, args, argv))

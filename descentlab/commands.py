@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from descentlab import hpo
+from descentlab import classroom, hpo
+from descentlab.command import Group
 from descentlab.config import Options, param
 from descentlab.data import check_all
 from descentlab.errors import ParameterError, UserError, printable, shown
@@ -23,18 +24,6 @@ from descentlab.experiments import DECLARATIONS, EXPERIMENTS, Call, Command, Exp
 from descentlab.labbook import build_report
 from descentlab.runs import compare_table, find_runs, format_table, list_table, load_runs
 from descentlab.tour import TOUR
-
-
-@dataclass(frozen=True)
-class Group:
-    """The first word of a command (``optim``): its one-line help, description and examples."""
-
-    name: str
-    help: str
-    description: str
-    examples: tuple[str, ...] = ()
-    metavar: str = "ACTION"  # how --help names the second word
-
 
 # ---- runs, data, report -------------------------------------------------------------------------
 
@@ -199,6 +188,7 @@ COMMANDS: tuple[Command, ...] = (
     RUNS_COMPARE,
     REPORT,
     TOUR,
+    *classroom.COMMANDS,
 )
 
 GROUPS: tuple[Group, ...] = (
@@ -306,6 +296,7 @@ GROUPS: tuple[Group, ...] = (
         "The offline data sets and their published sizes.",
         ("descentlab data check", "descentlab data check --json"),
     ),
+    classroom.GROUP,
     Group(
         "runs",
         "runs: list runs with their metrics, compare runs side by side",

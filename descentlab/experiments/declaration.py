@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
+from descentlab.command import Call, Command, Named  # noqa: F401 - Call and Command are declared there, used from here
 from descentlab.data import mnist
 from descentlab.report import Section
 from descentlab.runs import Run, RunRecord, StopFlag
@@ -63,22 +63,6 @@ def no_figures(record: RunRecord) -> dict[str, Figure]:
     return {}
 
 
-class Named:
-    """What a declaration's ``command`` (``"optim train"``) gives it."""
-
-    command: str
-
-    @property
-    def name(self) -> str:
-        """``optim-train``: the folder of an experiment's runs under ``runs/``, and the command's id."""
-        return self.command.replace(" ", "-")
-
-    @property
-    def invocation(self) -> str:
-        """``descentlab optim train``."""
-        return f"descentlab {self.command}"
-
-
 @dataclass(frozen=True)
 class Experiment(Named):
     """One experiment: a command that trains and logs a run, and everything derived from it."""
@@ -104,33 +88,6 @@ def check_mnist(cfg: Any) -> None:
     """The ``check`` of an experiment that trains on MNIST: the data set loads and is intact."""
     mnist("train")
     mnist("test")
-
-
-@dataclass(frozen=True)
-class Call:
-    """One invocation of a command: its options and settings as parsed, and how they were given."""
-
-    options: Any = None  # the command's options dataclass
-    settings: Any = None  # its settings (experiments, searches, the tour): defaults < config file < flags
-    flags: tuple[str, ...] = ()  # the settings fields given as flags
-    config_file: str | None = None  # --config FILE, when given
-    file_keys: frozenset[str] = frozenset()  # the settings fields the config file gave
-    argv: tuple[str, ...] = ()  # the whole command line, to say how to continue
-
-
-@dataclass(frozen=True)
-class Command(Named):
-    """A command that is not an experiment (it reads runs, data or models, or starts several runs)."""
-
-    command: str  # "rl eval"
-    help: str
-    description: str
-    run: Callable[[Call], int]  # returns the exit code
-    examples: tuple[str, ...] = ()
-    options: type | None = None  # its options dataclass: flags and positional arguments
-    settings: type | None = None  # a config dataclass settable by flags and --config FILE
-    sections: Callable[[Sequence[RunRecord]], list[Section]] | None = None  # report sections from any runs
-    tour: Callable[[TourSettings, Sequence[Path]], None] | None = None  # a tour step on the runs made so far
 
 
 Declaration = Experiment | Command

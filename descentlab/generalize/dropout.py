@@ -46,10 +46,25 @@ class Dropout(nn.Module):
         self.keep = float(keep) if keep is not None else 1.0 - float(drop)  # type: ignore[arg-type]
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.keep == 1.0:
-            return x
-        mask = torch.empty_like(x).bernoulli_(self.keep)  # 1 with probability keep
-        return x * mask / self.keep
+        return dropout(x, self.keep, training=self.training)
 
     def extra_repr(self) -> str:
         return f"keep={self.keep:g} (drop={1 - self.keep:g})"
+
+
+def dropout(x: Tensor, keep: float, uniform: Tensor | None = None, training: bool = True) -> Tensor:
+    """Inverted dropout in the unit's convention: keep each element with probability ``keep`` and divide
+    the kept ones by ``keep``; ``x`` itself when not ``training`` (or ``keep`` is 1).
+
+    ``uniform``, draws from U(0, 1) shaped like ``x``, makes the mask reproducible: an element is kept
+    where its draw is below ``keep``. Without it the mask is drawn from torch's generator.
+    """
+    if not training or keep == 1.0:
+        return x
+    if uniform is None:
+        mask = torch.empty_like(x).bernoulli_(keep)  # 1 with probability keep
+    else:
+        if uniform.shape != x.shape:
+            raise ValueError(f"dropout: uniform must have x's shape {tuple(x.shape)}, got {tuple(uniform.shape)}")
+        mask = (uniform < keep).to(x.dtype)
+    return x * mask / keep

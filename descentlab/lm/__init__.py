@@ -6,7 +6,7 @@
 """
 
 from descentlab.lm.corpus import EOS, UNK, Corpus, Vocabulary, batchify, chunks, corpus_tokens, load_corpus
-from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach, generate, recurrent_layer
+from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach, generate, perplexity, recurrent_layer
 
 __all__ = [
     "CELLS",
@@ -22,5 +22,6 @@ __all__ = [
     "detach",
     "generate",
     "load_corpus",
+    "perplexity",
     "recurrent_layer",
 ]

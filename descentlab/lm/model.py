@@ -113,3 +113,20 @@ def generate(
         logits, state = model(word.to(device).view(1, 1), state)
         last = logits[-1, 0]
     return out
+
+
+def perplexity(logits: Tensor, targets: Tensor) -> Tensor:
+    r"""The perplexity of a model's predictions: the exponential of the mean negative log-likelihood,
+
+    .. math:: \mathrm{PP} = \exp\Big(-\frac{1}{N} \sum_{i=1}^{N} \log p(w_i \mid w_{<i})\Big),
+
+    over every position. ``logits`` (..., V) are unnormalized scores over the vocabulary (softmax gives
+    :math:`p`), ``targets`` (...) the indices of the words that came. A 0-d tensor of ``logits``' dtype:
+    the number of equally likely words the model hesitates between, on average (V for a uniform model).
+    """
+    if logits.shape[:-1] != targets.shape:
+        raise ValueError(f"perplexity: targets must be shaped {tuple(logits.shape[:-1])}, got {tuple(targets.shape)}")
+    if targets.numel() == 0:
+        raise ValueError("perplexity: no targets (the mean of nothing is undefined)")
+    log_probs = logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # log p(w_i | w_<i)
+    return (-log_probs.mean()).exp()

@@ -42,6 +42,14 @@ class QLearningConfig(Options):
 PRESETS: dict[str, dict[str, Any]] = {}
 
 
+def q_update(q_s: Any, action: int, reward: float, q_next: Any, terminated: bool, lr: float, gamma: float) -> None:
+    """The Q-learning update of one transition, in place: ``q_s[action]`` moves toward the one-step target
+    ``reward + gamma * max(q_next)``, which is ``reward`` alone when the episode terminated (a terminal
+    state has no future). ``q_s`` and ``q_next`` are the rows of Q for s and s' (arrays or tensors)."""
+    target = reward + (0.0 if terminated else gamma * float(q_next.max()))
+    q_s[action] += lr * (target - float(q_s[action]))
+
+
 class QLearning:
     """Tabular Q-learning; ``act`` takes the greedy action (ties to the lowest index)."""
 
@@ -92,8 +100,7 @@ class QLearning:
             else:  # greedy, ties broken at random so that equal zeros do not always pick action 0
                 action = int(self.rng.choice(np.flatnonzero(q_s == q_s.max())))
             next_obs, reward, terminated, truncated, info = self.env.step(action)
-            target = float(reward) + (0.0 if terminated else cfg.gamma * float(self.q(next_obs).max()))
-            q_s[action] += cfg.lr * (target - q_s[action])  # the Q-learning update
+            q_update(q_s, action, float(reward), self.q(next_obs), terminated, cfg.lr, cfg.gamma)
             self.steps += 1
             self.updates += 1
             done = terminated or truncated

@@ -66,9 +66,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def discounted_returns(rewards: list[float], gamma: float) -> torch.Tensor:
-    """G_t = r_t + gamma G_{t+1}, from the episode's end backwards."""
-    out = torch.zeros(len(rewards))
+def discounted_returns(rewards: list[float], gamma: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """G_t = r_t + gamma G_{t+1}, from the episode's end backwards (in Python floats, stored as ``dtype``)."""
+    out = torch.zeros(len(rewards), dtype=dtype)
     running = 0.0
     for t in reversed(range(len(rewards))):
         running = rewards[t] + gamma * running

@@ -1,0 +1,297 @@
+"""Checking a student's file, and grading a whole class: each submission runs in its own process.
+
+:func:`check_file` checks every exercise a ``.py`` file or notebook defines (or those named). :func:`grade`
+checks a folder of submissions, one sub-folder (or one file) per student, each exercise of each student in
+its own process with a time and a memory limit, so a submission that loops, crashes, prints megabytes or
+allocates without bound loses only its own marks. The cases come from one seed for the whole class (every
+student gets the same cases) and the seed is written with the grades: the same submissions and seed give the
+same grades. :func:`write_grades` writes the CSV (one row per student: each exercise's score and diagnosed
+mistake) and an HTML summary (the most common mistakes).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import os
+import secrets
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from descentlab.errors import UserError, shown
+from descentlab.exercises import EXERCISES, NAMES, exercise
+from descentlab.exercises.core import Expected, Result, expected, judge
+from descentlab.exercises.sandbox import run
+from descentlab.exercises.sources import SUFFIXES, Submission, read_submission
+
+DEFAULT_TIMEOUT = 30.0  # seconds for one exercise of one submission, starting the process included
+DEFAULT_MEMORY_MB = 2048  # beyond what the process needs to start
+IMPORTS_WARNING = (
+    "it imports descentlab, whose functions are the references: the checker cannot tell this work from the library's"
+)
+
+
+def new_seed() -> int:
+    """A seed for cases drawn afresh (recorded with the results, to repeat them)."""
+    return secrets.randbelow(2**31)
+
+
+def _check(exp: Expected, sub: Submission, timeout: float, memory_mb: int) -> Result:
+    ex = exp.exercise
+    warnings = (IMPORTS_WARNING,) if sub.imports_descentlab else ()
+    if sub.syntax_error and ex.name not in sub.defines:
+        return Result(ex.name, exp.seed, problem=f"does not parse: {sub.syntax_error}", warnings=warnings)
+    outcome = run(
+        [(b.filename, b.source) for b in sub.blocks],
+        ex.name,
+        ex.parameters,
+        [c.args for c in exp.cases],
+        folder=str(sub.path.parent.resolve()),
+        timeout=timeout,
+        memory_mb=memory_mb,
+    )
+    if outcome.problem:
+        return Result(ex.name, exp.seed, problem=outcome.problem, warnings=warnings, seconds=outcome.seconds)
+    cases, mistake = judge(exp, outcome.outputs, outcome.errors)
+    return Result(ex.name, exp.seed, tuple(cases), mistake, warnings=warnings, seconds=outcome.seconds)
+
+
+def _valid_names(names: Sequence[str]) -> list[str]:
+    for n in names:
+        exercise(n)  # ValueError naming the valid ones
+    return list(dict.fromkeys(names))
+
+
+def exercises_in(sub: Submission) -> list[str]:
+    """The exercises a submission defines; for a file that does not parse, the one its name gives."""
+    found = sub.defined(NAMES)
+    if not found and sub.syntax_error and sub.path.stem in NAMES:
+        found = [sub.path.stem]
+    return found
+
+
+def check_file(
+    path: str | Path,
+    names: Sequence[str] = (),
+    seed: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    jobs: int = 0,
+) -> list[Result]:
+    """Check the exercises the file at ``path`` defines (or ``names``), each in its own process."""
+    names = _valid_names(names)
+    sub = read_submission(path, tuple(names) or NAMES)
+    chosen = names or exercises_in(sub)
+    if not chosen:
+        if sub.syntax_error:
+            raise UserError(f"{shown(path)} does not parse ({sub.syntax_error}); name the exercise with --exercise")
+        raise UserError(
+            f"{shown(path)} defines none of the exercises' functions ({', '.join(NAMES)}); "
+            "start one with: descentlab exercise start NAME"
+        )
+    seed = new_seed() if seed is None else seed
+    exps = [expected(exercise(n), seed) for n in chosen]
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        return list(pool.map(lambda e: _check(e, sub, timeout, memory_mb), exps))
+
+
+# ---- a class --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grades:
+    seed: int
+    exercises: tuple[str, ...]
+    students: tuple[str, ...]
+    results: dict[tuple[str, str], Result]  # (student, exercise) -> result
+
+    def total(self, student: str) -> float:
+        return sum(self.results[student, e].score for e in self.exercises)
+
+
+def submissions(folder: str | Path) -> dict[str, list[Path]]:
+    """Each student's files: ``FOLDER/STUDENT/**.py|.ipynb`` (two levels down at most) or ``FOLDER/STUDENT.py``."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UserError(f"{shown(root)}: no such folder" if not root.exists() else f"{shown(root)}: not a folder")
+    found: dict[str, list[Path]] = {}
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_file() and entry.suffix in SUFFIXES:
+            found.setdefault(entry.stem, []).append(entry)
+        elif entry.is_dir():
+            files = sorted(
+                p
+                for pattern in ("*", "*/*")
+                for p in entry.glob(pattern)
+                if p.suffix in SUFFIXES
+                and p.is_file()
+                and not any(part.startswith((".", "_")) for part in p.relative_to(entry).parts)
+            )
+            if files:
+                found.setdefault(entry.name, []).extend(files)
+    if not found:
+        raise UserError(
+            f"{shown(root)} holds no submissions (a folder per student with .py or .ipynb files, "
+            "or a .py or .ipynb file per student)"
+        )
+    return found
+
+
+def grade(
+    folder: str | Path,
+    names: Sequence[str] = (),
+    seed: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    jobs: int = 0,
+    progress: Callable[[str, Result], None] | None = None,
+) -> Grades:
+    """Grade every student's submissions under ``folder`` on ``names`` (default: every exercise any student
+    submitted), each exercise of each student in its own process; ``progress`` hears of each result."""
+    names = _valid_names(names)
+    students = submissions(folder)
+    subs: dict[str, list[Submission]] = {}
+    unreadable: dict[tuple[str, str], str] = {}
+    for student, files in students.items():
+        subs[student] = []
+        for f in files:
+            try:
+                subs[student].append(read_submission(f, tuple(names) or NAMES))
+            except UserError as e:
+                if f.stem in NAMES:
+                    unreadable[student, f.stem] = f"unreadable: {e}"
+    chosen = names or [
+        n
+        for n in NAMES
+        if any(n in exercises_in(s) for ss in subs.values() for s in ss) or any(k[1] == n for k in unreadable)
+    ]
+    if not chosen:
+        raise UserError(f"no submission under {shown(folder)} defines an exercise's function ({', '.join(NAMES)})")
+    seed = new_seed() if seed is None else seed
+    exps = {n: expected(exercise(n), seed) for n in chosen}
+    results: dict[tuple[str, str], Result] = {}
+    work = []
+    for student in students:
+        for name in chosen:
+            sub = next((s for s in subs[student] if name in exercises_in(s)), None)
+            if sub is not None:
+                work.append((student, name, sub))
+            else:
+                why = unreadable.get((student, name), f"missing: no file defines {name}")
+                results[student, name] = Result(name, seed, problem=why)
+
+    def one(item: tuple[str, str, Submission]) -> None:
+        student, name, sub = item
+        result = _check(exps[name], sub, timeout, memory_mb)
+        results[student, name] = result
+        if progress is not None:
+            progress(student, result)
+
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        list(pool.map(one, work))
+    return Grades(seed, tuple(chosen), tuple(students), results)
+
+
+# ---- the grades, written ------------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def grades_csv(grades: Grades) -> str:
+    """One row per student: the total, then each exercise's score (the fraction of its cases passed) and
+    diagnosis, and the seed of the cases."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = ["student", "total"]
+    for name in grades.exercises:
+        header += [name, f"{name} diagnosis"]
+    writer.writerow([*header, "seed"])
+    for student in grades.students:
+        row = [student, f"{grades.total(student):.2f}"]
+        for name in grades.exercises:
+            r = grades.results[student, name]
+            row += [f"{r.score:.2f}", r.diagnosis]
+        writer.writerow([*row, str(grades.seed)])
+    return out.getvalue()
+
+
+def grades_html(grades: Grades, command: str = "") -> str:
+    """A summary page: per exercise, how many passed and the most common mistakes; then every student."""
+    e = html.escape
+    rows = []
+    mistakes: Counter[tuple[str, str]] = Counter()
+    for name in grades.exercises:
+        results = [grades.results[s, name] for s in grades.students]
+        submitted = [r for r in results if not r.problem.startswith("missing")]
+        counts = Counter(r.diagnosis for r in submitted if not r.ok)
+        mistakes.update({(name, d): c for d, c in counts.items()})
+        mean = sum(r.score for r in results) / len(results)
+        common = "; ".join(f"{e(d)} ({c})" for d, c in counts.most_common(3)) or "none"
+        rows.append(
+            f"<tr><td><code>{e(name)}</code></td><td>{len(submitted)}</td><td>{sum(r.ok for r in results)}</td>"
+            f"<td>{mean:.2f}</td><td>{common}</td></tr>"
+        )
+    explained = {(n, m.name): m.sentence() for ex in EXERCISES for m in ex.mistakes for n in [ex.name]}
+    top = "".join(
+        f"<li><b>{c}</b> x <code>{e(n)}</code>: {e(d)}"
+        + (f" <small>{e(explained[n, d])}</small>" if (n, d) in explained else "")
+        + "</li>"
+        for (n, d), c in mistakes.most_common(10)
+    )
+    head = "".join(f"<th>{e(n)}</th>" for n in grades.exercises)
+    body = []
+    for s in grades.students:
+        cells = []
+        for n in grades.exercises:
+            r = grades.results[s, n]
+            cls = "ok" if r.ok else ("partial" if r.score > 0 else "bad")
+            cells.append(
+                f'<td class="{cls}" title="{e(r.diagnosis)}">{r.score:.2f}<br><small>{e(r.diagnosis)}</small></td>'
+            )
+        body.append(f"<tr><th>{e(s)}</th><td>{grades.total(s):.2f}</td>{''.join(cells)}</tr>")
+    style = (
+        "body{font-family:sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top}.ok{background:#e6f4e6}"
+        ".partial{background:#fff6da}.bad{background:#fbe3e3}small{color:#555}"
+    )
+    repeat = f"<p>Repeat these grades with: <code>{e(command)}</code></p>" if command else ""
+    return (
+        f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Exercise grades</title>"
+        f"<style>{style}</style></head><body><h1>Exercise grades</h1>"
+        f"<p>{len(grades.students)} students, {len(grades.exercises)} exercises; cases drawn with seed "
+        f"<b>{grades.seed}</b>.</p>{repeat}"
+        f"<h2>Most common mistakes</h2><ol>{top or '<li>none</li>'}</ol>"
+        f"<h2>By exercise</h2><table><tr><th>exercise</th><th>submitted</th><th>all cases passed</th>"
+        f"<th>mean score</th><th>most common diagnoses</th></tr>{''.join(rows)}</table>"
+        f"<h2>By student</h2><table><tr><th>student</th><th>total</th>{head}</tr>{''.join(body)}</table>"
+        "</body></html>\n"
+    )
+
+
+def write_grades(grades: Grades, out: str | Path, command: str = "") -> tuple[Path, Path]:
+    """Write ``out`` (the CSV) and the HTML summary beside it (same name, ``.html``)."""
+    out = Path(out)
+    page = out.with_suffix(".html")
+    _write_atomic(out, grades_csv(grades))
+    _write_atomic(page, grades_html(grades, command))
+    return out, page

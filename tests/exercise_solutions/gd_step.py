@@ -1,0 +1,2 @@
+def gd_step(w, grad, lr):
+    return w - lr * grad
