@@ -110,7 +110,7 @@ class CheckOptions(Options):
         None, "seed of the cases (default: a new one each time, printed to repeat it)", low=0, high=2**31 - 1
     )
     timeout: float = param(
-        DEFAULT_TIMEOUT, "seconds each exercise may take, starting its process included", low=1.0, high=3600.0
+        DEFAULT_TIMEOUT, "seconds the code of each exercise may take (loading it included)", low=1.0, high=3600.0
     )
     memory_mb: int = param(DEFAULT_MEMORY_MB, "memory (MiB) each exercise may allocate", low=16, high=1_048_576)
     json: bool = param(False, "print one JSON object instead of the report")

@@ -111,8 +111,13 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__} ({value!r})"
 
 
-def _number(x: float) -> str:
-    return f"{x:.6g}"
+def _numbers(got: float, expected: float) -> tuple[str, str]:
+    """The two numbers to at least 6 significant digits, and to as many as it takes to tell them apart."""
+    for digits in (6, 10, 17):
+        g, e = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+        if g != e:
+            break
+    return g, e
 
 
 def compare(got: Any, expected: Any, tol: Tolerance, where: str = "") -> str | None:
@@ -154,9 +159,10 @@ def compare(got: Any, expected: Any, tol: Tolerance, where: str = "") -> str | N
             index = tuple(int(i) for i in bad[0])
             g, e = float(g64[index]), float(e64[index])
             diff = abs(g - e)
+            g_text, e_text = _numbers(g, e)
             return (
-                f"{name}: {len(bad)} of {got.numel()} elements differ; first at index {index}: got {_number(g)}, "
-                f"expected {_number(e)} (difference {diff:.3g}, allowed {atol + rtol * abs(e):.3g})"
+                f"{name}: {len(bad)} of {got.numel()} elements differ; first at index {index}: got {g_text}, "
+                f"expected {e_text} (difference {diff:.3g}, allowed {atol + rtol * abs(e):.3g})"
             )
         return None
     if isinstance(expected, bool):
@@ -169,7 +175,8 @@ def compare(got: Any, expected: Any, tol: Tolerance, where: str = "") -> str | N
         rtol, atol = tol.of(torch.float64)
         if math.isclose(got, expected, rel_tol=rtol, abs_tol=atol) or (math.isnan(got) and math.isnan(expected)):
             return None
-        return f"{name}: got {_number(got)}, expected {_number(expected)}"
+        g_text, e_text = _numbers(float(got), expected)
+        return f"{name}: got {g_text}, expected {e_text}"
     return None if got == expected else f"{name}: expected {expected!r}, got {got!r}"
 
 

@@ -29,7 +29,7 @@ from descentlab.exercises.core import Expected, Result, expected, judge
 from descentlab.exercises.sandbox import run
 from descentlab.exercises.sources import SUFFIXES, Submission, read_submission
 
-DEFAULT_TIMEOUT = 30.0  # seconds for one exercise of one submission, starting the process included
+DEFAULT_TIMEOUT = 10.0  # seconds the code of one exercise of one submission may take, loading it included
 DEFAULT_MEMORY_MB = 2048  # beyond what the process needs to start
 IMPORTS_WARNING = (
     "it imports descentlab, whose functions are the references: the checker cannot tell this work from the library's"

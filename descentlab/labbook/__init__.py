@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from descentlab.exercises import EXERCISES
 from descentlab.experiments import DECLARATIONS, Declaration, Experiment
 from descentlab.report import Chapter, Section, generic_section, write_report
 from descentlab.report.markup import markdown
@@ -124,6 +125,28 @@ def _sections(name: str, runs: Sequence[RunRecord]) -> list[Section]:
     return decl.sections(runs) if decl.sections is not None else []
 
 
+def exercises_section(chapter: str) -> str:
+    """The chapter's exercises: each one's signature, what it asks, its difficulty, the command that starts it
+    and the mistakes the checker recognizes (anchored at ``#exercise-NAME``); "" for a chapter without any."""
+    mine = [e for e in EXERCISES if e.chapter == chapter]
+    if not mine:
+        return ""
+    level = {1: "easy", 2: "medium", 3: "hard"}
+    items = "".join(
+        f'<li id="exercise-{html.escape(e.name)}"><code>{html.escape(e.signature)}</code>: {html.escape(e.title)} '
+        f"({level[e.difficulty]}). Start it with <code>descentlab exercise start {html.escape(e.name)}</code> and "
+        f"check it with <code>descentlab exercise check {html.escape(e.name)}.py</code>; the checker names these "
+        f"mistakes: {html.escape('; '.join(m.name for m in e.mistakes))}.</li>"
+        for e in mine
+    )
+    return (
+        f'<section class="exercises" id="{html.escape(chapter)}-exercises"><h3>Exercises</h3><p>Write these '
+        "functions yourself: each template states the equation, the shapes and what the checker tries, and the "
+        "checker compares your function with descentlab's own on cases drawn when you run it.</p>"
+        f"<ul>{items}</ul></section>"
+    )
+
+
 def build_chapters(runs: Sequence[RunRecord], every_chapter: bool = False) -> list[Chapter]:
     """The chapters with the sections of ``runs`` in their places. A chapter with no runs of its own is
     left out unless ``every_chapter``; runs of experiments no chapter shows come last."""
@@ -142,6 +165,9 @@ def build_chapters(runs: Sequence[RunRecord], every_chapter: bool = False) -> li
                 sections = _sections(part.name, runs)
                 shown += len(sections)
                 parts += sections
+        exercises = exercises_section(ch.id)
+        if exercises:
+            parts.append(exercises)
         if shown or every_chapter:
             out.append(Chapter(f"chapter-{ch.id}", f"{ch.number}. {ch.title}", parts))
     shown_names = {n for ch in chapters() for n in ch.runs}

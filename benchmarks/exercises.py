@@ -1,0 +1,94 @@
+"""How long a student waits for ``descentlab exercise check``, and a teacher for ``exercise grade``.
+
+1. Check: ``descentlab exercise check tests/exercise_solutions/NAME.py`` for every exercise, as a student
+   runs it (a new process: starting Python, importing torch and the exercises, drawing the cases, computing
+   the reference and the known mistakes, running the solution in its own process), wall-clock seconds, the
+   median of ``--rounds``. Beside it, in the same rounds, the floor every torch-based checker pays:
+   ``python -c "import torch"``; the ratio says how much the check adds to it. Target (issue 17): under 5 s
+   on the 2-core CPU machine for each exercise.
+2. Grade: a class of ``--students`` students, each submitting the four exercises of the class test (the
+   independent solutions), graded with one process per student and exercise from a fork server that has
+   imported torch (the default path), against the same submissions checked one ``exercise check`` process
+   per student and exercise, the way a script around the check command would.
+
+    python benchmarks/exercises.py [--rounds 3] [--students 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTIONS = REPO / "tests" / "exercise_solutions"
+GRADED = ("gd_step", "adam_step", "dropout", "q_update")
+
+
+def seconds(command: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    took = time.perf_counter() - start
+    if done.returncode not in (0,):
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stdout[-500:]} {done.stderr[-500:]}")
+    return took
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--students", type=int, default=30)
+    args = parser.parse_args()
+    from descentlab.exercises import NAMES
+
+    descentlab = str(Path(sys.executable).parent / "descentlab")
+    floor: list[float] = []
+    checks: dict[str, list[float]] = {n: [] for n in NAMES}
+    for _ in range(args.rounds):
+        for name in NAMES:
+            floor.append(seconds([sys.executable, "-c", "import torch"]))
+            checks[name].append(
+                seconds([descentlab, "exercise", "check", str(SOLUTIONS / f"{name}.py"), "--seed", "0"])
+            )
+    base = median(floor)
+    print(f"exercise check of a correct solution, median of {args.rounds} (python -c 'import torch': {base:.2f} s)\n")
+    print(f"{'exercise':20} {'check (s)':>10} {'import torch (s)':>17} {'ratio':>7} {'under 5 s':>10}")
+    for name in NAMES:
+        took = median(checks[name])
+        print(f"{name:20} {took:10.2f} {base:17.2f} {took / base:7.2f} {'yes' if took < 5 else 'NO':>10}")
+    worst = max(median(v) for v in checks.values())
+    print(f"\nslowest: {worst:.2f} s (target: under 5 s)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "class"
+        for i in range(args.students):
+            for name in GRADED:
+                (root / f"s{i:02d}").mkdir(parents=True, exist_ok=True)
+                shutil.copy(SOLUTIONS / f"{name}.py", root / f"s{i:02d}" / f"{name}.py")
+        out = str(Path(tmp) / "grades.csv")
+        graded = median([seconds([descentlab, "exercise", "grade", str(root), "--seed", "0", "--out", out])
+                         for _ in range(args.rounds)])  # fmt: skip
+        one_by_one = 0.0
+        for i in range(args.students):
+            for name in GRADED:
+                one_by_one += seconds(
+                    [descentlab, "exercise", "check", str(root / f"s{i:02d}" / f"{name}.py"), "--seed", "0"]
+                )
+    count = args.students * len(GRADED)
+    print(f"\ngrading {args.students} students x {len(GRADED)} exercises ({count} checks, each in its own process)\n")
+    print(f"{'how':44} {'seconds':>8} {'per check':>10} {'ratio':>7}")
+    print(f"{'descentlab exercise grade (fork server)':44} {graded:8.1f} {graded / count:10.3f} {1.0:7.2f}")
+    print(f"{'one descentlab exercise check per check':44} {one_by_one:8.1f} {one_by_one / count:10.3f} "
+          f"{one_by_one / graded:7.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
