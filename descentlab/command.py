@@ -13,9 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from descentlab.experiments.declaration import TourSettings
     from descentlab.report import Section
     from descentlab.runs import RunRecord
+
+
+@dataclass(frozen=True)
+class TourSettings:
+    """What every tour entry is told: the seed and device, and whether this is the quick tour."""
+
+    seed: int = 0
+    device: str = "auto"
+    quick: bool = False
 
 
 class Named:

@@ -197,11 +197,18 @@ def test_a_notebook_cell_that_defines_the_function_is_checked_and_others_are_not
         {"cell_type": "markdown", "source": ["# Lab 1"]},
         {"cell_type": "code", "source": ["%matplotlib inline\n", "import torch\n"]},
         {"cell_type": "code", "source": ["while True:\n", "    pass  # a training loop that must not run\n"]},
-        {"cell_type": "code", "source": (SOLUTIONS / "lstm_step.py").read_text().replace("import torch\n", "")},
+        {"cell_type": "code", "source": "EPS = 1e-8\n\n\ndef helper(z):\n    return torch.sigmoid(z)\n"},
+        {
+            "cell_type": "code",
+            "source": (SOLUTIONS / "lstm_step.py")
+            .read_text()
+            .replace("import torch\n", "")
+            .replace("torch.sigmoid(", "helper("),
+        },
         {"cell_type": "code", "source": "lstm_step(1, 2)"},
     ]
     path = write(tmp_path / "lab.ipynb", json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5}))
-    assert read_submission(path).defines == ("torch", "lstm_step")
+    assert read_submission(path).defines == ("torch", "EPS", "helper", "lstm_step")
     (result,) = check_file(path, seed=0, timeout=20)
     assert result.ok
 
@@ -321,6 +328,7 @@ def make_class(root: Path) -> dict[tuple[str, str], tuple[str, str]]:
                     {"cell_type": "code", "source": (SOLUTIONS / f"{n}.py").read_text()} for n in ("gd_step", "dropout")
                 ]
                 write(root / student / "lab.ipynb", json.dumps({"cells": cells}))
+                write(root / student / "zz_draft.py", WRONG["gd_step"][0])  # a second gd_step: not graded
                 expected[student, name] = (
                     ("1.00", "") if name in ("gd_step", "dropout") else ("0.00", "missing: no file defines " + name)
                 )
@@ -355,6 +363,7 @@ def test_grading_a_class_of_30_gives_the_expected_csv(tmp_path: Path) -> None:
     page = out.with_suffix(".html").read_text()
     assert "Most common mistakes" in page and "gradient ascent" in page and "seed <b>11</b>" in page
     assert "--seed 11" in page
+    assert "gd_step is also defined in student04/zz_draft.py; student04/lab.ipynb was graded" in page
 
 
 def test_the_same_submissions_and_seed_give_the_same_grades(tmp_path: Path) -> None:
@@ -380,3 +389,15 @@ def test_grade_refuses_bad_input_on_one_line(tmp_path: Path) -> None:
     assert_one_line_error(cli("exercise", "grade", str(tmp_path / "c"), "--out", str(tmp_path / "file" / "g.csv")),
                           "--out", "is a file")  # fmt: skip
     assert_one_line_error(cli("exercise", "grade", str(tmp_path / "c"), "--exercises", "nope"), "--exercises", "'nope'")
+
+
+def test_the_exercises_import_no_run_report_experiment_or_cli_layer() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, descentlab.exercises.grading, descentlab.classroom\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('descentlab.runs', 'descentlab.report', "
+            "'descentlab.experiments', 'descentlab.cli', 'descentlab.commands', 'descentlab.hpo'))))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"  # so `descentlab exercise ...` starts without importing the experiments

@@ -2,8 +2,7 @@
 estimates.
 
 The references are :func:`descentlab.rl.qlearning.q_update` (the update the Q-learning agent makes),
-:func:`descentlab.rl.reinforce.discounted_returns` (REINFORCE's) and :func:`descentlab.rl.ppo.gae` (PPO's),
-imported when first called, so that checking another exercise does not load Gymnasium.
+:func:`descentlab.rl.reinforce.discounted_returns` (REINFORCE's) and :func:`descentlab.rl.ppo.gae` (PPO's).
 """
 
 from __future__ import annotations
@@ -14,6 +13,9 @@ from torch import Tensor
 from descentlab.exercises.core import Case, Exercise, Mistake
 from descentlab.exercises.networks import _dtype_name, _int
 from descentlab.exercises.optimizers import DTYPES, _pick, _randn
+from descentlab.rl.ppo import gae as library_gae
+from descentlab.rl.qlearning import q_update as library_q_update
+from descentlab.rl.reinforce import discounted_returns as library_returns
 
 SECTION = "chapter-rl"
 
@@ -22,8 +24,6 @@ SECTION = "chapter-rl"
 
 
 def q_update(q: Tensor, s: int, a: int, r: float, s_next: int, terminated: bool, alpha: float, gamma: float) -> Tensor:
-    from descentlab.rl.qlearning import q_update as library_q_update
-
     q = q.clone()
     library_q_update(q[s], a, r, q[s_next], terminated, alpha, gamma)
     return q
@@ -154,8 +154,6 @@ and float64.
 
 
 def discounted_returns(rewards: Tensor, gamma: float) -> Tensor:
-    from descentlab.rl.reinforce import discounted_returns as library_returns
-
     return library_returns([float(r) for r in rewards], gamma, rewards.dtype)
 
 
@@ -239,8 +237,6 @@ The checker tries one step, gamma = 0 and 1, a single reward at the end, float32
 def gae(
     rewards: Tensor, values: Tensor, starts: Tensor, next_value: Tensor, next_start: Tensor, gamma: float, lam: float
 ) -> Tensor:
-    from descentlab.rl.ppo import gae as library_gae
-
     return library_gae(rewards, values, starts, next_value, next_start, gamma, lam)
 
 

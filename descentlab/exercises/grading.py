@@ -12,6 +12,7 @@ mistake) and an HTML summary (the most common mistakes).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import os
@@ -156,6 +157,7 @@ def grade(
     """Grade every student's submissions under ``folder`` on ``names`` (default: every exercise any student
     submitted), each exercise of each student in its own process; ``progress`` hears of each result."""
     names = _valid_names(names)
+    root = Path(folder)
     students = submissions(folder)
     subs: dict[str, list[Submission]] = {}
     unreadable: dict[tuple[str, str], str] = {}
@@ -180,16 +182,20 @@ def grade(
     work = []
     for student in students:
         for name in chosen:
-            sub = next((s for s in subs[student] if name in exercises_in(s)), None)
-            if sub is not None:
-                work.append((student, name, sub))
+            defining = [s for s in subs[student] if name in exercises_in(s)]
+            if defining:
+                others = [str(s.path.relative_to(root)) for s in defining[1:]]
+                work.append((student, name, defining[0], others))
             else:
                 why = unreadable.get((student, name), f"missing: no file defines {name}")
                 results[student, name] = Result(name, seed, problem=why)
 
-    def one(item: tuple[str, str, Submission]) -> None:
-        student, name, sub = item
+    def one(item: tuple[str, str, Submission, list[str]]) -> None:
+        student, name, sub, others = item
         result = _check(exps[name], sub, timeout, memory_mb)
+        if others:
+            also = f"{name} is also defined in {', '.join(others)}; {sub.path.relative_to(root)} was graded"
+            result = dataclasses.replace(result, warnings=(*result.warnings, also))
         results[student, name] = result
         if progress is not None:
             progress(student, result)
@@ -266,7 +272,9 @@ def grades_html(grades: Grades, command: str = "") -> str:
             r = grades.results[s, n]
             cls = "ok" if r.ok else ("partial" if r.score > 0 else "bad")
             cells.append(
-                f'<td class="{cls}" title="{e(r.diagnosis)}">{r.score:.2f}<br><small>{e(r.diagnosis)}</small></td>'
+                f'<td class="{cls}" title="{e(r.diagnosis)}">{r.score:.2f}<br><small>{e(r.diagnosis)}</small>'
+                + "".join(f"<br><small>warning: {e(w)}</small>" for w in r.warnings)
+                + "</td>"
             )
         body.append(f"<tr><th>{e(s)}</th><td>{grades.total(s):.2f}</td>{''.join(cells)}</tr>")
     style = (

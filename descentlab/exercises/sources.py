@@ -1,8 +1,8 @@
 """A submission's code: a ``.py`` file, or the cells of a Jupyter notebook that define the exercises.
 
 A notebook is not run as a whole (its other cells may train for an hour): :func:`read_submission` keeps the
-code cells that define an exercise's function and the cells made only of imports, in their order, without
-IPython's ``%magic`` and ``!shell`` lines. Everything here reads the code; nothing runs it (that happens in
+code cells that define an exercise's function and the cells made only of imports, definitions and constants
+(the helpers a function may need), in their order, without IPython's ``%magic`` and ``!shell`` lines. Everything here reads the code; nothing runs it (that happens in
 :mod:`descentlab.exercises.sandbox`, in another process).
 """
 
@@ -68,8 +68,29 @@ def _imports_descentlab(tree: ast.Module) -> bool:
     return False
 
 
-def _only_imports(tree: ast.Module) -> bool:
-    return bool(tree.body) and all(isinstance(n, ast.Import | ast.ImportFrom) for n in tree.body)
+def _quiet(value: ast.expr | None) -> bool:
+    """An expression that computes nothing worth fearing: a literal, a name, an attribute, or tuples of them."""
+    if isinstance(value, ast.Tuple | ast.List):
+        return all(_quiet(v) for v in value.elts)
+    if isinstance(value, ast.UnaryOp | ast.BinOp):
+        return all(_quiet(v) for v in ast.iter_child_nodes(value) if isinstance(v, ast.expr))
+    return isinstance(value, ast.Constant | ast.Name | ast.Attribute)
+
+
+def _definitions_only(tree: ast.Module) -> bool:
+    """A cell that only imports, defines functions or classes, or assigns constants: safe to run, and
+    perhaps needed by the exercise's function (a helper, ``EPS = 1e-8``). A cell with a call or a loop at
+    its top level (training, plotting) is not run."""
+    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    for node in tree.body:
+        if isinstance(node, allowed):
+            continue
+        if isinstance(node, ast.Assign | ast.AnnAssign) and _quiet(node.value):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        return False
+    return bool(tree.body)
 
 
 def _cells(path: Path, text: str) -> list[Block]:
@@ -93,7 +114,8 @@ def _cells(path: Path, text: str) -> list[Block]:
 
 def read_submission(path: str | Path, wanted: tuple[str, ...] = ()) -> Submission:
     """The code of the ``.py`` file or notebook at ``path``. From a notebook, the cells that define one of
-    ``wanted`` (or any function, when ``wanted`` is empty) and the cells of imports only."""
+    ``wanted`` (or any function, when ``wanted`` is empty) and the cells of imports, definitions and
+    constants only."""
     path = Path(path)
     if path.suffix not in SUFFIXES:
         raise UserError(f"{shown(path)}: a submission is a .py file or a Jupyter notebook (.ipynb)")
@@ -123,7 +145,7 @@ def read_submission(path: str | Path, wanted: tuple[str, ...] = ()) -> Submissio
         functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
         keep = (
             path.suffix == ".py"
-            or _only_imports(tree)
+            or _definitions_only(tree)
             or any(n in functions for n in wanted)
             or (not wanted and functions)
         )

@@ -19,22 +19,13 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from descentlab.command import Call, Command, Named  # noqa: F401 - Call and Command are declared there, used from here
+from descentlab.command import Call, Command, Named, TourSettings  # noqa: F401 - declared there, used from here
 from descentlab.data import mnist
 from descentlab.report import Section
 from descentlab.runs import Run, RunRecord, StopFlag
 
 Table = tuple[list[str], list[list[str]]]  # header, rows
 TrainFn = Callable[[Any, Run, StopFlag, "dict[str, Any] | None"], "dict[str, float]"]
-
-
-@dataclass(frozen=True)
-class TourSettings:
-    """What every tour entry is told: the seed and device, and whether this is the quick tour."""
-
-    seed: int = 0
-    device: str = "auto"
-    quick: bool = False
 
 
 @dataclass(frozen=True)
