@@ -45,7 +45,8 @@ PRESETS: dict[str, dict[str, Any]] = {}
 def q_update(q_s: Any, action: int, reward: float, q_next: Any, terminated: bool, lr: float, gamma: float) -> None:
     """The Q-learning update of one transition, in place: ``q_s[action]`` moves toward the one-step target
     ``reward + gamma * max(q_next)``, which is ``reward`` alone when the episode terminated (a terminal
-    state has no future). ``q_s`` and ``q_next`` are the rows of Q for s and s' (arrays or tensors)."""
+    state has no future, and ``q_next`` may be None). ``q_s`` and ``q_next`` are the rows of Q for s and s'
+    (arrays or tensors)."""
     target = reward + (0.0 if terminated else gamma * float(q_next.max()))
     q_s[action] += lr * (target - float(q_s[action]))
 
@@ -100,7 +101,8 @@ class QLearning:
             else:  # greedy, ties broken at random so that equal zeros do not always pick action 0
                 action = int(self.rng.choice(np.flatnonzero(q_s == q_s.max())))
             next_obs, reward, terminated, truncated, info = self.env.step(action)
-            q_update(q_s, action, float(reward), self.q(next_obs), terminated, cfg.lr, cfg.gamma)
+            q_next = None if terminated else self.q(next_obs)  # a terminal state gets no row of its own
+            q_update(q_s, action, float(reward), q_next, terminated, cfg.lr, cfg.gamma)
             self.steps += 1
             self.updates += 1
             done = terminated or truncated
