@@ -38,6 +38,7 @@ class Tolerance:
         return (self.rtol64, self.atol64) if dtype == torch.float64 else (self.rtol32, self.atol32)
 
     def describe(self) -> str:
+        """In words: ``float32: rtol 0.0001, atol 1e-05; float64: rtol 1e-07, atol 1e-09``."""
         return (
             f"float32: rtol {self.rtol32:g}, atol {self.atol32:g}; float64: rtol {self.rtol64:g}, atol {self.atol64:g}"
         )
@@ -87,7 +88,11 @@ class Exercise:
 
     def template(self) -> str:
         """The file ``descentlab exercise start`` writes: the signature, the docstring, and no body."""
-        doc = "\n".join(("    " + line).rstrip() for line in self.docstring.strip("\n").splitlines())
+        text = (
+            f"{self.docstring.strip()}\n\nEach output is compared with the reference's element by element, "
+            f"|got - expected| <= atol + rtol |expected|,\nwith {self.tolerance.describe()}."
+        )
+        doc = "\n".join(("    " + line).rstrip() for line in text.splitlines())
         return (
             f"# Exercise {self.name}: {self.title}.\n"
             f"# Check it with: descentlab exercise check {self.name}.py\n"
