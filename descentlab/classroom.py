@@ -18,13 +18,9 @@ from descentlab.errors import ParameterError, UserError, printable, shown
 from descentlab.exercises import CHAPTERS, EXERCISES, NAMES, Result, exercise
 from descentlab.exercises.core import LAB_BOOK
 from descentlab.exercises.grading import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, check_file, grade, write_grades
+from descentlab.runs import format_table
 
 DIFFICULTY = {1: "easy", 2: "medium", 3: "hard"}
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows])
 
 
 # ---- list -------------------------------------------------------------------------------------------------
@@ -58,7 +54,7 @@ def list_exercises(call: Call) -> int:
         [e.name, f"{CHAPTERS[e.chapter]} {e.chapter}", DIFFICULTY[e.difficulty], e.title, str(len(e.mistakes))]
         for e in EXERCISES
     ]
-    print(_table(["exercise", "chapter", "difficulty", "what to write", "known mistakes"], rows))
+    print(format_table(["exercise", "chapter", "difficulty", "what to write", "known mistakes"], rows))
     print("\nstart one with: descentlab exercise start NAME; check it with: descentlab exercise check NAME.py")
     return 0
 
@@ -242,7 +238,7 @@ def grade_class(call: Call) -> int:
         [s, f"{grades.total(s):.2f}"] + [f"{grades.results[s, n].score:.2f}" for n in grades.exercises]
         for s in grades.students
     ]
-    print(_table(["student", "total", *grades.exercises], rows))
+    print(format_table(["student", "total", *grades.exercises], rows))
     print(f"\ngrades: {csv_path}\nsummary: {html_path}\nseed {grades.seed} (repeat with --seed {grades.seed})")
     return 0
 

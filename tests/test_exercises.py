@@ -395,9 +395,14 @@ def test_the_exercises_import_no_run_report_experiment_or_cli_layer() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, descentlab.exercises.grading, descentlab.classroom\n"
-            "print(sorted(m for m in sys.modules if m.startswith(('descentlab.runs', 'descentlab.report', "
-            "'descentlab.experiments', 'descentlab.cli', 'descentlab.commands', 'descentlab.hpo'))))")  # fmt: skip
+    code = (
+        "import sys, descentlab.exercises.grading\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('descentlab.runs', 'descentlab.report', "
+        "'descentlab.experiments', 'descentlab.cli', 'descentlab.commands', 'descentlab.hpo'))))\n"
+        "import descentlab.classroom\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('descentlab.report', 'descentlab.experiments', "
+        "'descentlab.cli', 'descentlab.commands', 'descentlab.hpo', 'matplotlib'))))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"  # so `descentlab exercise ...` starts without importing the experiments
+    assert done.stdout.split() == ["[]", "[]"]  # so `descentlab exercise ...` starts without importing the experiments
