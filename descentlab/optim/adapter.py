@@ -6,6 +6,13 @@ step, for each group, the chain is built from the group's current hyperparameter
 and edits of ``param_groups`` take effect), its typed state is assembled from those dicts, the chain
 runs, and the new updates are added to the parameters. ``state_dict()`` and ``load_state_dict()`` are
 torch's own, so states move between these optimizers and their torch.optim counterparts.
+
+torch.optim's own keywords are accepted with torch's meaning: ``maximize`` (the gradient is negated
+first), ``fused=True`` (the compiled single pass, ``fast=True``), ``foreach`` (no effect: the plain path
+uses the ``torch._foreach_*`` kernels whenever a group's tensors share a device and dtype, which is what
+torch's default ``foreach=None`` does); ``capturable=True`` and ``differentiable=True`` are refused with a
+``ValueError`` saying what to use instead. Complex parameters are optimized as their real and imaginary
+parts (``torch.view_as_real``), as torch does; their state stays complex, as torch keeps it.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from descentlab.optim.transforms import Transform, chain
+from descentlab.optim.transforms import Transform, chain, negate
 
 TransformFactory = Callable[[dict[str, Any]], Transform]  # a param group -> its chain
 
@@ -30,23 +37,37 @@ def _leaf_types(state_type: Any) -> list[type]:
     return [state_type]
 
 
+def _real(t: Any) -> Any:
+    """A complex tensor as its real and imaginary parts, a view with a last axis of 2 (anything else as is)."""
+    return torch.view_as_real(t) if isinstance(t, Tensor) and t.is_complex() else t
+
+
+def _stored(value: Any, complex_param: bool) -> Any:
+    """A state tensor as it is kept for its parameter: complex for a complex parameter, as torch keeps it."""
+    if complex_param and isinstance(value, Tensor) and not value.is_complex() and value.dim() > 0:
+        return torch.view_as_complex(value if value.is_contiguous() else value.contiguous())
+    return value
+
+
 def _build(state_type: Any, dicts: list[dict[str, Any]]) -> Any:
-    """Typed state of a chain, gathered from per-parameter dicts."""
+    """Typed state of a chain, gathered from per-parameter dicts (complex buffers as real views)."""
     if isinstance(state_type, tuple):
         return tuple(_build(part, dicts) for part in state_type)
-    return state_type(*[[d.get(field) for d in dicts] for field in state_type._fields])
+    return state_type(*[[_real(d.get(field)) for d in dicts] for field in state_type._fields])
 
 
-def _scatter(state: Any, dicts: list[dict[str, Any]]) -> None:
+def _scatter(state: Any, dicts: list[dict[str, Any]], complex_params: list[bool] | None = None) -> None:
     """Write typed state back into per-parameter dicts (``None`` entries are left out, as in torch)."""
+    flags = complex_params or [False] * len(dicts)
     if isinstance(state, tuple) and not hasattr(state, "_fields"):
         for part in state:
-            _scatter(part, dicts)
+            _scatter(part, dicts, flags)
         return
     for field, values in zip(state._fields, state, strict=True):
-        for d, value in zip(dicts, values, strict=True):
-            if value is not None:
-                d[field] = value
+        for d, value, is_complex in zip(dicts, values, flags, strict=True):
+            if value is not None and not (is_complex and isinstance(d.get(field), Tensor) and d[field].is_complex()
+                                          and value.data_ptr() == d[field].data_ptr()):  # fmt: skip
+                d[field] = _stored(value, is_complex)
 
 
 def _structure(value: Any) -> Any:
@@ -99,6 +120,37 @@ class NonFiniteGradientError(FloatingPointError):
     """A gradient holds NaN or infinity (raised only with ``check_finite=True``)."""
 
 
+def torch_keywords(
+    name: str,
+    maximize: bool = False,
+    foreach: bool | None = None,
+    fused: bool | None = None,
+    capturable: bool = False,
+    differentiable: bool = False,
+) -> dict[str, Any]:
+    """torch.optim's keywords as param-group entries, after refusing the ones descentlab does not implement."""
+    if capturable:
+        raise ValueError(
+            f"{name}(capturable=True) is not supported: it keeps the step on the GPU for CUDA graph capture; "
+            f"use torch.optim.{TORCH_NAMES.get(name, name)}(..., capturable=True), or fast=True for a compiled step"
+        )
+    if differentiable:
+        raise ValueError(
+            f"{name}(differentiable=True) is not supported: autograd through the step (meta-learning) needs "
+            f"torch.optim.{TORCH_NAMES.get(name, name)}(..., differentiable=True)"
+        )
+    return {
+        "maximize": bool(maximize),
+        "foreach": foreach,
+        "fused": fused,
+        "capturable": False,
+        "differentiable": False,
+    }
+
+
+TORCH_NAMES = {"RMSProp": "RMSprop", "AdaDelta": "Adadelta", "Momentum": "SGD"}
+
+
 class TransformOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` whose step is a chain of transformations.
 
@@ -122,6 +174,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         super().__init__(params, defaults)
         self.check_finite = check_finite
         self.gradient_transform = gradient_transform
+        fast = fast or bool(defaults.get("fused"))  # torch's fused=True: our single fused pass
         self.fast = fast and gradient_transform is None  # a gradient transform runs on the plain path
         self.compile_seconds = 0.0  # time spent compiling fast steps (once per group and shape)
         self._compiled: dict[int, _Compiled] = {}
@@ -140,7 +193,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         first = compiled is None or compiled.structure != structure
         if compiled is None or first:
             hyper = {k: _as_tensors(v, params[0].dtype) for k, v in settings.items()}
-            tx = self.transform(hyper)
+            tx = self._chain(hyper)
             compiled = _Compiled(structure, hyper, tx.state_type, torch.compile(partial(_apply, tx), dynamic=False))
             self._compiled[index] = compiled
         else:
@@ -156,10 +209,24 @@ class TransformOptimizer(torch.optim.Optimizer):
     def transform(self, group: dict[str, Any]) -> Transform:
         raise NotImplementedError
 
+    def _chain(self, group: dict[str, Any]) -> Transform:
+        """The group's chain: the optimizer's transformation, after a negation when ``maximize``."""
+        tx = self.transform(group)
+        return chain(negate(), tx) if group.get("maximize") else tx
+
+    def sparse_update(self, group: dict[str, Any], param: Tensor, grad: Tensor, state: dict[str, Any]) -> None:
+        """One step of ``param`` from a sparse gradient (an ``nn.Embedding(sparse=True)``); only Adagrad has one."""
+        name = type(self).__name__
+        raise RuntimeError(
+            f"{name} does not support sparse gradients (from nn.Embedding(sparse=True) or EmbeddingBag); "
+            "use descentlab.optim.Adagrad, torch.optim.SparseAdam, or a dense embedding (sparse=False)"
+        )
+
     def _check_finite(self) -> None:
         for g, group in enumerate(self.param_groups):
             for i, p in enumerate(group["params"]):
-                if p.grad is not None and not bool(torch.isfinite(p.grad).all()):
+                values = None if p.grad is None else (p.grad.coalesce()._values() if p.grad.is_sparse else p.grad)
+                if values is not None and not bool(torch.isfinite(values).all()):
                     raise NonFiniteGradientError(
                         f"non-finite gradient in param group {g}, parameter {i} (shape {tuple(p.shape)}); "
                         "no parameter or state was changed"
@@ -175,36 +242,50 @@ class TransformOptimizer(torch.optim.Optimizer):
         if self.check_finite:
             self._check_finite()
         for index, group in enumerate(self.param_groups):
-            params: list[Tensor] = [p for p in group["params"] if p.grad is not None]
+            sparse = [p for p in group["params"] if p.grad is not None and p.grad.is_sparse]
+            params: list[Tensor] = [p for p in group["params"] if p.grad is not None and not p.grad.is_sparse]
+            for p in sparse:
+                self._init_state(group, [p], [self.state[p]])
+                self.sparse_update(group, p, p.grad, self.state[p])
             if not params:
                 continue
-            grads: list[Tensor] = [p.grad for p in params if p.grad is not None]
-            if any(g.is_sparse for g in grads):
-                raise RuntimeError("descentlab optimizers do not support sparse gradients")
+            grads = [_real(p.grad) for p in params]
             dicts = [self.state[p] for p in params]
             fresh = [i for i, d in enumerate(dicts) if "step" not in d]
-            if self.fast and not fresh:  # every buffer exists after one plain step
-                self._fast_update(index, group, grads, params, dicts)
+            real = [_real(p) for p in params]  # complex parameters as their real and imaginary parts
+            if self.fast and not fresh and not any(p.is_complex() for p in params):  # buffers exist after a plain step
+                self._fast_update(index, group, grads, real, dicts)
                 continue
-            tx = self.transform(group)
+            tx = self._chain(group)
             if self.gradient_transform is not None:
                 tx = chain(self.gradient_transform, tx)
+            complex_params = [p.is_complex() for p in params]
             if fresh:
-                init_state = tx.init([params[i] for i in fresh])
-                _scatter(init_state, [dicts[i] for i in fresh])
-                for i in fresh:
-                    dicts[i]["step"] = torch.tensor(0.0)
+                self._init_state(group, [params[i] for i in fresh], [dicts[i] for i in fresh], tx)
             steps = [d["step"] for d in dicts]
             torch._foreach_add_(steps, 1.0)
             counts = [float(t) for t in steps]
-            updates, state = tx.update(grads, _build(tx.state_type, dicts), params, counts)
-            _scatter(state, dicts)
-            if len({(p.device, p.dtype) for p in params}) == 1:
-                torch._foreach_add_(params, list(updates))
+            updates, state = tx.update(grads, _build(tx.state_type, dicts), real, counts)
+            _scatter(state, dicts, complex_params)
+            if len({(p.device, p.dtype) for p in real}) == 1:
+                torch._foreach_add_(real, list(updates))
             else:
-                for p, u in zip(params, updates, strict=True):
+                for p, u in zip(real, updates, strict=True):
                     p.add_(u)
         return loss
+
+    def _init_state(self, group: dict[str, Any], params: list[Tensor], dicts: list[dict[str, Any]],
+                    tx: Transform | None = None) -> None:  # fmt: skip
+        """Create the state of parameters that have none: the chain's buffers (complex for a complex
+        parameter) and ``step`` 0."""
+        todo = [(p, d) for p, d in zip(params, dicts, strict=True) if "step" not in d]
+        if not todo:
+            return
+        tx = tx or self._chain(group)
+        init_state = tx.init([_real(p) for p, _ in todo])
+        _scatter(init_state, [d for _, d in todo], [p.is_complex() for p, _ in todo])
+        for _, d in todo:
+            d["step"] = torch.tensor(0.0)
 
 
 class _FixedChain(TransformOptimizer):

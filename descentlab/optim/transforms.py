@@ -96,6 +96,12 @@ def identity() -> Transform:
     return _stateless(lambda u, params, counts: list(u))
 
 
+def negate() -> Transform:
+    """Flip the sign of the updates: maximize the objective instead of minimizing it (torch.optim's
+    ``maximize=True``, which negates the gradient before anything else, weight decay included)."""
+    return _stateless(lambda u, params, counts: [-u_i for u_i in u])
+
+
 def chain(*transforms: Transform) -> Transform:
     """Apply ``transforms`` one after another; the state is the tuple of their states."""
 
