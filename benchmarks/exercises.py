@@ -46,44 +46,54 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--only", choices=["check", "grade"], help="run one of the two parts")
     args = parser.parse_args()
     from descentlab.exercises import NAMES
 
     descentlab = str(Path(sys.executable).parent / "descentlab")
+    if args.only != "grade":
+        check_part(descentlab, NAMES, args.rounds)
+    if args.only != "check":
+        grade_part(descentlab, args.rounds, args.students)
+
+
+def check_part(descentlab: str, names: tuple[str, ...], rounds: int) -> None:
     floor: list[float] = []
-    checks: dict[str, list[float]] = {n: [] for n in NAMES}
-    for _ in range(args.rounds):
-        for name in NAMES:
+    checks: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(rounds):
+        for name in names:
             floor.append(seconds([sys.executable, "-c", "import torch"]))
             checks[name].append(
                 seconds([descentlab, "exercise", "check", str(SOLUTIONS / f"{name}.py"), "--seed", "0"])
             )
     base = median(floor)
-    print(f"exercise check of a correct solution, median of {args.rounds} (python -c 'import torch': {base:.2f} s)\n")
+    print(f"exercise check of a correct solution, median of {rounds} (python -c 'import torch': {base:.2f} s)\n")
     print(f"{'exercise':20} {'check (s)':>10} {'import torch (s)':>17} {'ratio':>7} {'under 5 s':>10}")
-    for name in NAMES:
+    for name in names:
         took = median(checks[name])
         print(f"{name:20} {took:10.2f} {base:17.2f} {took / base:7.2f} {'yes' if took < 5 else 'NO':>10}")
     worst = max(median(v) for v in checks.values())
     print(f"\nslowest: {worst:.2f} s (target: under 5 s)")
 
+
+def grade_part(descentlab: str, rounds: int, students: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "class"
-        for i in range(args.students):
+        for i in range(students):
             for name in GRADED:
                 (root / f"s{i:02d}").mkdir(parents=True, exist_ok=True)
                 shutil.copy(SOLUTIONS / f"{name}.py", root / f"s{i:02d}" / f"{name}.py")
         out = str(Path(tmp) / "grades.csv")
         graded = median([seconds([descentlab, "exercise", "grade", str(root), "--seed", "0", "--out", out])
-                         for _ in range(args.rounds)])  # fmt: skip
+                         for _ in range(rounds)])  # fmt: skip
         one_by_one = 0.0
-        for i in range(args.students):
+        for i in range(students):
             for name in GRADED:
                 one_by_one += seconds(
                     [descentlab, "exercise", "check", str(root / f"s{i:02d}" / f"{name}.py"), "--seed", "0"]
                 )
-    count = args.students * len(GRADED)
-    print(f"\ngrading {args.students} students x {len(GRADED)} exercises ({count} checks, each in its own process)\n")
+    count = students * len(GRADED)
+    print(f"\ngrading {students} students x {len(GRADED)} exercises ({count} checks, each in its own process)\n")
     print(f"{'how':44} {'seconds':>8} {'per check':>10} {'ratio':>7}")
     print(f"{'descentlab exercise grade (fork server)':44} {graded:8.1f} {graded / count:10.3f} {1.0:7.2f}")
     print(f"{'one descentlab exercise check per check':44} {one_by_one:8.1f} {one_by_one / count:10.3f} "

@@ -222,3 +222,52 @@ def test_grad_scaler_steps_as_with_torch(name: str) -> None:
     kwargs = {"lr": 0.1}
     torch.testing.assert_close(train(PAIRS[name], kwargs, scaler=True, steps=10),
                                train(getattr(torch.optim, name), kwargs, scaler=True, steps=10), rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+# ---- the flat path ------------------------------------------------------------------------------------------
+
+FLAT_CASES = [("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}), ("Adagrad", {"lr": 0.05}),
+              ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}), ("Adadelta", {"lr": 1.0}),
+              ("Adam", {"lr": 0.01, "amsgrad": True}), ("AdamW", {"lr": 0.01, "weight_decay": 0.1})]  # fmt: skip
+
+
+def flat_training(cls: type, kwargs: dict[str, Any], steps: int = 12) -> tuple[torch.Tensor, Any]:
+    """A small network trained with the usual loop, and the things a user does between steps: model.zero_grad()
+    (gradients set to None), a state dict saved and loaded, a step where one parameter gets no gradient."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3)).double()
+    opt = cls(model.parameters(), **kwargs)
+    gen = torch.Generator().manual_seed(2)
+    for i in range(steps):
+        x = torch.randn(16, 5, generator=gen, dtype=torch.float64)
+        if i == 4:
+            model.zero_grad()  # sets gradients to None: the flat path copies the new ones in
+        elif i in (1, 2, 3, 10, 11):
+            opt.zero_grad(set_to_none=False)  # zeroed in place: backward accumulates into the flat gradient
+        else:
+            opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        if i == 7:  # the last layer's bias gets no gradient this step: torch skips it
+            model[2].bias.requires_grad_(False)
+            model(x).pow(2).mean().backward()
+            model[2].bias.requires_grad_(True)
+        else:
+            loss.backward()
+        opt.step()
+        if i == 9:
+            opt.load_state_dict(opt.state_dict())
+    return torch.cat([p.detach().flatten() for p in model.parameters()]), opt
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["flat", "flat-fast"])
+@pytest.mark.parametrize(("name", "kwargs"), FLAT_CASES, ids=[n for n, _ in FLAT_CASES])
+def test_the_flat_path_equals_torch(name: str, kwargs: dict[str, Any], fast: bool) -> None:
+    theirs, _ = flat_training(getattr(torch.optim, name), kwargs)
+    mine, opt = flat_training(PAIRS[name], {**kwargs, "flat": True, "fast": fast})
+    torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-12)
+    assert opt._flat, "the flat path was taken"
+    fg = next(iter(opt._flat.values()))
+    params = opt.param_groups[0]["params"]
+    assert all(p.data_ptr() == v.data_ptr() for p, v in zip(params, fg.param_views, strict=True))  # views of one buffer
+    reference = getattr(torch.optim, name)(params, **kwargs)
+    reference.load_state_dict(opt.state_dict())  # the flat state is torch's state

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
+from descentlab.optim.flat import FlatGroup
 from descentlab.optim.transforms import Transform, chain, negate
 
 TransformFactory = Callable[[dict[str, Any]], Transform]  # a param group -> its chain
@@ -161,6 +162,15 @@ class TransformOptimizer(torch.optim.Optimizer):
     (one-off compile time in ``compile_seconds``); the plain path stays the reference.
     ``gradient_transform`` (for example ``chain(clip_by_global_norm(1.0), add_noise())``) is applied
     to the gradients before the optimizer's own chain; it must be stateless, and runs on the plain path.
+    ``flat=True`` keeps each group's parameters, gradients and state in flat buffers after the first step
+    (:mod:`descentlab.optim.flat`): a step costs a few kernels over all elements (one with ``fast=True``),
+    not a few per tensor; the parameters' ``.data`` and ``.grad`` become views of those buffers.
+
+    What each path costs: the plain path allocates the chain's temporaries each step and launches a few
+    kernels per operation (``torch._foreach_*`` over all tensors where they share a device and dtype);
+    ``fast`` compiles once per group and shape (seconds to a minute, in ``compile_seconds``) and then
+    launches one kernel per tensor; ``flat`` copies the parameters once into its buffers (no memory beyond
+    the gradients torch would keep) and then launches a few kernels per step, or one with ``fast``.
     """
 
     def __init__(
@@ -170,17 +180,52 @@ class TransformOptimizer(torch.optim.Optimizer):
         check_finite: bool = False,
         fast: bool = False,
         gradient_transform: Transform | None = None,
+        flat: bool = False,
     ) -> None:
         super().__init__(params, defaults)
         self.check_finite = check_finite
         self.gradient_transform = gradient_transform
         fast = fast or bool(defaults.get("fused"))  # torch's fused=True: our single fused pass
         self.fast = fast and gradient_transform is None  # a gradient transform runs on the plain path
+        self.flat = flat and gradient_transform is None
         self.compile_seconds = 0.0  # time spent compiling fast steps (once per group and shape)
-        self._compiled: dict[int, _Compiled] = {}
+        self._compiled: dict[tuple[int, bool], _Compiled] = {}
+        self._flat: dict[int, FlatGroup] = {}
+
+    @torch.no_grad()
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """torch's ``zero_grad``. With ``set_to_none=False`` the gradients of flat groups become (zeroed) views of
+        their flat buffer again, so the next backward pass accumulates into it and the step copies nothing;
+        with ``set_to_none=True`` (torch's default) they are None, as torch makes them, and the next step
+        copies the new gradients in."""
+        super().zero_grad(set_to_none)
+        if set_to_none:
+            return
+        for fg in self._flat.values():
+            fg.zero_grad()
+            for p, view in zip(fg.params, fg.grad_views, strict=True):
+                p.grad = view
+
+    def _flat_group(self, index: int, params: list[Tensor], dicts: list[dict[str, Any]]) -> FlatGroup | None:
+        """The group's flat buffers when its step can be the flat one (made on first use), else None."""
+        if len({(p.device, p.dtype) for p in params}) != 1 or params[0].is_complex():
+            return None
+        fg = self._flat.get(index)
+        if fg is None and len(params) == len(self.param_groups[index]["params"]):  # all have gradients
+            fg = self._flat[index] = FlatGroup(params, dicts)
+        if fg is None or not fg.fits(params, dicts):
+            return None
+        fg.sync(dicts)
+        return fg
 
     def _fast_update(
-        self, index: int, group: dict[str, Any], grads: list[Tensor], params: list[Tensor], dicts: list[dict[str, Any]]
+        self,
+        index: int,
+        group: dict[str, Any],
+        grads: list[Tensor],
+        params: list[Tensor],
+        dicts: list[dict[str, Any]],
+        flat: FlatGroup | None = None,
     ) -> None:
         """The same chain, compiled by ``torch.compile`` into one pass over every tensor of the group.
 
@@ -189,20 +234,24 @@ class TransformOptimizer(torch.optim.Optimizer):
         """
         settings = {k: v for k, v in group.items() if k != "params"}
         structure = _structure(settings)
-        compiled = self._compiled.get(index)
+        key = (index, flat is not None)
+        compiled = self._compiled.get(key)
         first = compiled is None or compiled.structure != structure
         if compiled is None or first:
             hyper = {k: _as_tensors(v, params[0].dtype) for k, v in settings.items()}
             tx = self._chain(hyper)
             compiled = _Compiled(structure, hyper, tx.state_type, torch.compile(partial(_apply, tx), dynamic=False))
-            self._compiled[index] = compiled
+            self._compiled[key] = compiled
         else:
-            for key, value in settings.items():
-                _refresh(compiled.hyper[key], value)
+            for name, value in settings.items():
+                _refresh(compiled.hyper[name], value)
         steps = [d["step"] for d in dicts]
         torch._foreach_add_(steps, 1.0)
         started = time.perf_counter()
-        compiled.step(grads, _build(compiled.state_type, dicts), params, steps)
+        if flat is None:
+            compiled.step(grads, _build(compiled.state_type, dicts), params, steps)
+        else:  # one tensor of each kind: one kernel over every element of the group
+            compiled.step([flat.grad], flat.typed_state(compiled.state_type), [flat.param], steps[:1])
         if first:
             self.compile_seconds += time.perf_counter() - started
 
@@ -253,6 +302,13 @@ class TransformOptimizer(torch.optim.Optimizer):
             dicts = [self.state[p] for p in params]
             fresh = [i for i, d in enumerate(dicts) if "step" not in d]
             real = [_real(p) for p in params]  # complex parameters as their real and imaginary parts
+            fg = self._flat_group(index, params, dicts) if self.flat and not fresh else None
+            if fg is not None and self.fast:
+                self._fast_update(index, group, grads, real, dicts, fg)
+                continue
+            if fg is not None:
+                self._flat_step(group, fg, dicts)
+                continue
             if self.fast and not fresh and not any(p.is_complex() for p in params):  # buffers exist after a plain step
                 self._fast_update(index, group, grads, real, dicts)
                 continue
@@ -273,6 +329,14 @@ class TransformOptimizer(torch.optim.Optimizer):
                 for p, u in zip(real, updates, strict=True):
                     p.add_(u)
         return loss
+
+    def _flat_step(self, group: dict[str, Any], fg: FlatGroup, dicts: list[dict[str, Any]]) -> None:
+        """The plain chain on the group's flat buffers: each operation once over every element."""
+        steps = [d["step"] for d in dicts]
+        torch._foreach_add_(steps, 1.0)
+        tx = self._chain(group)
+        (update,), _ = tx.update([fg.grad], fg.typed_state(tx.state_type), [fg.param], [float(steps[0])])
+        fg.param.add_(update)
 
     def _init_state(self, group: dict[str, Any], params: list[Tensor], dicts: list[dict[str, Any]],
                     tx: Transform | None = None) -> None:  # fmt: skip

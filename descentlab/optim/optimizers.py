@@ -82,6 +82,7 @@ class SGD(TransformOptimizer):
         check_finite: bool = False,
         fast: bool = False,
         gradient_transform: Transform | None = None,
+        flat: bool = False,
     ) -> None:
         torch_options = torch_keywords(type(self).__name__, maximize, foreach, fused, False, differentiable)
         _at_least("learning rate", lr)
@@ -97,7 +98,7 @@ class SGD(TransformOptimizer):
             "nesterov": nesterov,
             **torch_options,
         }
-        super().__init__(params, defaults, check_finite, fast, gradient_transform)
+        super().__init__(params, defaults, check_finite, fast, gradient_transform, flat)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         momentum = trace(group["momentum"], group["dampening"], group["nesterov"]) if group["momentum"] else identity()
@@ -131,6 +132,7 @@ class Momentum(SGD):
         check_finite: bool = False,
         fast: bool = False,
         gradient_transform: Transform | None = None,
+        flat: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -146,6 +148,7 @@ class Momentum(SGD):
             check_finite=check_finite,
             fast=fast,
             gradient_transform=gradient_transform,
+            flat=flat,
         )
 
 
@@ -177,6 +180,7 @@ class Adagrad(TransformOptimizer):
         check_finite: bool = False,
         fast: bool = False,
         gradient_transform: Transform | None = None,
+        flat: bool = False,
     ) -> None:
         torch_options = torch_keywords(type(self).__name__, maximize, foreach, fused, False, differentiable)
         _at_least("learning rate", lr)
@@ -192,7 +196,7 @@ class Adagrad(TransformOptimizer):
             "eps": eps,
             **torch_options,
         }
-        super().__init__(params, defaults, check_finite, fast, gradient_transform)
+        super().__init__(params, defaults, check_finite, fast, gradient_transform, flat)
 
     def sparse_update(self, group: dict[str, Any], param: Tensor, grad: Tensor, state: dict[str, Any]) -> None:
         """Adagrad from a sparse gradient (``nn.Embedding(sparse=True)``), as ``torch.optim.Adagrad`` does it:
@@ -244,6 +248,7 @@ class RMSProp(TransformOptimizer):
         check_finite: bool = False,
         fast: bool = False,
         gradient_transform: Transform | None = None,
+        flat: bool = False,
     ) -> None:
         torch_options = torch_keywords(type(self).__name__, maximize, foreach, None, capturable, differentiable)
         _at_least("learning rate", lr)
@@ -260,7 +265,7 @@ class RMSProp(TransformOptimizer):
             "centered": centered,
             **torch_options,
         }
-        super().__init__(params, defaults, check_finite, fast, gradient_transform)
+        super().__init__(params, defaults, check_finite, fast, gradient_transform, flat)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         return chain(
@@ -297,6 +302,7 @@ class AdaDelta(TransformOptimizer):
         check_finite: bool = False,
         fast: bool = False,
         gradient_transform: Transform | None = None,
+        flat: bool = False,
     ) -> None:
         torch_options = torch_keywords(type(self).__name__, maximize, foreach, None, capturable, differentiable)
         _at_least("learning rate", lr)
@@ -310,6 +316,7 @@ class AdaDelta(TransformOptimizer):
             check_finite,
             fast,
             gradient_transform,
+            flat,
         )
 
     def transform(self, group: dict[str, Any]) -> Transform:
@@ -351,6 +358,7 @@ class Adam(TransformOptimizer):
         check_finite: bool = False,
         fast: bool = False,
         gradient_transform: Transform | None = None,
+        flat: bool = False,
     ) -> None:
         torch_options = torch_keywords(type(self).__name__, maximize, foreach, fused, capturable, differentiable)
         _at_least("learning rate", lr)
@@ -368,7 +376,7 @@ class Adam(TransformOptimizer):
             "decoupled_weight_decay": bool(decoupled_weight_decay or self.decoupled),
             **torch_options,
         }
-        super().__init__(params, defaults, check_finite, fast, gradient_transform)
+        super().__init__(params, defaults, check_finite, fast, gradient_transform, flat)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         b1, b2 = group["betas"]
@@ -407,6 +415,7 @@ class AdamW(Adam):
         check_finite: bool = False,
         fast: bool = False,
         gradient_transform: Transform | None = None,
+        flat: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -423,4 +432,5 @@ class AdamW(Adam):
             check_finite=check_finite,
             fast=fast,
             gradient_transform=gradient_transform,
+            flat=flat,
         )
