@@ -1,18 +1,22 @@
-"""Optimizer step time: descentlab.optim (compiled single pass) against torch.optim's fastest.
+"""Optimizer step time: descentlab.optim (default, fast, flat, flat+fast) against torch.optim (default,
+for-loop, foreach, fused), on 48 large tensors and on 500 small ones (see descentlab/optim/bench.py).
 
-python benchmarks/optim_step.py [--device cpu|cuda] [--rounds 15] [--only Adam RMSProp]
+python benchmarks/optim_step.py [--device cpu|cuda] [--rounds 15] [--only Adam RMSProp] [--model large|many|both]
 """
 
 from __future__ import annotations
 
 import argparse
 
-from descentlab.optim.bench import CASES, main
+from descentlab.optim.bench import CASES, MODELS, main
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--only", nargs="+", choices=[c.name for c in CASES], metavar="NAME")
+    parser.add_argument("--model", choices=[*MODELS, "both"], default="both")
+    parser.add_argument("--compile-many", action="store_true", help="also time fast on the 500 tensors (slow)")
     args = parser.parse_args()
-    print(main(args.device, args.only, args.rounds))
+    models = MODELS if args.model == "both" else (args.model,)
+    print(main(args.device, args.only, args.rounds, models, args.compile_many))

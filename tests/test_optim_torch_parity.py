@@ -271,3 +271,38 @@ def test_the_flat_path_equals_torch(name: str, kwargs: dict[str, Any], fast: boo
     assert all(p.data_ptr() == v.data_ptr() for p, v in zip(params, fg.param_views, strict=True))  # views of one buffer
     reference = getattr(torch.optim, name)(params, **kwargs)
     reference.load_state_dict(opt.state_dict())  # the flat state is torch's state
+
+
+def test_chunks_cover_every_tensor_once_in_order() -> None:
+    from descentlab.optim.adapter import chunks
+
+    tensors = [torch.empty(n) for n in (10, 300_000, 5, 5, 262_144, 1, 100_000, 200_000)]
+    parts = chunks(tensors, 262_144)
+    assert [i for part in parts for i in part] == list(range(len(tensors)))
+    assert all(sum(tensors[i].numel() for i in part) <= 262_144 or len(part) == 1 for part in parts)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), FLAT_CASES, ids=[n for n, _ in FLAT_CASES])
+def test_the_chunked_cpu_step_is_bit_for_bit_the_whole_one(name: str, kwargs: dict[str, Any], monkeypatch) -> None:
+    """The plain step runs the chain chunk by chunk on a CPU; element by element it is the same arithmetic."""
+    import descentlab.optim.adapter as adapter
+
+    def trained() -> list[torch.Tensor]:
+        gen = torch.Generator().manual_seed(3)
+        params = [torch.randn(n, generator=gen).requires_grad_() for n in (7, 70_000, 3, 300_000, 11)]
+        opt = PAIRS[name](params, **kwargs)
+        for _ in range(5):
+            for p in params:
+                p.grad = torch.randn(p.shape, generator=gen)
+            opt.step()
+        return params
+
+    chunked = trained()
+    calls: list[int] = []
+    real_chunks = adapter.chunks
+    monkeypatch.setattr(
+        adapter, "chunks", lambda tensors: calls.append(len(real_chunks(tensors))) or [list(range(len(tensors)))]
+    )
+    whole = trained()
+    assert calls and all(n > 1 for n in calls)  # the first run was chunked; this one ran whole
+    assert all(torch.equal(a, b) for a, b in zip(chunked, whole, strict=True))

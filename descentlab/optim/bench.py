@@ -1,9 +1,16 @@
-"""The optimizer-step benchmark: ms per step of ours against torch.optim's fastest implementation.
+"""The optimizer-step benchmark: ms per step of ours against torch.optim, on two models.
 
-Model: 48 tensors, 24 of 640x640 and 24 of 640 (about 9.8M parameters). For each algorithm every
-variant is timed in the same process, interleaved round by round, and the median is reported with
-the effective bandwidth: the bytes the step must read and write (parameters, gradients and state
-buffers, once each) over the time.
+* ``large``: 48 tensors, 24 of 640x640 and 24 of 640 (about 9.8M parameters): bandwidth decides.
+* ``many``: 500 tensors of 1k to 50k elements (a transformer's biases and norms, about 12.7M): the cost of
+  each tensor decides.
+
+For each algorithm every variant is timed in the same process, interleaved round by round, and the median
+is reported: torch's default (no flags; the for-loop on a CPU), its for-loop, foreach and fused kernels;
+ours by default (no flags), ``fast`` (compiled, one kernel per tensor), ``flat`` (flat buffers, the chain
+once over all elements) and ``flat`` with ``fast`` (one compiled kernel over all elements). The flat
+variants are timed as a loop that zeroes gradients with ``zero_grad(set_to_none=False)`` runs them: the
+gradients are views of the flat buffer. GB/s is the bytes the step must read and write (parameters,
+gradients and state, once each) over the time of our fastest, beside the machine's copy bandwidth.
 """
 
 from __future__ import annotations
@@ -36,12 +43,20 @@ CASES = [
     Case("Adam", dl.Adam, torch.optim.Adam, {"lr": 1e-3}, 7, True),
     Case("AdamW", dl.AdamW, torch.optim.AdamW, {"lr": 1e-3}, 7, True),
 ]
+MODELS = ("large", "many")
+OURS = ("ours default", "ours fast", "ours flat", "ours flat+fast")
 
 
-def model_params(device: torch.device, seed: int = 0) -> list[torch.Tensor]:
+def shapes(model: str) -> list[tuple[int, ...]]:
+    if model == "large":
+        return [(640, 640)] * 24 + [(640,)] * 24
+    gen = torch.Generator().manual_seed(0)
+    return [(int(n),) for n in torch.randint(1_000, 50_001, (500,), generator=gen)]
+
+
+def model_params(device: torch.device, seed: int = 0, model: str = "large") -> list[torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
-    shapes = [(640, 640)] * 24 + [(640,)] * 24
-    params = [torch.randn(s, generator=gen).to(device).requires_grad_() for s in shapes]
+    params = [torch.randn(s, generator=gen).to(device).requires_grad_() for s in shapes(model)]
     for p in params:
         p.grad = torch.randn(p.shape, generator=gen).to(device)
     return params
@@ -52,72 +67,108 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def copy_bandwidth(device: torch.device, numel: int = 64 * 2**20, rounds: int = 9) -> float:
+    """GB/s of ``dst.copy_(src)`` over float32 tensors of ``numel`` elements (a read and a write each)."""
+    src, dst = torch.randn(numel, device=device), torch.empty(numel, device=device)
+    times = []
+    for _ in range(rounds):
+        _sync(device)
+        start = time.perf_counter()
+        dst.copy_(src)
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return 2 * numel * 4 / 1e9 / sorted(times)[rounds // 2]
+
+
 @dataclass
 class Row:
     name: str
-    ours_ms: float
-    plain_ms: float
-    torch_ms: dict[str, float]
-    compile_s: float
+    model: str
+    ms: dict[str, float]  # variant -> median ms per step
+    compile_s: dict[str, float]  # our compiled variants -> seconds spent compiling
     gbytes: float
 
     @property
-    def best(self) -> tuple[str, float]:
-        return min(self.torch_ms.items(), key=lambda kv: kv[1])
+    def torch_best(self) -> tuple[str, float]:
+        return min(((k, v) for k, v in self.ms.items() if k.startswith("torch")), key=lambda kv: kv[1])
+
+    @property
+    def ours_best(self) -> tuple[str, float]:
+        return min(((k, v) for k, v in self.ms.items() if k.startswith("ours")), key=lambda kv: kv[1])
 
 
-def run_case(case: Case, device: torch.device, rounds: int = 15) -> Row:
-    variants: dict[str, torch.optim.Optimizer] = {
-        "ours": case.ours(model_params(device), fast=True, **case.kwargs),
-        "ours plain": case.ours(model_params(device), **case.kwargs),
-        "for-loop": case.theirs(model_params(device), foreach=False, **case.kwargs),
-        "foreach": case.theirs(model_params(device), foreach=True, **case.kwargs),
+def variants(
+    case: Case, device: torch.device, model: str, compile_many: bool = False
+) -> dict[str, torch.optim.Optimizer]:
+    def params() -> list[torch.Tensor]:
+        return model_params(device, model=model)
+
+    out: dict[str, torch.optim.Optimizer] = {
+        "torch default": case.theirs(params(), **case.kwargs),
+        "torch for-loop": case.theirs(params(), foreach=False, **case.kwargs),
+        "torch foreach": case.theirs(params(), foreach=True, **case.kwargs),
     }
     if case.fused:
-        variants["fused"] = case.theirs(model_params(device), fused=True, **case.kwargs)
-    for opt in variants.values():  # warm-up: state, compilation, caches
+        out["torch fused"] = case.theirs(params(), fused=True, **case.kwargs)
+    out["ours default"] = case.ours(params(), **case.kwargs)
+    if model != "many" or compile_many:  # compiling 500 tensors' kernels takes about 3 minutes an algorithm
+        out["ours fast"] = case.ours(params(), fast=True, **case.kwargs)
+    out["ours flat"] = case.ours(params(), flat=True, **case.kwargs)
+    out["ours flat+fast"] = case.ours(params(), flat=True, fast=True, **case.kwargs)
+    return out
+
+
+def run_case(
+    case: Case, device: torch.device, rounds: int = 15, model: str = "large", compile_many: bool = False
+) -> Row:
+    opts = variants(case, device, model, compile_many)
+    for opt in opts.values():  # warm-up: state, flat buffers, compilation, caches
         for _ in range(3):
             opt.step()
-    times: dict[str, list[float]] = {k: [] for k in variants}
+    times: dict[str, list[float]] = {k: [] for k in opts}
     for _ in range(rounds):
-        for key, opt in variants.items():
+        for key, opt in opts.items():
             _sync(device)
             start = time.perf_counter()
             opt.step()
             _sync(device)
             times[key].append(time.perf_counter() - start)
     ms = {k: 1e3 * sorted(v)[len(v) // 2] for k, v in times.items()}
-    numel = sum(p.numel() for p in model_params(torch.device("cpu")))
-    ours = variants["ours"]
-    assert isinstance(ours, dl.TransformOptimizer)
-    return Row(
-        name=case.name,
-        ours_ms=ms.pop("ours"),
-        plain_ms=ms.pop("ours plain"),
-        torch_ms=ms,
-        compile_s=ours.compile_seconds,
-        gbytes=case.passes * numel * 4 / 1e9,
-    )
+    numel = sum(torch.Size(s).numel() for s in shapes(model))
+    compiled = {
+        k: opt.compile_seconds for k, opt in opts.items() if isinstance(opt, dl.TransformOptimizer) and opt.fast
+    }
+    return Row(case.name, model, ms, compiled, case.passes * numel * 4 / 1e9)
 
 
-def table(rows: list[Row]) -> str:
-    header = f"{'algorithm':14} {'torch for-loop':>14} {'foreach':>8} {'fused':>7} {'ours plain':>10} {'ours fast':>9} {'ratio':>6} {'GB/s':>6} {'compile s':>9}"
+def table(rows: list[Row], bandwidth: float) -> str:
+    torch_cols = ("torch default", "torch for-loop", "torch foreach", "torch fused")
+    names = [c.removeprefix("torch ") for c in torch_cols] + [c.removeprefix("ours ") for c in OURS]
+    header = (f"{'model':6} {'algorithm':13} " + " ".join(f"{n:>10}" for n in names)
+              + f" {'default/default':>15} {'best/best':>9} {'GB/s':>6} {'compile s':>10}")  # fmt: skip
     lines = [header, "-" * len(header)]
     for r in rows:
-        _, best_ms = r.best
-        fused = f"{r.torch_ms['fused']:7.2f}" if "fused" in r.torch_ms else f"{'-':>7}"
-        lines.append(
-            f"{r.name:14} {r.torch_ms['for-loop']:14.2f} {r.torch_ms['foreach']:8.2f} {fused} {r.plain_ms:10.2f} "
-            f"{r.ours_ms:9.2f} {r.ours_ms / best_ms:6.2f} {r.gbytes / (r.ours_ms / 1e3):6.1f} {r.compile_s:9.1f}"
-        )
+        cells = [f"{r.ms[c]:10.2f}" if c in r.ms else f"{'-':>10}" for c in (*torch_cols, *OURS)]
+        _, best_ms = r.ours_best
+        default = r.ms["ours default"] / r.ms["torch default"]
+        compile_s = "/".join(f"{v:.0f}" for v in r.compile_s.values())
+        lines.append(f"{r.model:6} {r.name:13} " + " ".join(cells)
+                     + f" {default:15.2f} {best_ms / r.torch_best[1]:9.2f} {r.gbytes / (best_ms / 1e3):6.1f} {compile_s:>10}")  # fmt: skip
     lines.append(
-        "ms per step (median); ratio = ours fast / torch's fastest of for-loop, foreach, fused (lower is better)"
+        "ms per step (median). default/default: ours without flags / torch without flags; best/best: our fastest "
+        "of the four / torch's fastest of its four (lower is better). GB/s: our fastest; the machine copies at "
+        f"{bandwidth:.1f} GB/s. compile s: fast / flat+fast."
     )
     return "\n".join(lines)
 
 
-def main(device_name: str = "cpu", names: list[str] | None = None, rounds: int = 15) -> str:
+def main(device_name: str = "cpu", names: list[str] | None = None, rounds: int = 15,
+         models: tuple[str, ...] = MODELS, compile_many: bool = False) -> str:  # fmt: skip
+    """The table; ``compile_many`` also times ``fast`` on the many-tensor model (about 3 minutes of compiling
+    an algorithm, so it is left out unless asked)."""
     device = torch.device(device_name)
-    rows = [run_case(c, device, rounds) for c in CASES if names is None or c.name in names]
+    rows = [
+        run_case(c, device, rounds, m, compile_many) for m in models for c in CASES if names is None or c.name in names
+    ]
     info = f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads"
-    return info + "\n" + table(rows)
+    return info + "\n" + table(rows, copy_bandwidth(device))

@@ -66,6 +66,8 @@ class SGD(TransformOptimizer):
     is computed on (see :mod:`descentlab.optim.regimes`). Same arguments as ``torch.optim.SGD``.
     """
 
+    elementwise = True  # every transformation of its chain works element by element
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -164,6 +166,8 @@ class Adagrad(TransformOptimizer):
     this differs from the unit's formula. Same arguments as ``torch.optim.Adagrad``.
     """
 
+    elementwise = True  # every transformation of its chain works element by element
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -231,6 +235,8 @@ class RMSProp(TransformOptimizer):
     as ``torch.optim.RMSprop``.
     """
 
+    elementwise = True  # every transformation of its chain works element by element
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -287,6 +293,8 @@ class AdaDelta(TransformOptimizer):
     ``torch.optim.Adadelta``.
     """
 
+    elementwise = True  # every transformation of its chain works element by element
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -337,6 +345,8 @@ class Adam(TransformOptimizer):
     gradient :math:`g_t + \lambda w_{t-1}` (L2 weight decay; :class:`AdamW` decouples it). Same
     arguments as ``torch.optim.Adam``.
     """
+
+    elementwise = True  # every transformation of its chain works element by element
 
     decoupled = False
 

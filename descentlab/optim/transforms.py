@@ -146,6 +146,8 @@ def trace(decay: float, dampening: float = 0.0, nesterov: bool = False) -> Trans
         for u_i, b in zip(u, state.momentum_buffer, strict=True):
             if b is None:
                 b = torch.clone(u_i).detach()
+            elif isinstance(dampening, int | float) and dampening == 0:  # the usual case: no temporary
+                b.mul_(decay).add_(u_i)
             else:
                 b.mul_(decay).add_(u_i * (1 - dampening))
             buffers.append(b)
