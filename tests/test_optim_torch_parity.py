@@ -306,3 +306,22 @@ def test_the_chunked_cpu_step_is_bit_for_bit_the_whole_one(name: str, kwargs: di
     whole = trained()
     assert calls and all(n > 1 for n in calls)  # the first run was chunked; this one ran whole
     assert all(torch.equal(a, b) for a, b in zip(chunked, whole, strict=True))
+
+
+def test_every_compiled_group_of_a_process_is_compiled() -> None:
+    """Nine fast optimizers in one process, each of other shapes: each step function has its own compiled graph
+    (a shared code object stopped compiling after dynamo's recompile limit of 8 and fell back, silently)."""
+    from torch._dynamo.eval_frame import _debug_get_cache_entry_list
+
+    codes = []
+    for i in range(9):
+        params = [torch.randn(1_000 + i, requires_grad=True), torch.randn(3, requires_grad=True)]
+        opt = ours.Adam(params, lr=1e-3, fast=True)
+        for _ in range(2):
+            for p in params:
+                p.grad = torch.ones_like(p)
+            opt.step()
+        (compiled,) = opt._compiled.values()
+        codes.append(compiled.step._torchdynamo_orig_callable.__code__)
+    assert len({id(c) for c in codes}) == 9
+    assert all(len(_debug_get_cache_entry_list(c)) == 1 for c in codes)

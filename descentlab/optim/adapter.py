@@ -18,9 +18,9 @@ parts (``torch.view_as_real``), as torch does; their state stays complex, as tor
 from __future__ import annotations
 
 import time
+import types
 from collections.abc import Callable, Iterable
-from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import torch
 from torch import Tensor
@@ -111,10 +111,20 @@ class _Compiled(NamedTuple):
     step: Callable[..., None]  # the compiled single-pass update
 
 
-def _apply(tx: Transform, grads: list[Tensor], state: Any, params: list[Tensor], counts: list[Tensor]) -> None:
-    updates, _ = tx.update(grads, state, params, counts)
-    for p, u in zip(params, updates, strict=True):
-        p.add_(u)
+def _compiled_step(tx: Transform) -> Callable[..., None]:
+    """``tx``'s update added to the parameters, compiled by ``torch.compile`` into one pass.
+
+    The function compiled has a code object of its own: dynamo keeps its compiled graphs on the code object
+    and stops compiling one after ``recompile_limit`` (8) graphs, so a shared one (a ``partial`` of one
+    function) made the ninth compiled group of a process fall back, silently, to the plain path."""
+
+    def step(grads: list[Tensor], state: Any, params: list[Tensor], counts: list[Tensor]) -> None:
+        updates, _ = tx.update(grads, state, params, counts)
+        for p, u in zip(params, updates, strict=True):
+            p.add_(u)
+
+    own = types.FunctionType(step.__code__.replace(), step.__globals__, step.__name__, None, step.__closure__)
+    return cast(Callable[..., None], torch.compile(own, dynamic=False))
 
 
 class NonFiniteGradientError(FloatingPointError):
@@ -263,7 +273,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         if compiled is None or first:
             hyper = {k: _as_tensors(v, params[0].dtype) for k, v in settings.items()}
             tx = self._chain(hyper)
-            compiled = _Compiled(structure, hyper, tx.state_type, torch.compile(partial(_apply, tx), dynamic=False))
+            compiled = _Compiled(structure, hyper, tx.state_type, _compiled_step(tx))
             self._compiled[key] = compiled
         else:
             for name, value in settings.items():
