@@ -94,7 +94,8 @@ def test_momentum_is_torch_s_sgd_with_momentum(dtype: torch.dtype, momentum: flo
         assert_same(run(torch.optim.SGD, {"lr": 0.01, "momentum": momentum, **kwargs}, dtype), mine, dtype)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adagrad", "Adam", "AdamW"])
+@pytest.mark.parametrize("name", ["SGD", pytest.param("Adagrad", marks=pytest.mark.slow), "Adam",
+                                  pytest.param("AdamW", marks=pytest.mark.slow)])  # fmt: skip
 def test_fused_and_foreach_are_accepted_and_equal_to_torch_s(name: str) -> None:
     for flags in ({"fused": True}, {"foreach": False}, {"foreach": True}):
         theirs = run(getattr(torch.optim, name), {"lr": 0.01, **flags}, torch.float32)
@@ -259,8 +260,12 @@ def flat_training(cls: type, kwargs: dict[str, Any], steps: int = 12) -> tuple[t
     return torch.cat([p.detach().flatten() for p in model.parameters()]), opt
 
 
-@pytest.mark.parametrize("fast", [False, True], ids=["flat", "flat-fast"])
-@pytest.mark.parametrize(("name", "kwargs"), FLAT_CASES, ids=[n for n, _ in FLAT_CASES])
+FLAT_RUNS = [pytest.param(name, kwargs, fast, id=f"{name}-{'flat-fast' if fast else 'flat'}",
+                          marks=[pytest.mark.slow] if fast and name not in ("Adam", "RMSprop") else [])
+             for name, kwargs in FLAT_CASES for fast in (False, True)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "kwargs", "fast"), FLAT_RUNS)
 def test_the_flat_path_equals_torch(name: str, kwargs: dict[str, Any], fast: bool) -> None:
     theirs, _ = flat_training(getattr(torch.optim, name), kwargs)
     mine, opt = flat_training(PAIRS[name], {**kwargs, "flat": True, "fast": fast})
@@ -316,7 +321,7 @@ def test_every_compiled_group_of_a_process_is_compiled() -> None:
     codes = []
     for i in range(9):
         params = [torch.randn(1_000 + i, requires_grad=True), torch.randn(3, requires_grad=True)]
-        opt = ours.Adam(params, lr=1e-3, fast=True)
+        opt = ours.SGD(params, lr=1e-3, fast=True)  # the shortest chain compiles fastest
         for _ in range(2):
             for p in params:
                 p.grad = torch.ones_like(p)

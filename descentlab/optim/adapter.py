@@ -355,19 +355,26 @@ class TransformOptimizer(torch.optim.Optimizer):
             torch._foreach_add_(steps, 1.0)
             counts = [float(t) for t in steps]
             whole = not self.elementwise or self.gradient_transform is not None or real[0].device.type != "cpu"
-            for part in [list(range(len(real)))] if whole else chunks(real):
-
-                def pick(xs: list[Any], part: list[int] = part) -> list[Any]:
-                    return [xs[i] for i in part]
-
-                updates, state = tx.update(pick(grads), _build(tx.state_type, pick(dicts)), pick(real), pick(counts))
-                _scatter(state, pick(dicts), pick(complex_params))
-                if len({(p.device, p.dtype) for p in pick(real)}) == 1:
-                    torch._foreach_add_(pick(real), list(updates))
-                else:
-                    for p, u in zip(pick(real), updates, strict=True):
-                        p.add_(u)
+            parts = [] if whole else chunks(real)
+            if len(parts) <= 1:  # one pass over the group (small groups: no chunking overhead)
+                self._apply_chain(tx, grads, dicts, real, counts, complex_params)
+                continue
+            for part in parts:
+                self._apply_chain(tx, [grads[i] for i in part], [dicts[i] for i in part], [real[i] for i in part],
+                                  [counts[i] for i in part], [complex_params[i] for i in part])  # fmt: skip
         return loss
+
+    @staticmethod
+    def _apply_chain(tx: Transform, grads: list[Tensor], dicts: list[dict[str, Any]], params: list[Tensor],
+                     counts: list[float], complex_params: list[bool]) -> None:  # fmt: skip
+        """One plain pass of the chain over these tensors: their updates added, their state written back."""
+        updates, state = tx.update(grads, _build(tx.state_type, dicts), params, counts)
+        _scatter(state, dicts, complex_params)
+        if len({(p.device, p.dtype) for p in params}) == 1:
+            torch._foreach_add_(params, list(updates))
+        else:
+            for p, u in zip(params, updates, strict=True):
+                p.add_(u)
 
     def _flat_step(self, group: dict[str, Any], fg: FlatGroup, dicts: list[dict[str, Any]]) -> None:
         """The plain chain on the group's flat buffers: each operation once over every element."""
