@@ -253,10 +253,11 @@ def test_add_noise_has_the_annealed_variance() -> None:
     assert torch.equal(noise, again)  # reproducible for a seed and step
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dtype", [torch.float32, pytest.param(torch.float64, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", list(PAIRS))
 def test_fast_compiled_path_matches_torch(name: str, dtype: torch.dtype) -> None:
-    """The compiled single pass against torch.optim (and so against the plain path), 100 steps.
+    """The compiled single pass against torch.optim (and so against the plain path), 100 steps. (Each case
+    compiles a step, 5 to 15 s: float64 runs with ``-m slow``.)
 
     An LR scheduler changes lr mid-run: the compiled step reads it without recompiling.
     """
