@@ -169,8 +169,8 @@ def chunks(tensors: list[Tensor], size: int = CHUNK_ELEMENTS) -> list[list[int]]
 
     On a CPU the plain step runs the whole chain on one chunk, then the next: each chunk's parameters,
     gradients, state and temporaries are read from the cache by every operation after the first, where a
-    chain over all tensors at once would stream them from memory once per operation (Adam on 9.8M parameters: 46.9 ms to 23.9 ms a step in this session's benchmark,
-    on 9.8M parameters). Only for chains that work element by element (the named optimizers)."""
+    chain over all tensors at once would stream them from memory once per operation (Adam on 9.8M
+    parameters went from 46.9 to 23.9 ms a step in ``benchmarks/optim_step.py``). Only for chains that work element by element (the named optimizers)."""
     out: list[list[int]] = [[]]
     filled = 0
     for i, t in enumerate(tensors):
