@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from descentlab.optim import kernels
 from descentlab.optim.adapter import TransformOptimizer, torch_keywords
 from descentlab.optim.transforms import (
     Transform,
@@ -67,6 +68,7 @@ class SGD(TransformOptimizer):
     """
 
     elementwise = True  # every transformation of its chain works element by element
+    kernel = staticmethod(kernels.sgd)  # the default path: the same step written in place
 
     def __init__(
         self,
@@ -167,6 +169,7 @@ class Adagrad(TransformOptimizer):
     """
 
     elementwise = True  # every transformation of its chain works element by element
+    kernel = staticmethod(kernels.adagrad)  # the default path: the same step written in place
 
     def __init__(
         self,
@@ -236,6 +239,7 @@ class RMSProp(TransformOptimizer):
     """
 
     elementwise = True  # every transformation of its chain works element by element
+    kernel = staticmethod(kernels.rmsprop)  # the default path: the same step written in place
 
     def __init__(
         self,
@@ -294,6 +298,7 @@ class AdaDelta(TransformOptimizer):
     """
 
     elementwise = True  # every transformation of its chain works element by element
+    kernel = staticmethod(kernels.adadelta)  # the default path: the same step written in place
 
     def __init__(
         self,
@@ -347,6 +352,7 @@ class Adam(TransformOptimizer):
     """
 
     elementwise = True  # every transformation of its chain works element by element
+    kernel = staticmethod(kernels.adam)  # the default path: the same step written in place
 
     decoupled = False
 

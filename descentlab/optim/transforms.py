@@ -338,7 +338,11 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, amsgrad
 def _adam_single(u: Updates, state: ScaleByAdamState, counts: Counts, b1: Any, b2: Any, eps: Any) -> Updates:
     r"""Adam's scaling written out, one tensor at a time (the reference; also what the compiled path traces).
 
-    Updates ``m``, ``v`` (and ``v_max``) in place and returns :math:`\hat m_t / (\sqrt{\hat v_t} + \epsilon)`.
+    Updates ``m``, ``v`` (and ``v_max``) in place and returns :math:`\hat m_t / (\sqrt{\hat v_t} + \epsilon)`,
+    computed in the order Kingma and Ba give for efficiency (section 2):
+    :math:`\frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}\, m_t / (\sqrt{v_t} + \hat\epsilon)` with
+    :math:`\hat\epsilon = \epsilon \sqrt{1 - \beta_2^t}`, the same number with one division per element
+    where the textbook order takes three (the compiled step went from 3 divisions and a root to 1 and a root).
     """
     bias_correction1, bias_correction2_sqrt = _bias_corrections(b1, b2, _step_vector(counts, u[0]))  # (n,), (n,)
     out = []
@@ -348,8 +352,8 @@ def _adam_single(u: Updates, state: ScaleByAdamState, counts: Counts, b1: Any, b
         if v_max is not None:  # AMSGrad: the running maximum of v_t
             torch.maximum(v_max, v, out=v_max)
             v = v_max
-        denom = (v.sqrt() / bias_correction2_sqrt[i]).add_(eps)  # sqrt(v_hat_t) + eps
-        out.append(m / denom / bias_correction1[i])  # m_hat_t / (sqrt(v_hat_t) + eps)
+        denom = v.sqrt().add_(eps * bias_correction2_sqrt[i])  # (sqrt(v_hat_t) + eps) sqrt(1 - beta2^t)
+        out.append(m * (bias_correction2_sqrt[i] / bias_correction1[i]) / denom)  # m_hat_t / (sqrt(v_hat_t) + eps)
     return out
 
 
@@ -361,11 +365,11 @@ def _adam_foreach(u: Updates, state: ScaleByAdamState, counts: Counts, b1: Any, 
     torch._foreach_lerp_(m_all, list(u), 1 - b1)  # m_t
     torch._foreach_mul_(v_all, b2)
     torch._foreach_addcmul_(v_all, list(u), list(u), 1 - b2)  # v_t
+    c = [math.sqrt(1 - b2**t) for t in counts]
     denoms = torch._foreach_sqrt(v_all)
-    torch._foreach_div_(denoms, [math.sqrt(1 - b2**t) for t in counts])  # sqrt(v_hat_t)
-    torch._foreach_add_(denoms, eps)
-    scaled = torch._foreach_div(m_all, denoms)
-    torch._foreach_div_(scaled, [1 - b1**t for t in counts])  # m_hat_t / (sqrt(v_hat_t) + eps)
+    torch._foreach_add_(denoms, [eps * c_i for c_i in c])  # (sqrt(v_hat_t) + eps) sqrt(1 - beta2^t)
+    scaled = torch._foreach_mul(m_all, [c_i / (1 - b1**t) for c_i, t in zip(c, counts, strict=True)])
+    torch._foreach_div_(scaled, denoms)  # m_hat_t / (sqrt(v_hat_t) + eps)
     return list(scaled)
 
 
