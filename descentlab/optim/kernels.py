@@ -59,24 +59,21 @@ def _momentum(dicts: list[dict[str, Any]], updates: list[Tensor], momentum: floa
               complex_params: list[bool]) -> list[Tensor]:  # fmt: skip
     r"""The momentum buffers after this step: :math:`b_t = \beta b_{t-1} + (1 - \tau) u_t`, and
     :math:`b_1 = u_1` for a parameter that has none yet (a copy, stored in its state)."""
-    buffers: list[Tensor | None] = [d.get("momentum_buffer") for d in dicts]
-    old = [i for i, b in enumerate(buffers) if b is not None]
+    buffers: list[Tensor | None] = [None if b is None else _real(b) for b in (d.get("momentum_buffer") for d in dicts)]
+    old = [(b, updates[i]) for i, b in enumerate(buffers) if b is not None]
     if old and dampening == 0:  # b = u + beta b in one pass over b, where mul_ then add_ takes two
-        for i in old:
-            b = _real(buffers[i])  # type: ignore[arg-type]
-            torch.add(updates[i], b, alpha=momentum, out=b)
+        for b, u in old:
+            torch.add(u, b, alpha=momentum, out=b)
     elif old:
-        kept = [_real(buffers[i]) for i in old]  # type: ignore[arg-type]
+        kept = [b for b, _ in old]
         torch._foreach_mul_(kept, momentum)
-        torch._foreach_add_(kept, [updates[i] for i in old], alpha=1 - dampening)
+        torch._foreach_add_(kept, [u for _, u in old], alpha=1 - dampening)
     out = []
     for i, (d, b) in enumerate(zip(dicts, buffers, strict=True)):
         if b is None:
-            new = torch.clone(updates[i]).detach()
-            _store(d, "momentum_buffer", new, complex_params[i])
-            out.append(new)
-        else:
-            out.append(_real(b))
+            b = torch.clone(updates[i]).detach()
+            _store(d, "momentum_buffer", b, complex_params[i])
+        out.append(b)
     return out
 
 
