@@ -71,9 +71,11 @@ def _momentum(dicts: list[dict[str, Any]], updates: list[Tensor], momentum: floa
     out = []
     for i, (d, b) in enumerate(zip(dicts, buffers, strict=True)):
         if b is None:
-            b = torch.clone(updates[i]).detach()
-            _store(d, "momentum_buffer", b, complex_params[i])
-        out.append(b)
+            new = torch.clone(updates[i]).detach()
+            _store(d, "momentum_buffer", new, complex_params[i])
+            out.append(new)
+        else:
+            out.append(b)
     return out
 
 
