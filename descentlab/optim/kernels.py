@@ -62,8 +62,8 @@ def _momentum(dicts: list[dict[str, Any]], updates: list[Tensor], momentum: floa
     buffers: list[Tensor | None] = [None if b is None else _real(b) for b in (d.get("momentum_buffer") for d in dicts)]
     old = [(b, updates[i]) for i, b in enumerate(buffers) if b is not None]
     if old and dampening == 0:  # b = u + beta b in one pass over b, where mul_ then add_ takes two
-        for b, u in old:
-            torch.add(u, b, alpha=momentum, out=b)
+        for kept_b, u in old:
+            torch.add(u, kept_b, alpha=momentum, out=kept_b)
     elif old:
         kept = [b for b, _ in old]
         torch._foreach_mul_(kept, momentum)
