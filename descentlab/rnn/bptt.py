@@ -53,21 +53,26 @@ class LSTMRecurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, xw: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Any:
         steps, n, size = len(xw), h0.shape[0], h0.shape[1]
-        acts = torch.empty_like(xw)  # (T, N, 4H): i, f, g, o after their nonlinearities
+        # (T, N, 4H): first both biases and the input projection, then, step by step, i, f, g, o after their
+        # nonlinearities; each step's product is accumulated in place (addmm with an out= copies its input)
+        acts = xw.clone() if b_hh is None else xw + b_hh
         hs = torch.empty(steps + 1, n, size, dtype=h0.dtype, device=h0.device)  # h0 and every step's h
         cs, tcs = torch.empty_like(hs), torch.empty_like(hs[1:])  # c0 and every c; tanh(c_t)
         hs[0], cs[0] = h0, c0
-        xb = xw if b_hh is None else xw + b_hh  # both biases in, once for every step
-        w_t = w_hh.t()
+        w_t = w_hh.t().contiguous()  # (H, 4H) in memory order, read row by row by every step's product
+        # every step's views, made once (at small sizes indexing costs as much as the arithmetic)
+        a_s, h_s, c_s, tc_s = acts.unbind(0), hs.unbind(0), cs.unbind(0), tcs.unbind(0)
+        i_s, f_s, g_s, o_s = ([a[:, k * size : (k + 1) * size] for a in a_s] for k in range(4))
+        if_s = [a[:, : 2 * size] for a in a_s]
         for t in range(steps):
-            a = torch.addmm(xb[t], hs[t], w_t, out=acts[t])
-            a[:, : 2 * size].sigmoid_()  # i, f
-            a[:, 2 * size : 3 * size].tanh_()  # g
-            a[:, 3 * size :].sigmoid_()  # o
-            i, f, g, o = a.chunk(4, 1)
-            torch.addcmul(f * cs[t], i, g, out=cs[t + 1])  # c_t = f c_{t-1} + i g
-            torch.tanh(cs[t + 1], out=tcs[t])
-            torch.mul(o, tcs[t], out=hs[t + 1])  # h_t = o tanh(c_t)
+            a_s[t].addmm_(h_s[t], w_t)  # x_t W_ih^T + b_ih + b_hh + h_{t-1} W_hh^T
+            if_s[t].sigmoid_()  # i, f
+            g_s[t].tanh_()  # g
+            o_s[t].sigmoid_()  # o
+            torch.mul(f_s[t], c_s[t], out=c_s[t + 1])
+            c_s[t + 1].addcmul_(i_s[t], g_s[t])  # c_t = f c_{t-1} + i g
+            torch.tanh(c_s[t + 1], out=tc_s[t])
+            torch.mul(o_s[t], tc_s[t], out=h_s[t + 1])  # h_t = o tanh(c_t)
         ctx.save_for_backward(hs, cs, tcs, acts, w_hh)
         ctx.bias = b_hh is not None
         return hs[1:].clone(), hs[-1].clone(), cs[-1].clone()
@@ -81,14 +86,18 @@ class LSTMRecurrence(torch.autograd.Function):
         dc_from_h = o * (1 - tcs * tcs)  # d c_t / d h_t along h_t = o tanh(c_t)
         scale = torch.stack([g * i * (1 - i), cs[:-1] * f * (1 - f), i * (1 - g * g), tcs * o * (1 - o)], 2)
         delta = torch.empty(steps, n, 4, size, dtype=acts.dtype, device=acts.device)
-        dh, dc = d_hT.clone(), d_cT.clone()
+        # every step's views, made once
+        d_igf, d_o = [d[:, :3] for d in delta.unbind(0)], [d[:, 3] for d in delta.unbind(0)]
+        s_igf, s_o = [s[:, :3] for s in scale.unbind(0)], [s[:, 3] for s in scale.unbind(0)]
+        flat, fs = delta.view(steps, n, 4 * size).unbind(0), f.unbind(0)
+        outs, dcs = d_out.unbind(0), dc_from_h.unbind(0)
+        dh, dc = d_hT + outs[-1], d_cT.clone()
         for t in range(steps - 1, -1, -1):
-            dh += d_out[t]
-            dc.addcmul_(dh, dc_from_h[t])
-            torch.mul(dc.unsqueeze(1), scale[t, :, :3], out=delta[t, :, :3])  # through i, f and g
-            torch.mul(dh, scale[t, :, 3], out=delta[t, :, 3])  # through o
-            dc = dc * f[t]
-            dh = delta[t].view(n, 4 * size) @ w_hh
+            dc.addcmul_(dh, dcs[t])
+            torch.mul(dc.unsqueeze(1), s_igf[t], out=d_igf[t])  # through i, f and g
+            torch.mul(dh, s_o[t], out=d_o[t])  # through o
+            dc.mul_(fs[t])
+            dh = torch.addmm(outs[t - 1], flat[t], w_hh) if t > 0 else flat[t] @ w_hh  # and the output's gradient
         delta = delta.view(steps, n, 4 * size)
         dw, db = _weight_grads(delta, hs[:-1], ctx.bias)
         return delta, dh, dc, dw, db
