@@ -50,6 +50,29 @@ def rnn_checks(device: torch.device) -> list[tuple[str, float, float]]:
     return rows
 
 
+def flatten_checks(device: torch.device) -> list[tuple[str, float, float]]:
+    """The fused path's weights after ``.to(device)``: on a GPU, in one cuDNN buffer (every parameter a view of
+    one storage) and no warning about weights "not part of single contiguous chunk of memory" on a call; on a
+    CPU, left as they are. 0 when so, 1 otherwise."""
+    import warnings
+
+    rows = []
+    for kind, cls in (("lstm", LSTM), ("gru", GRU), ("rnn", RNN)):
+        model = cls(16, 32, num_layers=2, impl="fused").to(device)
+        storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model(torch.randn(5, 3, 16, device=device))
+        copied = any("contiguous chunk" in str(w.message) for w in caught)
+        ok = (
+            (len(storages) == 1 and not copied)
+            if device.type == "cuda"
+            else len(storages) == len(list(model.parameters()))
+        )
+        rows.append((f"{kind} fused flatten_parameters ({len(storages)} storages)", 0.0 if ok else 1.0, 0.0))
+    return rows
+
+
 def stn_checks(device: torch.device) -> list[tuple[str, float, float]]:
     rows = []
     for dtype in (torch.float32, torch.float64):
@@ -85,7 +108,7 @@ if __name__ == "__main__":
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     print(f"device: {name}; torch {torch.__version__}")
     failed = 0
-    for label, err, tol in rnn_checks(dev) + stn_checks(dev):
+    for label, err, tol in rnn_checks(dev) + flatten_checks(dev) + stn_checks(dev):
         ok = err <= tol
         failed += not ok
         print(f"{label:<48} max diff {err:.2e}  tol {tol:.0e}  {'PASS' if ok else 'FAIL'}")

@@ -191,3 +191,16 @@ def test_bad_arguments_say_what_is_valid() -> None:
         lstm(torch.randn(5, 2, 4))
     with pytest.raises(ValueError, match=r"initial state must have shape \(2, 2, 4\)"):
         lstm(torch.randn(5, 2, 3), (torch.zeros(1, 2, 4), torch.zeros(1, 2, 4)))
+
+
+def test_flatten_parameters_leaves_cpu_weights_alone() -> None:
+    """``flatten_parameters`` (torch's, for cuDNN) does nothing on a CPU: it says so, and every weight keeps its own
+    memory, through ``.to()`` too (on a GPU, benchmarks/cuda_parity.py checks the one-buffer layout)."""
+    model = LSTM(4, 6, num_layers=2, impl="fused")
+    before = [p.data_ptr() for p in model.parameters()]
+    assert model.flatten_parameters() is False
+    assert [p.data_ptr() for p in model.parameters()] == before
+    model = model.to(torch.float64)
+    assert len({p.untyped_storage().data_ptr() for p in model.parameters()}) == len(before)
+    out, _ = model(torch.randn(3, 2, 4, dtype=torch.float64))
+    assert out.shape == (3, 2, 6)

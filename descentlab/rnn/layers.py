@@ -114,6 +114,34 @@ class _Stacked(nn.Module):
         """Parameters in torch's order: per layer, per direction, w_ih, w_hh, b_ih, b_hh."""
         return [getattr(self, name) for names in self._names for name in names]
 
+    def flatten_parameters(self) -> bool:
+        """``torch.nn.LSTM.flatten_parameters``: on a CUDA device with cuDNN, move every weight of the fused path
+        into one buffer in cuDNN's layout (the parameters become views of it), so that each call reads them in
+        place; otherwise cuDNN copies them into one at every call (and torch warns that the weights "are not
+        part of single contiguous chunk of memory"). Done by ``.to(device)`` / ``.cuda()``, as in torch.
+        Returns whether the weights were flattened; on a CPU, with a written-out ``impl``, or with weights of
+        mixed dtypes or devices it does nothing (False)."""
+        weights = self.flat_weights()
+        first = weights[0]
+        usable = self.impl == "fused" and all(
+            w.is_cuda and w.dtype == first.dtype and torch.backends.cudnn.is_acceptable(w) for w in weights
+        )
+        if not usable or not torch._use_cudnn_rnn_flatten_weight():
+            return False
+        mode = {"lstm": "LSTM", "gru": "GRU"}.get(self.kind, "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU")
+        from torch.backends.cudnn import rnn as cudnn_rnn
+
+        with torch.cuda.device_of(first), torch.no_grad():
+            torch._cudnn_rnn_flatten_weight(weights, 4 if self.bias else 2, self.input_size,
+                                            cudnn_rnn.get_cudnn_mode(mode), self.hidden_size, 0, self.num_layers,
+                                            self.batch_first, self.bidirectional)  # fmt: skip
+        return True
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        out = super()._apply(fn, recurse)
+        self.flatten_parameters()
+        return out
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, impl={self.impl!r}"
         if self.dropout:
