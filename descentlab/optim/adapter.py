@@ -8,9 +8,9 @@ runs, and the new updates are added to the parameters. ``state_dict()`` and ``lo
 torch's own, so states move between these optimizers and their torch.optim counterparts.
 
 torch.optim's own keywords are accepted with torch's meaning: ``maximize`` (the gradient is negated
-first), ``fused=True`` (the compiled single pass, ``fast=True``), ``foreach`` (no effect: the plain path
-uses the ``torch._foreach_*`` kernels whenever a group's tensors share a device and dtype, which is what
-torch's default ``foreach=None`` does); ``capturable=True`` and ``differentiable=True`` are refused with a
+first), ``fused=True`` (the compiled single pass, ``fast=True``), ``foreach`` (no effect: the default path
+is each algorithm written in place with the ``torch._foreach_*`` kernels, :mod:`descentlab.optim.kernels`,
+which is what torch's default ``foreach=None`` does on a GPU); ``capturable=True`` and ``differentiable=True`` are refused with a
 ``ValueError`` saying what to use instead. Complex parameters are optimized as their real and imaginary
 parts (``torch.view_as_real``), as torch does; their state stays complex, as torch keeps it.
 """
@@ -206,18 +206,21 @@ class TransformOptimizer(torch.optim.Optimizer):
     fixed chain. ``check_finite=True`` checks every gradient before anything changes and raises
     :class:`NonFiniteGradientError` naming the parameter, leaving parameters and state untouched.
     ``fast=True`` runs every step after the first through a compiled single pass of the same chain
-    (one-off compile time in ``compile_seconds``); the plain path stays the reference.
+    (one-off compile time in ``compile_seconds``); the chain run eagerly (``in_place = False``) stays the reference.
     ``gradient_transform`` (for example ``chain(clip_by_global_norm(1.0), add_noise())``) is applied
-    to the gradients before the optimizer's own chain; it must be stateless, and runs on the plain path.
+    to the gradients before the optimizer's own chain; it must be stateless, and runs on the chain, eagerly.
     ``flat=True`` keeps each group's parameters, gradients and state in flat buffers after the first step
     (:mod:`descentlab.optim.flat`): a step costs a few kernels over all elements (one with ``fast=True``),
     not a few per tensor; the parameters' ``.data`` and ``.grad`` become views of those buffers.
 
-    What each path costs: the plain path allocates the chain's temporaries each step and launches a few
-    kernels per operation (``torch._foreach_*`` over all tensors where they share a device and dtype);
-    ``fast`` compiles once per group and shape (seconds to a minute, in ``compile_seconds``) and then
-    launches one kernel per tensor; ``flat`` copies the parameters once into its buffers (no memory beyond
-    the gradients torch would keep) and then launches a few kernels per step, or one with ``fast``.
+    What each path costs: the default path runs the class's :attr:`kernel` (the same step written in place,
+    :mod:`descentlab.optim.kernels`: torch.optim's operations, one temporary at most, no compile, no memory
+    beyond torch's), chunk by chunk on a CPU; ``in_place = False`` runs the chain instead, the readable
+    reference, which allocates each transformation's updates every step. ``fast`` compiles once per group
+    and shape (seconds to a minute, in ``compile_seconds``) and then launches one kernel per tensor; ``flat``
+    copies the parameters once into its buffers (no memory beyond the gradients torch would keep) and then
+    launches a few kernels per step, or one with ``fast``. A group's step numbers live in one tensor (each
+    ``state["step"]`` a view of it), so counting a step is one operation, not one per parameter.
     """
 
     elementwise = False  # whether the chain works element by element (then the CPU path runs it by chunks)
@@ -410,7 +413,11 @@ class TransformOptimizer(torch.optim.Optimizer):
                 p.add_(u)
 
     def _flat_step(self, group: dict[str, Any], fg: FlatGroup, steps: _Steps) -> None:
-        """The plain chain on the group's flat buffers: each operation once over every element."""
+        """The kernel (or, with ``in_place = False``, the chain) on the group's flat buffers: each operation once
+        over every element."""
+        if self.kernel is not None and self.in_place:
+            self.kernel(group, [fg.param], [fg.grad], [dict(fg.state)], [float(steps.counter[0])], [False])
+            return
         tx = self._chain(group)
         (update,), _ = tx.update([fg.grad], fg.typed_state(tx.state_type), [fg.param], [float(steps.counter[0])])
         fg.param.add_(update)

@@ -140,10 +140,9 @@ def adadelta(group: dict[str, Any], params: list[Tensor], grads: list[Tensor], d
     torch._foreach_mul_(squares, rho)
     torch._foreach_addcmul_(squares, g, g, 1 - rho)
     std = torch._foreach_add(squares, eps)
-    torch._foreach_sqrt_(std)
     delta = torch._foreach_add(deltas, eps)
-    torch._foreach_sqrt_(delta)
     torch._foreach_div_(delta, std)
+    torch._foreach_sqrt_(delta)  # sqrt(a) / sqrt(b) as sqrt(a / b): one root where torch takes two
     torch._foreach_mul_(delta, g)
     torch._foreach_mul_(deltas, rho)
     torch._foreach_addcmul_(deltas, delta, delta, 1 - rho)

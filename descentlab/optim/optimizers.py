@@ -1,5 +1,8 @@
 r"""The unit's optimizers as drop-in ``torch.optim`` optimizers, each a short chain of transformations.
 
+Each chain is the readable definition; each class's ``kernel`` (:mod:`descentlab.optim.kernels`) is the same
+step written in place, the path a user gets without flags, tested equal to the chain and to torch.optim.
+
 Every class takes the arguments of its torch.optim counterpart, in the same order and with the same
 defaults (``maximize``, ``foreach``, ``fused``, ``capturable``, ``differentiable``, Adam's
 ``decoupled_weight_decay`` included: see :mod:`descentlab.optim.adapter` for what each does here), and
