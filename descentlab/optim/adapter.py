@@ -416,7 +416,13 @@ class TransformOptimizer(torch.optim.Optimizer):
         """The kernel (or, with ``in_place = False``, the chain) on the group's flat buffers: each operation once
         over every element."""
         if self.kernel is not None and self.in_place:
-            self.kernel(group, [fg.param], [fg.grad], [dict(fg.state)], [float(steps.counter[0])], [False])
+            count = float(steps.counter[0])
+            size = CHUNK_ELEMENTS if fg.param.device.type == "cpu" else fg.param.numel()
+            parts = {"param": fg.param.split(size), "grad": fg.grad.split(size)}
+            parts |= {f: fg.state[f].split(size) for f in fg.fields}
+            for k in range(len(parts["param"])):  # on a CPU, a slice at a time: it stays in cache between operations
+                state = {f: parts[f][k] for f in fg.fields}
+                self.kernel(group, [parts["param"][k]], [parts["grad"][k]], [state], [count], [False])
             return
         tx = self._chain(group)
         (update,), _ = tx.update([fg.grad], fg.typed_state(tx.state_type), [fg.param], [float(steps.counter[0])])
