@@ -22,10 +22,10 @@ from matplotlib.figure import Figure
 from descentlab.command import Call, Command, Named, TourSettings  # noqa: F401 - declared there, used from here
 from descentlab.data import mnist
 from descentlab.report import Section
-from descentlab.runs import Run, RunRecord, StopFlag
+from descentlab.runs import RunRecord, StopFlag
 
 Table = tuple[list[str], list[list[str]]]  # header, rows
-TrainFn = Callable[[Any, Run, StopFlag, "dict[str, Any] | None"], "dict[str, float]"]
+TrainFn = Callable[[Any, Any, StopFlag, "dict[str, Any] | None"], "dict[str, float]"]  # run: a Run, or a SilentRun
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,9 @@ class Experiment(Named):
     # Raises a UserError for what can be known wrong before the run starts (data, maps, memory), before its
     # folder is made: a run folder holds only runs that started.
     check: Callable[[Any], None] | None = None
+    # Whether its train() runs data-parallel under torchrun (descentlab.runs.distributed): each rank its shard
+    # of each batch, DDP's averaged gradients, rank 0 alone writing. The others refuse to start under torchrun.
+    data_parallel: bool = False
 
 
 def check_mnist(cfg: Any) -> None:

@@ -37,6 +37,7 @@ from descentlab.runs import (
     Run,
     RunRecord,
     StopFlag,
+    distributed,
     progress,
     rng_state,
     seed_everything,
@@ -170,7 +171,8 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
     in optimization steps (not evaluation) go to ``timing.jsonl``, apart from the metrics, which
     stay reproducible.
     """
-    device = select_device(cfg.device)
+    world = distributed.current()  # under torchrun: this rank's place in the group (descentlab.runs.distributed)
+    device = distributed.device_for(select_device(cfg.device), world)
     seed_everything(cfg.seed)
     data = {k: (x.to(device), y.to(device)) for k, (x, y) in load_splits(cfg).items()}
     x_train, y_train = data["train"]
@@ -180,6 +182,7 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
     total_steps = steps_per_epoch * cfg.epochs
 
     model = make_model(cfg.hidden).to(device)
+    net = distributed.wrap(model, world)  # in a group: DDP averages the ranks' gradients in backward
     optimizer = make_optimizer(cfg, model.parameters())
     step, loss_sum, loss_count, final, seconds = 0, 0.0, 0, False, 0.0
     if state is not None:
@@ -210,17 +213,25 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
         epoch, i = divmod(t, steps_per_epoch)  # t: index of this step, counted from 0
         if i == 0 or not batches:
             batches = [b.to(device) for b in regime.batches(n, epoch, cfg.seed)]
-        idx = batches[i]
+        idx = batches[i]  # the global batch; in a group, this rank takes its shard of it
+        mine = distributed.shard(idx, world)
 
         started = time.perf_counter()
-        loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+        logits = net(x_train[mine])
+        # a rank's mean loss, weighted so that DDP's average of the ranks' gradients is the global batch's mean
+        share = len(mine) / len(idx)
+        loss = F.cross_entropy(logits, y_train[mine]) if len(mine) else logits.sum()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * (share * world.size)).backward()
         optimizer.step()
         seconds += time.perf_counter() - started
 
         step = t + 1  # steps completed
-        loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
+        # one exchange a step in a group: the global batch's loss, and whether any rank must stop or checkpoint
+        # (a signal reaches the ranks at different steps; all must stop at the same one)
+        due = step % cfg.checkpoint_every == 0 or stop.checkpoint_due()
+        batch_loss, stops, dues = distributed.all_sum([loss.item() * share, stop.requested, due], world, device)
+        loss_sum, loss_count = loss_sum + batch_loss, loss_count + 1
         log_train = step % cfg.log_every == 0 or step % steps_per_epoch == 0 or step == total_steps
         epoch_end = step % steps_per_epoch == 0 and steps_per_epoch >= cfg.eval_every
         log_val = step % cfg.eval_every == 0 or epoch_end or step == total_steps
@@ -235,16 +246,18 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
                 },
             )
             loss_sum, loss_count = 0.0, 0
-        if log_val:
+        if log_val and world.main:  # rank 0 logs; the others go on to the next step
             val_loss, val_acc = evaluate(model, *data["val"])
             run.log(step, {"val/loss": val_loss, "val/accuracy": val_acc, "val/epoch": step / steps_per_epoch})
         if log_train or log_val:
             run.log_timing(step, seconds)  # once per logged step
-        if stop.requested:
+        if stops:
             raise Interrupted(checkpoint())
-        if step % cfg.checkpoint_every == 0 or stop.checkpoint_due():
+        if dues:
             checkpoint()
 
+    if not world.main:
+        return {"steps": float(step)}
     test_loss, test_acc = evaluate(model, *data["test"])  # the test set is used once, at the end
     if not final:
         run.log(step, {"test/loss": test_loss, "test/accuracy": test_acc})
@@ -422,6 +435,7 @@ OPTIM_TRAIN = Experiment(
     sections=sections,
     tour=tour,
     headline=headline,
+    data_parallel=True,
     search=SearchSpace(
         "the learning rate, momentum and batch size of the MNIST MLP of 'optim train'; minimizes the final "
         "validation loss",

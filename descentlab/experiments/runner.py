@@ -19,10 +19,22 @@ from descentlab.config import Options, from_mapping, param, to_dict
 from descentlab.errors import CheckpointError, Interrupted, Pruned, UserError, first_line, shown
 from descentlab.experiments.declaration import Call, Command, Experiment
 from descentlab.flags import command_line
-from descentlab.runs import DEFAULT_CHECKPOINT_SECONDS, Run, StopFlag, format_table, load_run, stop_on_signals
+from descentlab.runs import (
+    DEFAULT_CHECKPOINT_SECONDS,
+    Run,
+    SilentRun,
+    StopFlag,
+    atomic_write_bytes,
+    distributed,
+    format_table,
+    load_run,
+    select_device,
+    stop_on_signals,
+)
+from descentlab.runs.distributed import World
 
 
-def _failed(run: Run) -> None:
+def _failed(run: Run | SilentRun) -> None:
     """Mark the run failed, if the disk still lets us (the error that failed it may be a full disk)."""
     try:
         run.finish("failed")
@@ -30,7 +42,42 @@ def _failed(run: Run) -> None:
         run.close()
 
 
-def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str, Any] | None) -> Path:
+def _group(exp: Experiment, cfg: Any) -> World:
+    """The torchrun group this process belongs to, joined; one process without torchrun. An experiment that
+    does not train data-parallel refuses to start under torchrun (N copies would each write a run)."""
+    world = distributed.from_environment()
+    if not world.distributed:
+        return world
+    if not exp.data_parallel:
+        raise UserError(f"{exp.invocation} runs in one process; start it without torchrun (WORLD_SIZE={world.size})")
+    return distributed.init(select_device(cfg.device))
+
+
+def _in_group(world: World, exp: Experiment, cfg: Any, open_run: Callable[[], tuple[Run, dict[str, Any] | None]],
+              checkpoint_seconds: float) -> Path:  # fmt: skip
+    """Train as one rank of a data-parallel group: rank 0 opens the run folder (``open_run``) and sends the
+    checkpoint state it read to the others, which write nothing."""
+    run: Run | SilentRun
+    state = None
+    if world.main:
+        run, state = open_run()
+    where = distributed.broadcast((str(run.path), run.start_step) if world.main else None, world)
+    state = distributed.broadcast(state, world)
+    if not world.main:
+        run = SilentRun(where[0], exp.name, where[1])
+    with stop_on_signals(checkpoint_seconds) as stop:
+        return _finish(exp, cfg, run, stop, state)
+
+
+def _earlier_run(record: Path | None) -> Path | None:
+    """The run a group started before torchrun restarted it, if it is there and not complete."""
+    if record is None or not distributed.restarted() or not record.is_file():
+        return None
+    path = Path(record.read_text(encoding="utf-8").strip())
+    return path if path.is_dir() and load_run(path).status != "complete" else None
+
+
+def _finish(exp: Experiment, cfg: Any, run: Run | SilentRun, stop: StopFlag, state: dict[str, Any] | None) -> Path:
     try:
         if state is not None and state.get("final") and "metrics" in state:
             metrics = dict(state["metrics"])  # see Run.save_final_checkpoint
@@ -57,6 +104,8 @@ def _finish(exp: Experiment, cfg: Any, run: Run, stop: StopFlag, state: dict[str
         _failed(run)
         raise
     run.finish("complete", metrics=metrics)
+    if isinstance(run, SilentRun):  # rank 0 draws the figures
+        return run.path
     record = load_run(run.path)
     for filename, fig in exp.figures(record).items():
         fig.savefig(run.figure_path(filename), dpi=110, bbox_inches="tight")
@@ -80,12 +129,36 @@ def start(
     """
     if exp.check is not None:
         exp.check(cfg)
+    world = _group(exp, cfg)
     command = command_line(cfg, exp.invocation)
-    run = Run.create(out, exp.name, cfg.run_name if name is None else name, cfg.seed, to_dict(cfg), command)
-    if on_log is not None:
-        run.listeners.append(on_log)
+
+    def create() -> tuple[Run, dict[str, Any] | None]:
+        run = Run.create(out, exp.name, cfg.run_name if name is None else name, cfg.seed, to_dict(cfg), command)
+        if on_log is not None:
+            run.listeners.append(on_log)
+        return run, None
+
+    if world.distributed:
+        return _in_group(world, exp, cfg, partial(_open_in_group, exp, out, create), checkpoint_seconds)
+    run, _ = create()
     with stop_on_signals(checkpoint_seconds) as stop:
         return _finish(exp, cfg, run, stop, None)
+
+
+def _open_in_group(exp: Experiment, out: str | Path, create: Callable[[], tuple[Run, dict[str, Any] | None]]
+                   ) -> tuple[Run, dict[str, Any] | None]:  # fmt: skip
+    """Rank 0's run of a group: the one the group had started when torchrun restarted it (resumed from its
+    checkpoint), else a new one, noted for such a restart under ``out/<experiment>/.torchrun/<run id>``."""
+    record = distributed.restart_record(out, exp.name)
+    earlier = _earlier_run(record)
+    if earlier is not None:
+        run, _, state = Run.resume(earlier)
+        return run, state
+    run, state = create()
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(record, str(run.path).encode())
+    return run, state
 
 
 def resume(
@@ -112,7 +185,15 @@ def resume(
     cfg: Any = from_mapping(exp.config, record.meta.get("config", {}), source=str(Path(path) / "config.json"))
     if exp.check is not None:
         exp.check(cfg)  # the data may have changed since the run started
-    run, _, state = Run.resume(path)
+    world = _group(exp, cfg)
+
+    def reopen() -> tuple[Run, dict[str, Any] | None]:
+        run, _, state = Run.resume(path)
+        return run, state
+
+    if world.distributed:
+        return _in_group(world, exp, cfg, reopen, checkpoint_seconds)
+    run, state = reopen()
     with stop_on_signals(checkpoint_seconds) as stop:
         return _finish(exp, cfg, run, stop, state)
 
@@ -138,9 +219,13 @@ def run_experiment(exp: Experiment, experiments: Sequence[Experiment], call: Cal
         path = resume(experiments, opts.resume, expected=exp, checkpoint_seconds=opts.checkpoint_seconds)
     else:
         path = start(exp, call.settings, opts.out, name=opts.name, checkpoint_seconds=opts.checkpoint_seconds)
-    print(f"run complete: {path}")
-    if exp.table is not None:
-        print(format_table(*exp.table(load_run(path))))
+    world = distributed.current()
+    distributed.barrier(world)  # rank 0 has written the figures and summary
+    distributed.shutdown()
+    if world.main:
+        print(f"run complete: {path}")
+        if exp.table is not None:
+            print(format_table(*exp.table(load_run(path))))
     return 0
 
 

@@ -14,7 +14,7 @@ from descentlab.runs.listing import (
     load_runs,
 )
 from descentlab.runs.progress import progress
-from descentlab.runs.run import DEFAULT_CHECKPOINT_SECONDS, Run, StopFlag, read_metrics, stop_on_signals
+from descentlab.runs.run import DEFAULT_CHECKPOINT_SECONDS, Run, SilentRun, StopFlag, read_metrics, stop_on_signals
 from descentlab.runs.seeding import rng_state, seed_everything, set_rng_state
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Found",
     "Run",
     "RunRecord",
+    "SilentRun",
     "StopFlag",
     "atomic_write_bytes",
     "compare_table",

@@ -309,6 +309,56 @@ class Run:
             self._writer = None
 
 
+class SilentRun:
+    """What a rank other than 0 of a data-parallel group trains with: the same methods as :class:`Run`, writing
+    nothing (rank 0 writes the run folder). ``path`` is rank 0's folder."""
+
+    def __init__(self, path: str | Path, experiment: str, start_step: int = 0) -> None:
+        self.path, self.experiment, self.start_step = Path(path), experiment, start_step
+        self.listeners: list[Callable[[int, dict[str, float]], None]] = []
+        self.accepted = True
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        pass
+
+    def log_timing(self, step: int, seconds: float) -> None:
+        pass
+
+    def log_wallclock(self, step: int, rates: dict[str, float]) -> None:
+        pass
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return []
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / CHECKPOINT
+
+    def save_checkpoint(self, state: dict[str, Any]) -> Path:
+        return self.checkpoint_path
+
+    def save_final_checkpoint(self, metrics: dict[str, float], step: int = 0) -> Path:
+        return self.checkpoint_path
+
+    def save_restart_checkpoint(self) -> Path:
+        return self.checkpoint_path
+
+    def figure_path(self, name: str) -> Path:
+        return self.path / name
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        pass
+
+    def finish(self, status: str, **summary: Any) -> None:
+        pass
+
+    def abandon(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 class StopFlag:
     """Set by a stop signal (Ctrl-C's SIGINT, or SIGTERM or SIGHUP from a scheduler); the training loop
     checks ``requested`` after each step, checkpoints, and stops. ``signum`` is the signal that asked.

@@ -1,0 +1,147 @@
+"""Data-parallel training under torchrun (CPU, gloo, 2 processes): the same metrics as one process, an elastic
+restart after a worker is killed, a SIGTERM that checkpoints every rank and resumes, and the refusals.
+
+Equality: every logged number of the two-process run equals the one-process run's to rtol 1e-6 (the ranks'
+gradients are summed in another order than one process sums its batch; measured differences are about 1e-8).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from descentlab.runs import distributed, read_metrics
+from tests.conftest import REPO, assert_one_line_error, cli
+
+# 640 MNIST images in batches of 32: 20 steps; a checkpoint every 5 steps
+SMALL = ["optim", "train", "--train-size", "640", "--val-size", "200", "--hidden", "32", "--epochs", "1",
+         "--log-every", "5", "--eval-every", "10", "--checkpoint-every", "5", "--device", "cpu"]  # fmt: skip
+
+
+# 6,400 images: 200 steps, long enough to be stopped mid-way
+LONGER = [*SMALL[:3], "6400", *SMALL[4:]]
+
+
+def torchrun(*args: str, nproc: int = 2, restarts: int = 0) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+               f"--max-restarts={restarts}", "-m", "descentlab", *args]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def one_process(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "descentlab", *args], capture_output=True, text=True, env=env,
+                          timeout=300)  # fmt: skip
+
+
+def finished(proc: subprocess.Popen[str], timeout: float = 300) -> str:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err[-3000:]
+    return out + err
+
+
+def the_run(out: Path) -> Path:
+    (folder,) = [p for p in out.glob("*/*") if (p / "config.json").exists()]
+    return folder
+
+
+def assert_same_metrics(a: Path, b: Path) -> None:
+    ra, rb = read_metrics(a / "metrics.jsonl"), read_metrics(b / "metrics.jsonl")
+    assert [sorted(r) for r in ra] == [sorted(r) for r in rb]
+    for x, y in zip(ra, rb, strict=True):
+        assert x["step"] == y["step"]
+        for key in x:
+            assert y[key] == pytest.approx(x[key], rel=1e-6, abs=1e-9), (x["step"], key)
+
+
+def wait_for_records(folder_glob: Path, records: int, proc: subprocess.Popen[str], timeout: float = 120) -> Path:
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        found = list(folder_glob.glob("*/*/metrics.jsonl"))
+        if found and len(read_metrics(found[0])) >= records:
+            return found[0].parent
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"no {records} records under {folder_glob}: {proc.communicate()[1][-2000:]}")
+
+
+def workers(proc: subprocess.Popen[str]) -> dict[int, int]:
+    """torchrun's worker processes by rank (read from their environment)."""
+    ranks = {}
+    for task in Path(f"/proc/{proc.pid}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            rank = next((int(v.split(b"=")[1]) for v in env if v.startswith(b"RANK=")), None)
+            if rank is not None:
+                ranks[rank] = int(pid)
+    return ranks
+
+
+def test_shards_cover_the_global_batch_in_order_and_weigh_to_its_mean() -> None:
+    batch = torch.arange(7)
+    for size in (1, 2, 3, 8):
+        parts = [distributed.shard(batch, distributed.World(r, size)) for r in range(size)]
+        assert torch.equal(torch.cat(parts), batch)
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+        losses = torch.rand(7, dtype=torch.float64)
+        worlds = [distributed.World(r, size) for r in range(size)]
+        # DDP's average over ranks of (scaled shard means) is the global mean
+        ddp = (
+            sum(
+                distributed.loss_scale(len(p), 7, w) * (losses[p].mean() if len(p) else 0.0)
+                for p, w in zip(parts, worlds, strict=True)
+            )
+            / size
+        )
+        assert float(ddp) == pytest.approx(float(losses.mean()), rel=1e-12)
+
+
+def test_an_experiment_that_runs_in_one_process_refuses_torchrun(monkeypatch) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    result = cli("optim", "race", "--steps", "5", "--out", "/nonexistent-never-written")
+    assert_one_line_error(result, "optim race runs in one process", "without torchrun")
+
+
+def test_two_ranks_log_what_one_process_logs(tmp_path: Path) -> None:
+    single = one_process(*SMALL, "--out", str(tmp_path / "one"))
+    assert single.returncode == 0, single.stderr[-3000:]
+    finished(torchrun(*SMALL, "--out", str(tmp_path / "two")))
+    one, two = the_run(tmp_path / "one"), the_run(tmp_path / "two")
+    assert_same_metrics(one, two)
+    assert [p.name for p in (tmp_path / "two").glob("*/*") if (p / "config.json").exists()] == [
+        two.name
+    ]  # rank 0 alone
+    assert (two / "learning_curves.png").exists() and (two / "checkpoint.pt").exists()
+
+
+@pytest.mark.slow
+def test_a_killed_worker_restarts_the_group_which_resumes_and_ends_as_an_unbroken_run(tmp_path: Path) -> None:
+    finished(torchrun(*LONGER, "--out", str(tmp_path / "unbroken")))
+    proc = torchrun(*LONGER, "--out", str(tmp_path / "killed"), restarts=1)
+    wait_for_records(tmp_path / "killed", 8, proc)  # past the checkpoints at steps 5 and 10
+    os.kill(workers(proc)[1], signal.SIGKILL)
+    log = finished(proc)
+    assert "exitcode: -9" in log  # the worker died, and the restarted group finished the run
+    assert_same_metrics(the_run(tmp_path / "unbroken"), the_run(tmp_path / "killed"))
+
+
+@pytest.mark.slow
+def test_sigterm_checkpoints_every_rank_and_the_group_resumes(tmp_path: Path) -> None:
+    finished(torchrun(*LONGER, "--out", str(tmp_path / "unbroken")))
+    proc = torchrun(*LONGER, "--checkpoint-every", "1000", "--out", str(tmp_path / "stopped"))
+    folder = wait_for_records(tmp_path / "stopped", 4, proc)
+    proc.send_signal(signal.SIGTERM)  # what a scheduler sends torchrun; it passes it to every worker
+    proc.communicate(timeout=120)
+    summary = (folder / "summary.json").read_text()
+    assert '"interrupted"' in summary and (folder / "checkpoint.pt").exists()
+    finished(torchrun("optim", "train", "--resume", str(folder)))
+    assert_same_metrics(the_run(tmp_path / "unbroken"), folder)
