@@ -157,20 +157,8 @@ def search(
     assert space is not None
     if space.check is not None:
         space.check(cfg)
-    name = study_name or f"{experiment}-{cfg.run_name}"
-    if not name or "/" in name or name.startswith("."):
-        raise ParameterError("study", f"{name!r} is not valid; valid: a name without '/' that does not start with '.'")
-    folder = Path(out) / "hpo" / name
-    _check_folder_for(folder / "best.toml", "--out")
-    url = storage or f"sqlite:///{Path(out) / 'hpo' / 'optuna.db'}"
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print one line per trial; errors re-raise
-    study = optuna.create_study(
-        storage=open_storage(url),
-        study_name=name,
-        direction="minimize",
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3) if prune else optuna.pruners.NopPruner(),
-        load_if_exists=True,
-    )
+    name, folder, url = _where(experiment, cfg, out, storage, study_name)
+    study = _open_study(url, name, prune)
     _fail_abandoned(study, log)
     # A continued study must not propose its first trials again: the seed moves on with the trials it holds.
     study.sampler = optuna.samplers.TPESampler(seed=sampler_seed + len(study.get_trials(deepcopy=False)))
@@ -223,6 +211,76 @@ def search(
     else:
         log(f"study {name!r} already holds {done} finished trials (asked for {trials})")
     return _write_result(study, name, folder, cfg, space, url)
+
+
+def _where(experiment: str, cfg: Any, out: str | Path, storage: str | None, study_name: str | None
+           ) -> tuple[str, Path, str]:  # fmt: skip
+    """The study's name, its folder under ``out`` (best.toml, trials) and its storage URL."""
+    name = study_name or f"{experiment}-{cfg.run_name}"
+    if not name or "/" in name or name.startswith("."):
+        raise ParameterError("study", f"{name!r} is not valid; valid: a name without '/' that does not start with '.'")
+    folder = Path(out) / "hpo" / name
+    _check_folder_for(folder / "best.toml", "--out")
+    return name, folder, storage or f"sqlite:///{Path(out) / 'hpo' / 'optuna.db'}"
+
+
+def _open_study(url: str, name: str, prune: bool = True) -> Any:
+    """The study, made if the storage has none of that name."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # we print one line per trial; errors re-raise
+    return optuna.create_study(
+        storage=open_storage(url),
+        study_name=name,
+        direction="minimize",
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3) if prune else optuna.pruners.NopPruner(),
+        load_if_exists=True,
+    )
+
+
+def _worker(kwargs: dict[str, Any]) -> None:
+    """One helper worker of ``--workers N`` (a process of its own): ``search`` on the shared study; an error or
+    a stop signal ends it with the CLI's one line and exit code."""
+    import sys
+
+    try:
+        search(**kwargs)
+    except Interrupted as e:
+        sys.exit(128 + e.signum)
+    except UserError as e:
+        print(f"descentlab: error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+def search_with_workers(workers: int, **kwargs: Any) -> SearchResult:
+    """:func:`search` in ``workers`` processes on one study: this one and ``workers - 1`` helpers started with
+    ``multiprocessing`` (spawn), each with its own sampler seed (``sampler_seed + i``). The study is made
+    first, so that the helpers find it; each asks the storage for its next trial, and all stop once the study
+    holds the trials asked for. A stop signal here stops the helpers too (each fails and re-queues its trial)."""
+    import multiprocessing
+
+    if workers == 1:
+        return search(**kwargs)
+    name, _, url = _where(kwargs["experiment"], kwargs["cfg"], kwargs.get("out", "runs"), kwargs.get("storage"),
+                          kwargs.get("study_name"))  # fmt: skip
+    _open_study(url, name, kwargs.get("prune", True))
+    seed = kwargs.pop("sampler_seed", 0)
+    context = multiprocessing.get_context("spawn")
+    helpers = [context.Process(target=_worker, args=({**kwargs, "sampler_seed": seed + i},)) for i in range(1, workers)]
+    for helper in helpers:
+        helper.start()
+    try:
+        result = search(**kwargs, sampler_seed=seed)
+    except BaseException:
+        for helper in helpers:
+            helper.terminate()  # SIGTERM: each checkpoints, fails its trial and queues its settings again
+        raise
+    finally:
+        for helper in helpers:
+            helper.join()
+    failed = [h.exitcode for h in helpers if h.exitcode != 0]
+    if failed:
+        raise UserError(f"--workers {workers}: {len(failed)} helper worker(s) failed (exit codes "
+                        f"{', '.join(map(str, failed))}); the study keeps the trials they finished")  # fmt: skip
+    return search(**{**kwargs, "log": lambda line: None}, sampler_seed=seed)  # every worker's trials in the result
 
 
 def _searched(space: SearchSpace, cfg: Any, fixed: frozenset[str]) -> set[str]:
@@ -346,16 +404,19 @@ class SearchOptions(Options):
     storage: str | None = param(None, "SQLAlchemy URL (default: sqlite:///OUT/hpo/optuna.db)", metavar="URL")
     study: str | None = param(None, "study name (default: EXPERIMENT-RUNNAME)", metavar="NAME")
     sampler_seed: int = param(0, "TPE seed; give each parallel worker its own", low=0, high=2**31 - 1)
+    workers: int = param(1, "worker processes on this machine sharing the study (worker i's TPE seed: "
+                         "--sampler-seed + i)", low=1, high=256, metavar="N")  # fmt: skip
     no_prune: bool = param(False, "never stop a trial early")
     out: str = param("runs", "root folder of run folders", metavar="DIR")
 
 
 def run_search(exp: Experiment, call: Call) -> int:
     opts: SearchOptions = call.options
-    result = search(
-        exp.name,
-        call.settings,
-        opts.trials,
+    result = search_with_workers(
+        opts.workers,
+        experiment=exp.name,
+        cfg=call.settings,
+        trials=opts.trials,
         out=opts.out,
         storage=opts.storage,
         study_name=opts.study,

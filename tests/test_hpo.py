@@ -222,6 +222,20 @@ def test_workers_share_a_study_on_postgresql(tmp_path: Path, postgres_url: str) 
     assert config["lr"] == f"momentum={best.params['lr']!r}"
 
 
+def test_workers_option_runs_that_many_processes_on_one_sqlite_study(tmp_path: Path) -> None:
+    """``--workers 2``: this process and a helper share the default SQLite study; both run trials, the study ends
+    with the trials asked for (one more may finish in flight), and best.toml is the best of all of them."""
+    result = cli_process("hpo", "optim-race", *BOWL, "--trials", "6", "--workers", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "hpo" / "optim-race-quadratic-bowl" / "trials.json").read_text())
+    complete = [r for r in rows if r["state"] == "complete"]
+    assert 6 <= len(complete) <= 7, rows
+    assert len({r["worker"] for r in complete}) == 2  # two processes ran trials
+    config = tomllib.loads((tmp_path / "hpo" / "optim-race-quadratic-bowl" / "best.toml").read_text())
+    best = min(complete, key=lambda r: r["value"])
+    assert config["lr"] == f"sgd={best['params']['lr']!r}"
+
+
 # ---- continuing a study after a kill, and storages that cannot hold one --------------------------------
 
 
