@@ -268,7 +268,7 @@ def search_with_workers(workers: int, **kwargs: Any) -> SearchResult:
     for helper in helpers:
         helper.start()
     try:
-        result = search(**kwargs, sampler_seed=seed)
+        search(**kwargs, sampler_seed=seed)  # this process is worker 0
     except BaseException:
         for helper in helpers:
             helper.terminate()  # SIGTERM: each checkpoints, fails its trial and queues its settings again
