@@ -526,3 +526,25 @@ def test_rl_train_every_agent_from_the_cli(algo: str, env: str, small: list[str]
     assert m["steps"] >= 800 and m["updates"] > 0 and (run / "agent.pt").is_file()
     e = cli("rl", "eval", str(run), "--episodes", "2", "--json")
     assert e.returncode == 0 and "mean_return" in json.loads(e.stdout)
+
+
+def test_async_vector_environments_give_the_sync_ones_steps() -> None:
+    """``vec="async"`` steps each copy in a worker process (AsyncVectorEnv); the same seeds make the same episodes,
+    so PPO logs the same numbers and ends with the same weights as with ``vec="sync"``."""
+
+    def trained(vec: str) -> tuple[list[tuple[int, dict[str, float]]], torch.Tensor]:
+        cfg = agent_config("ppo", "CartPole-v1", n_envs=4, n_steps=32, epochs=2, vec=vec)
+        agent = make_agent("ppo", "CartPole-v1", 3, "cpu", cfg)
+        logged: list[tuple[int, dict[str, float]]] = []
+        try:
+            agent.learn(512, log=lambda step, scalars: logged.append((step, dict(scalars))))
+        finally:
+            agent.close()
+        return logged, agent.flat.detach().clone()
+
+    (sync_log, sync_weights), (async_log, async_weights) = trained("sync"), trained("async")
+    assert sync_log and [s for s, _ in sync_log] == [s for s, _ in async_log]
+    strip = ("charts/SPS",)  # wall-clock rates differ from run to run
+    for (_, a), (_, b) in zip(sync_log, async_log, strict=True):
+        assert {k: v for k, v in a.items() if k not in strip} == {k: v for k, v in b.items() if k not in strip}
+    assert torch.equal(sync_weights, async_weights)

@@ -279,7 +279,11 @@ def train(cfg: RLSettings, run: Run, stop: StopFlag, state: dict[str, Any] | Non
         baseline = evaluate(random_policy(cfg.env, cfg.seed, **evaluator.env_kwargs), cfg.env, cfg.final_episodes,
                             seed=20_000, **evaluator.env_kwargs)  # fmt: skip
         run.log(0, {"random/mean_return": baseline["mean_return"]})
-    agent.learn(cfg.steps, log=wallclock_apart(run), callback=evaluator)
+    try:
+        agent.learn(cfg.steps, log=wallclock_apart(run), callback=evaluator)
+    finally:
+        if hasattr(agent, "close"):
+            agent.close()  # an async vector's worker processes end with the training
     evaluator.seconds += time.perf_counter() - evaluator.mark
     save_agent(run.path, cfg, agent, FINAL_AGENT, step=agent.steps)
     final = evaluator.evaluate(agent.steps, cfg.final_episodes, seed=20_000, periodic=False)

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -45,13 +46,28 @@ def make_env(env_id: str, render_mode: str | None = None, **kwargs: Any) -> gym.
     return env
 
 
-def make_vec_env(env_id: str, n: int, **kwargs: Any) -> gym.vector.VectorEnv:
-    """``n`` copies in one process (``SyncVectorEnv``); a finished episode restarts in the same step and its
-    last observation is in ``info["final_obs"]`` (Gymnasium's ``SAME_STEP`` autoreset)."""
+VECTORIZATIONS = ("sync", "async")
+
+
+def _made(env_id: str, kwargs: dict[str, Any]) -> gym.Env:
+    """One copy, made in whichever process steps it (an async worker registers GridRoute there too)."""
+    register()
+    return gym.make(env_id, **kwargs)
+
+
+def make_vec_env(env_id: str, n: int, vectorization: str = "sync", **kwargs: Any) -> gym.vector.VectorEnv:
+    """``n`` copies: in this process (``"sync"``, ``SyncVectorEnv``) or each in a worker process of its own
+    (``"async"``, ``AsyncVectorEnv``, worth it when stepping the environment costs more than sending its
+    observations, as LunarLander's physics does). The copies and their seeds are the same either way, so the
+    same agent sees the same steps. A finished episode restarts in the same step and its last observation is in
+    ``info["final_obs"]`` (Gymnasium's ``SAME_STEP`` autoreset)."""
+    if vectorization not in VECTORIZATIONS:
+        raise ParameterError("vec", f"{vectorization!r} is not valid; valid: {', '.join(VECTORIZATIONS)}")
     make_env(env_id, **kwargs).close()  # the same checks and errors as a single environment
-    return gym.vector.SyncVectorEnv(
-        [lambda: gym.make(env_id, **kwargs) for _ in range(n)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
-    )
+    fns = [partial(_made, env_id, kwargs) for _ in range(n)]
+    if vectorization == "async":
+        return gym.vector.AsyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 
 
 def random_policy(env_id: str, seed: int = 0, **kwargs: Any) -> Act:

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
@@ -37,6 +38,7 @@ from descentlab.config import Options, param
 from descentlab.errors import ParameterError
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.rl.common import (
+    VECTORIZATIONS,
     Callback,
     Episodes,
     Log,
@@ -45,6 +47,7 @@ from descentlab.rl.common import (
     flat_parameters,
     hidden_sizes,
     load_counters,
+    make_env,
     make_vec_env,
     mlp,
     observation_size,
@@ -62,6 +65,8 @@ class PPOConfig(Options):
                             choices=("tanh", "relu"))  # fmt: skip
     optimizer: str = param("adam", "a descentlab.optim optimizer", choices=OPTIMIZERS)
     n_envs: int = param(8, "parallel environments", low=1, high=256)
+    vec: str = param("sync", "sync: the environments step in this process; async: each in a worker process "
+                     "(Gymnasium's AsyncVectorEnv); the same steps either way", choices=VECTORIZATIONS)  # fmt: skip
     n_steps: int = param(32, "steps per environment per rollout", low=1, high=10**6)
     batch_size: int = param(256, "minibatch size", low=1, high=10**6)
     epochs: int = param(20, "passes over each rollout", low=1, high=10_000)
@@ -232,10 +237,12 @@ class PPO:
     def __init__(self, cfg: PPOConfig, env_id: str, seed: int = 0, device: str = "cpu", **env_kwargs: Any) -> None:
         self.cfg, self.env_id, self.seed, self.env_kwargs = cfg, env_id, seed, env_kwargs
         self.device = torch.device(device)
-        self.envs = make_vec_env(env_id, cfg.n_envs, **env_kwargs)
+        probe = make_env(env_id, **env_kwargs)  # the spaces; the copies are made when learning starts
+        self.observation_space, n_actions = probe.observation_space, int(probe.action_space.n)  # type: ignore[attr-defined]
+        probe.close()
+        self._envs: gym.vector.VectorEnv | None = None
         torch.manual_seed(seed)
-        n_obs = observation_size(self.envs.single_observation_space)
-        n_actions = int(self.envs.single_action_space.n)  # type: ignore[attr-defined]
+        n_obs = observation_size(self.observation_space)
         self.net = ACTOR_CRITIC(n_obs, n_actions, hidden_sizes(cfg.hidden), cfg.activation).to(self.device)
         self.flat = flat_parameters(self.net)  # both networks' weights as one tensor
         self.optimizer = optimizer_by_name(cfg.optimizer, [self.flat], cfg.lr)
@@ -245,6 +252,19 @@ class PPO:
         self.steps = self.updates = self.resets = 0
         self.episodes = Episodes(cfg.n_envs)
 
+    @property
+    def envs(self) -> gym.vector.VectorEnv:
+        """The ``n_envs`` copies (``cfg.vec``: in this process or each in a worker process), made on first use."""
+        if self._envs is None:
+            self._envs = make_vec_env(self.env_id, self.cfg.n_envs, self.cfg.vec, **self.env_kwargs)
+        return self._envs
+
+    def close(self) -> None:
+        """Close the environments (and end an async vector's worker processes)."""
+        if self._envs is not None:
+            self._envs.close()
+            self._envs = None
+
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
         return self.net(as_tensor(obs, self.device))[0].argmax(1).cpu().numpy()
@@ -252,7 +272,7 @@ class PPO:
     def learn(self, total_steps: int, log: Log | None = None, callback: Callback | None = None) -> None:
         cfg, log, dev = self.cfg, log or (lambda step, scalars: None), self.device
         n, t_max = cfg.n_envs, cfg.n_steps
-        obs_shape = self.envs.single_observation_space.shape or ()
+        obs_shape = self.observation_space.shape or ()
         obs_buf = torch.zeros((t_max, n, *obs_shape), device=dev)
         act_buf = torch.zeros((t_max, n), dtype=torch.long, device=dev)
         logp_buf, rew_buf, done_buf, val_buf = (torch.zeros((t_max, n), device=dev) for _ in range(4))
