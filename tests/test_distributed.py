@@ -53,13 +53,13 @@ def the_run(out: Path) -> Path:
     return folder
 
 
-def assert_same_metrics(a: Path, b: Path) -> None:
+def assert_same_metrics(a: Path, b: Path, rel: float = 1e-6) -> None:
     ra, rb = read_metrics(a / "metrics.jsonl"), read_metrics(b / "metrics.jsonl")
     assert [sorted(r) for r in ra] == [sorted(r) for r in rb]
     for x, y in zip(ra, rb, strict=True):
         assert x["step"] == y["step"]
         for key in x:
-            assert y[key] == pytest.approx(x[key], rel=1e-6, abs=1e-9), (x["step"], key)
+            assert y[key] == pytest.approx(x[key], rel=rel, abs=1e-9), (x["step"], key)
 
 
 def wait_for_records(folder_glob: Path, records: int, proc: subprocess.Popen[str], timeout: float = 120) -> Path:
@@ -121,6 +121,22 @@ def test_two_ranks_log_what_one_process_logs(tmp_path: Path) -> None:
         two.name
     ]  # rank 0 alone
     assert (two / "learning_curves.png").exists() and (two / "checkpoint.pt").exists()
+
+
+def test_two_ranks_train_the_language_model_as_one_process(tmp_path: Path) -> None:
+    """``lm train``: each rank carries 2 of the 4 streams; dropout 0, since each rank draws its own masks."""
+    from tests.test_lm import _cycle_corpus
+
+    corpus = _cycle_corpus(tmp_path / "cycle.txt", 120)
+    args = ["lm", "train", "--corpus", str(corpus), "--emsize", "16", "--hidden", "16", "--epochs", "2",
+            "--batch-size", "4", "--bptt", "10", "--dropout", "0", "--lr", "1", "--log-every", "5", "--device", "cpu"]  # fmt: skip
+    single = one_process(*args, "--out", str(tmp_path / "one"))
+    assert single.returncode == 0, single.stderr[-3000:]
+    finished(torchrun(*args, "--out", str(tmp_path / "two")))
+    # measured: 1.9e-7 at most. At the recipe's lr 20 this tiny model trains chaotically: the ranks' float32
+    # gradient sums, rounded otherwise than one batch's (2e-6 after 30 chunks), grew to 17% by the second epoch
+    assert_same_metrics(the_run(tmp_path / "one"), the_run(tmp_path / "two"))
+    assert (the_run(tmp_path / "two") / "model.pt").exists()
 
 
 @pytest.mark.slow

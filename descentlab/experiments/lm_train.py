@@ -39,6 +39,7 @@ from descentlab.runs import (
     Run,
     RunRecord,
     StopFlag,
+    distributed,
     load_checkpoint,
     load_run,
     rng_state,
@@ -174,18 +175,24 @@ def unigram_perplexity(train_ids: torch.Tensor, ids: torch.Tensor, vocab_size: i
 
 
 def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None = None) -> dict[str, float]:
-    device = select_device(cfg.device)
+    """Train with truncated BPTT over ``batch_size`` parallel streams. Under torchrun each rank carries its share
+    of the streams (``descentlab.runs.distributed``); checkpoints hold every stream's state, as one process's do."""
+    world = distributed.current()
+    device = distributed.device_for(select_device(cfg.device), world)
     seed_everything(cfg.seed)
     corpus = load(cfg)
     train_ids = corpus.train[: cfg.train_tokens] if cfg.train_tokens else corpus.train
-    data = batchify(train_ids, cfg.batch_size).to(device)
+    streams = distributed.shard(torch.arange(cfg.batch_size), world)  # this rank's columns of the batch
+    data = batchify(train_ids, cfg.batch_size)[:, streams].to(device)
+    share = len(streams) / cfg.batch_size
     val = batchify(corpus.valid, cfg.eval_batch_size).to(device)
     model = build_model(cfg, len(corpus.vocab)).to(device)
+    net = distributed.wrap(model, world)
     optimizer = make_optimizer(cfg, model.parameters())
     tokens_per_epoch = (len(data) - 1) * cfg.batch_size
     epoch, row, step, seconds, tokens, best = 0, 0, 0, 0.0, 0, math.inf
     loss_sum, loss_count = 0.0, 0  # the running training loss between records
-    hidden = model.init_state(cfg.batch_size)
+    hidden = model.init_state(len(streams))
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -193,10 +200,12 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
         epoch, row, step, seconds, tokens, best = (state[k] for k in ("epoch", "row", "step", "seconds", "tokens",
                                                                       "best"))  # fmt: skip
         loss_sum, loss_count = state["loss_sum"], state["loss_count"]
-        hidden = tuple(h.to(device) for h in state["hidden"]) if cfg.cell == "lstm" else state["hidden"][0].to(device)
+        saved = [h[:, streams].to(device) for h in state["hidden"]]  # (layers, batch, hidden): this rank's streams
+        hidden = tuple(saved) if cfg.cell == "lstm" else saved[0]
 
     def checkpoint() -> Path:
-        hs = list(hidden) if isinstance(hidden, tuple) else [hidden]
+        mine = list(hidden) if isinstance(hidden, tuple) else [hidden]
+        hs = distributed.gather_columns(mine, world)  # every rank's streams, in order
         return run.save_checkpoint({
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(), "epoch": epoch,
             "row": row, "step": step, "seconds": seconds, "tokens": tokens, "best": best, "hidden": hs,
@@ -210,46 +219,54 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
         for i, x, y in chunks(data, cfg.bptt, row):
             started = time.perf_counter()
             hidden = detach(hidden)  # truncated BPTT: gradients stop at the chunk's start
-            logits, hidden = model(x, hidden)
+            logits, hidden = net(x, hidden)
             loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * (share * world.size)).backward()  # DDP's average of the ranks' gradients: the batch's mean
             if cfg.clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             optimizer.step()
-            loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
             seconds += time.perf_counter() - started
-            tokens, step, row = tokens + y.numel(), step + 1, i + cfg.bptt
+            # one exchange a chunk in a group: the batch's loss, and whether any rank must stop or checkpoint
+            agreed = [loss.item() * share, stop.requested, stop.checkpoint_due(),
+                      bool(cfg.max_seconds and seconds >= cfg.max_seconds)]  # fmt: skip
+            batch_loss, stops, dues, late = distributed.all_sum(agreed, world, device)
+            loss_sum, loss_count = loss_sum + batch_loss, loss_count + 1
+            tokens, step, row = tokens + len(y) * cfg.batch_size, step + 1, i + cfg.bptt
             if step % cfg.log_every == 0:
                 mean = loss_sum / loss_count
                 run.log(step, {"train/loss": mean, "train/perplexity": perplexity(mean),
                                "lr": optimizer.param_groups[0]["lr"], "epoch": epoch + (i + 1) / len(data)})  # fmt: skip
                 run.log_timing(step, seconds)
                 loss_sum, loss_count = 0.0, 0
-            if stop.requested:
+            if stops:
                 raise Interrupted(str(checkpoint()))
-            if stop.checkpoint_due():
+            if dues:
                 checkpoint()
-            if cfg.max_seconds and seconds >= cfg.max_seconds:
+            if late:
                 out_of_time = True
                 break
-        val_loss = evaluate(model, val, cfg.bptt)
+        val_loss = distributed.broadcast(evaluate(model, val, cfg.bptt) if world.main else None, world)
         epoch_seconds = seconds - epoch_start
         epoch, row, loss_sum, loss_count = epoch + 1, 0, 0.0, 0
-        hidden = model.init_state(cfg.batch_size)
+        hidden = model.init_state(len(streams))
         run.log(step, {"val/loss": val_loss, "val/perplexity": perplexity(val_loss), "epoch": float(epoch),
                        "lr": optimizer.param_groups[0]["lr"]})  # fmt: skip
         run.log_timing(step, seconds)
-        print(f"epoch {epoch}: valid perplexity {perplexity(val_loss):.2f}, {epoch_seconds:.0f} s", flush=True)
+        if world.main:
+            print(f"epoch {epoch}: valid perplexity {perplexity(val_loss):.2f}, {epoch_seconds:.0f} s", flush=True)
         if val_loss < best:
             best = val_loss
-            save_model(run.path, model, corpus.vocab)
+            if world.main:
+                save_model(run.path, model, corpus.vocab)
         else:
             for group in optimizer.param_groups:  # validation stopped improving: a smaller step
                 group["lr"] /= cfg.anneal
         if cfg.decay < 1 and epoch >= cfg.decay_after:
             for group in optimizer.param_groups:  # a fixed decay schedule (Zaremba et al. 2014)
                 group["lr"] *= cfg.decay
+    if not world.main:
+        return {}
     model = load_model(run.path, device)[0]
     test_loss = evaluate(model, batchify(corpus.test, cfg.eval_batch_size).to(device), cfg.bptt)
     return {
@@ -422,6 +439,7 @@ def tour(settings: TourSettings) -> list[LMConfig]:
 
 LM_TRAIN = Experiment(
     check=check,
+    data_parallel=True,
     command="lm train",
     help="train a language model (PyTorch's word_language_model recipe by default)",
     description=(

@@ -146,6 +146,16 @@ def all_sum(values: list[float], world: World, device: torch.device) -> list[flo
     return t.tolist()
 
 
+def gather_columns(tensors: list[torch.Tensor], world: World) -> list[torch.Tensor]:
+    """Each tensor joined over the ranks along dimension 1, in rank order: the whole batch's state (a language
+    model's hidden state, ``(layers, batch, hidden)``) from each rank's share of its columns."""
+    if not world.distributed:
+        return tensors
+    parts: list[Any] = [None] * world.size
+    dist.all_gather_object(parts, [t.detach().cpu() for t in tensors])
+    return [torch.cat([p[k] for p in parts], 1).to(t.device) for k, t in enumerate(tensors)]
+
+
 def broadcast(obj: Any, world: World) -> Any:
     """Rank 0's ``obj`` on every rank (a checkpoint's state, a run folder's path)."""
     if not world.distributed:
