@@ -259,6 +259,7 @@ def _popen(*args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # 30 s; test_kill (SIGKILL and resume) and test_runs (stop and resume) cover it by default
 def test_ctrl_c_checkpoints_exits_130_and_resume_matches_an_unbroken_run(tmp_path: Path) -> None:
     args = ["optim", "train", *TINY, "--batch-size", "10", "--epochs", "10", "--optimizer", "momentum"]
     proc = _popen(*args, "--out", str(tmp_path / "broken"))

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from conftest import assert_one_line_error, cli
@@ -70,6 +71,7 @@ def test_svrg_on_the_whole_set_is_gradient_descent(tmp_path: Path) -> None:
     np.testing.assert_allclose(values, expected, rtol=1e-12)
 
 
+@pytest.mark.slow  # 30 s; test_optim_svrg's convergence test covers SVRG in the default suite
 def test_svrg_ends_nearer_the_optimum_than_sgd(tmp_path: Path) -> None:
     """The tour's setting. The objective is convex: L-BFGS in float64 finds its minimum, the reference. Both
     end above it, SVRG less than half as far as SGD with the same rate and example gradients."""

@@ -123,6 +123,7 @@ def test_two_ranks_log_what_one_process_logs(tmp_path: Path) -> None:
     assert (two / "learning_curves.png").exists() and (two / "checkpoint.pt").exists()
 
 
+@pytest.mark.slow  # 17 s; optim train's equality test stays in the default suite
 def test_two_ranks_train_the_language_model_as_one_process(tmp_path: Path) -> None:
     """``lm train``: each rank carries 2 of the 4 streams; dropout 0, since each rank draws its own masks."""
     from tests.test_lm import _cycle_corpus

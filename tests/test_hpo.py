@@ -124,6 +124,7 @@ def test_bad_search_settings_give_one_line_errors(tmp_path: Path, args: list[str
     assert "secret" not in result.stderr
 
 
+@pytest.mark.slow  # 29 s
 def test_ctrl_c_fails_the_trial_and_the_next_run_retries_its_settings_first(tmp_path: Path) -> None:
     args = ["hpo", "optim-train", "--trials", "3", *TINY, "--epochs", "2", "--batch-size", "10", "--no-prune"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -189,6 +190,7 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.slow  # 22 s; --workers on SQLite stays in the default suite
 def test_workers_share_a_study_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     args = ["hpo", "optim-race", "--landscape", "rosenbrock", "--optimizers", "momentum", "--steps", "4000"]
     args += ["--trials", "10", "--storage", postgres_url, "--study", "shared", "--out", str(tmp_path)]

@@ -21,7 +21,7 @@ from descentlab.flags import command_line
 from descentlab.runs import load_checkpoint, load_run, read_metrics
 
 QUICK = {e.name: e.tour(TourSettings(quick=True))[0] for e in EXPERIMENTS if e.tour is not None}
-FAST = ["optim-train", "optim-race"]  # the default suite's share (-m slow: every experiment)
+FAST = ["optim-train"]  # the default suite's share (-m slow: every experiment, optim-race included)
 INEXACT = {"rl-train"}  # a resumed agent meets new episodes: its records up to the checkpoint are compared
 
 

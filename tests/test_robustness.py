@@ -32,6 +32,7 @@ def _snapshot(run: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(run.iterdir()) if p.is_file()}
 
 
+@pytest.mark.slow  # 31 s; test_sigterm_exit_code_is_143 and the Ctrl-C resume test cover the default suite
 def test_sigterm_checkpoints_exits_143_and_resumes_to_the_unbroken_metrics(tmp_path: Path) -> None:
     run = _interrupted(tmp_path / "broken")
     summary = json.loads((run / "summary.json").read_text())
@@ -50,7 +51,7 @@ def test_sigterm_exit_code_is_143(tmp_path: Path) -> None:
     assert proc.returncode == 143
 
 
-@pytest.mark.parametrize("damage", ["another network", "a missing key"])
+@pytest.mark.parametrize("damage", [pytest.param("another network", marks=pytest.mark.slow), "a missing key"])
 def test_a_checkpoint_that_does_not_fit_is_refused_and_nothing_is_lost(tmp_path: Path, damage: str) -> None:
     run = _interrupted(tmp_path / "a")  # hidden 32
     state = load_checkpoint(run / "checkpoint.pt")

@@ -182,6 +182,7 @@ def test_the_tour_trains_the_units_eight_optimizers(quick_tour: tuple[Path, Resu
         assert (run / "timing.jsonl").read_text().strip()  # seconds of optimization were logged
 
 
+@pytest.mark.slow  # 25 s; the quick tour's tests cover the tour in the default suite
 def test_one_chapter_of_the_tour(tmp_path: Path) -> None:
     result = cli_process("tour", "--quick", "--chapter", "lm", "--out", str(tmp_path), timeout=120)
     assert result.returncode == 0, result.stderr
