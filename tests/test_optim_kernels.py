@@ -15,21 +15,9 @@ import torch
 
 import descentlab.optim as ours
 from descentlab.optim import kernels
-from tests.test_optim_torch_parity import INPUTS, PAIRS, TOLERANCE, assert_same, parameters
+from tests.test_optim_torch_parity import INPUTS, PAIRS, TOLERANCE, assert_same, parameters, run
 
 RUNS = [(name, desc, kwargs) for name, desc, kwargs in INPUTS if not kwargs.get("capturable")]
-
-
-def run(cls: type, kwargs: dict[str, Any], dtype: torch.dtype, in_place: bool, steps: int = 10) -> list[torch.Tensor]:
-    params = parameters(dtype)
-    opt = cls(params, **kwargs)
-    opt.in_place = in_place
-    gen = torch.Generator().manual_seed(1)
-    for _ in range(steps):
-        for p in params:
-            p.grad = torch.randn(p.shape, generator=gen, dtype=torch.float64).to(dtype)
-        opt.step()
-    return params
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.complex128], ids=str)

@@ -50,9 +50,14 @@ def parameters(dtype: torch.dtype) -> list[torch.Tensor]:
     ]
 
 
-def run(cls: type, kwargs: dict[str, Any], dtype: torch.dtype, steps: int = 10) -> list[torch.Tensor]:
+def run(cls: type, kwargs: dict[str, Any], dtype: torch.dtype, steps: int = 10,
+        in_place: bool | None = None) -> list[torch.Tensor]:  # fmt: skip
+    """The parameters after ``steps`` steps from seeded gradients; ``in_place`` (ours only) picks the kernel or
+    the chain."""
     params = parameters(dtype)
     opt = cls(params, **kwargs)
+    if in_place is not None:
+        opt.in_place = in_place
     gen = torch.Generator().manual_seed(1)
     for _ in range(steps):
         for p in params:
