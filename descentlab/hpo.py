@@ -259,7 +259,7 @@ def search_with_workers(workers: int, **kwargs: Any) -> SearchResult:
 
     if workers == 1:
         return search(**kwargs)
-    name, _, url = _where(kwargs["experiment"], kwargs["cfg"], kwargs.get("out", "runs"), kwargs.get("storage"),
+    name, folder, url = _where(kwargs["experiment"], kwargs["cfg"], kwargs.get("out", "runs"), kwargs.get("storage"),
                           kwargs.get("study_name"))  # fmt: skip
     _open_study(url, name, kwargs.get("prune", True))
     seed = kwargs.pop("sampler_seed", 0)
@@ -280,7 +280,10 @@ def search_with_workers(workers: int, **kwargs: Any) -> SearchResult:
     if failed:
         raise UserError(f"--workers {workers}: {len(failed)} helper worker(s) failed (exit codes "
                         f"{', '.join(map(str, failed))}); the study keeps the trials they finished")  # fmt: skip
-    return search(**{**kwargs, "log": lambda line: None}, sampler_seed=seed)  # every worker's trials in the result
+    space = SEARCHABLE[kwargs["experiment"]].search
+    assert space is not None
+    # written again now that every worker has stopped, so that the result holds all their trials
+    return _write_result(_open_study(url, name, kwargs.get("prune", True)), name, folder, kwargs["cfg"], space, url)
 
 
 def _searched(space: SearchSpace, cfg: Any, fixed: frozenset[str]) -> set[str]:

@@ -222,7 +222,7 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
             logits, hidden = net(x, hidden)
             loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
             optimizer.zero_grad(set_to_none=True)
-            (loss * (share * world.size)).backward()  # DDP's average of the ranks' gradients: the batch's mean
+            (loss * distributed.loss_scale(len(streams), cfg.batch_size, world)).backward()  # DDP's average: the mean
             if cfg.clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             optimizer.step()

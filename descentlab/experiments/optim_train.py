@@ -218,11 +218,10 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
 
         started = time.perf_counter()
         logits = net(x_train[mine])
-        # a rank's mean loss, weighted so that DDP's average of the ranks' gradients is the global batch's mean
-        share = len(mine) / len(idx)
         loss = F.cross_entropy(logits, y_train[mine]) if len(mine) else logits.sum()
         optimizer.zero_grad(set_to_none=True)
-        (loss * (share * world.size)).backward()
+        # weighted so that DDP's average of the ranks' gradients is the global batch's mean
+        (loss * distributed.loss_scale(len(mine), len(idx), world)).backward()
         optimizer.step()
         seconds += time.perf_counter() - started
 
@@ -230,6 +229,7 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
         # one exchange a step in a group: the global batch's loss, and whether any rank must stop or checkpoint
         # (a signal reaches the ranks at different steps; all must stop at the same one)
         due = step % cfg.checkpoint_every == 0 or stop.checkpoint_due()
+        share = len(mine) / len(idx)  # this rank's part of the global batch's mean loss
         batch_loss, stops, dues = distributed.all_sum([loss.item() * share, stop.requested, due], world, device)
         loss_sum, loss_count = loss_sum + batch_loss, loss_count + 1
         log_train = step % cfg.log_every == 0 or step % steps_per_epoch == 0 or step == total_steps

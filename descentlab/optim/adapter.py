@@ -261,6 +261,11 @@ class TransformOptimizer(torch.optim.Optimizer):
             for p, view in zip(fg.params, fg.grad_views, strict=True):
                 p.grad = view
 
+    def _in_place_kernel(self) -> Kernel | None:
+        """The step the plain path runs: the class's kernel, or None for the chain (``in_place = False``, or a
+        gradient transform, which only the chain applies). The one choice between the two."""
+        return self.kernel if self.in_place and self.gradient_transform is None else None
+
     def _advance(self, index: int, params: list[Tensor], dicts: list[dict[str, Any]]) -> _Steps:
         """Add one to the step number of each of these parameters of group ``index``; their numbers are then
         ``counter.tolist()``. The counter is made anew when the parameters with gradients change or a state
@@ -380,8 +385,9 @@ class TransformOptimizer(torch.optim.Optimizer):
             if self.fast and not fresh and not any(p.is_complex() for p in params):  # buffers exist after a plain step
                 self._fast_update(index, group, grads, real, dicts)
                 continue
-            tx = self._chain(group)
-            if self.gradient_transform is not None:
+            kernel = self._in_place_kernel()
+            tx = self._chain(group) if kernel is None or fresh else None  # the chain: to run, or for new state
+            if tx is not None and self.gradient_transform is not None:
                 tx = chain(self.gradient_transform, tx)
             complex_params = [p.is_complex() for p in params]
             if fresh:
@@ -390,8 +396,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             counts = steps.counter.tolist()
             whole = not self.elementwise or self.gradient_transform is not None or real[0].device.type != "cpu"
             parts = [] if whole else steps.parts
-            kernel = self.kernel if self.in_place and self.gradient_transform is None else None
-            apply = partial(self._apply_chain, tx) if kernel is None else partial(kernel, group)  # the one choice
+            apply = partial(kernel, group) if kernel is not None else partial(self._apply_chain, cast(Transform, tx))
             if len(parts) <= 1:  # one pass over the group (small groups: no chunking overhead)
                 apply(real, grads, dicts, counts, complex_params)
                 continue
@@ -415,14 +420,15 @@ class TransformOptimizer(torch.optim.Optimizer):
     def _flat_step(self, group: dict[str, Any], fg: FlatGroup, steps: _Steps) -> None:
         """The kernel (or, with ``in_place = False``, the chain) on the group's flat buffers: each operation once
         over every element."""
-        if self.kernel is not None and self.in_place:
+        kernel = self._in_place_kernel()
+        if kernel is not None:
             count = float(steps.counter[0])
             size = CHUNK_ELEMENTS if fg.param.device.type == "cpu" else fg.param.numel()
             parts = {"param": fg.param.split(size), "grad": fg.grad.split(size)}
             parts |= {f: fg.state[f].split(size) for f in fg.fields}
             for k in range(len(parts["param"])):  # on a CPU, a slice at a time: it stays in cache between operations
                 state = {f: parts[f][k] for f in fg.fields}
-                self.kernel(group, [parts["param"][k]], [parts["grad"][k]], [state], [count], [False])
+                kernel(group, [parts["param"][k]], [parts["grad"][k]], [state], [count], [False])
             return
         tx = self._chain(group)
         (update,), _ = tx.update([fg.grad], fg.typed_state(tx.state_type), [fg.param], [float(steps.counter[0])])

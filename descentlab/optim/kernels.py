@@ -25,18 +25,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-
-def _real(t: Tensor) -> Tensor:
-    return torch.view_as_real(t) if t.is_complex() else t
+from descentlab.optim.adapter import _real, _stored
 
 
 def _buffers(dicts: list[dict[str, Any]], key: str) -> list[Tensor]:
     """One state buffer of every parameter, complex ones as their real views (which share their memory)."""
     return [_real(d[key]) for d in dicts]
-
-
-def _store(d: dict[str, Any], key: str, value: Tensor, is_complex: bool) -> None:
-    d[key] = torch.view_as_complex(value) if is_complex else value
 
 
 def _number(value: Any) -> float:
@@ -72,7 +66,7 @@ def _momentum(dicts: list[dict[str, Any]], updates: list[Tensor], momentum: floa
     for i, (d, b) in enumerate(zip(dicts, buffers, strict=True)):
         if b is None:
             new = torch.clone(updates[i]).detach()
-            _store(d, "momentum_buffer", new, complex_params[i])
+            d["momentum_buffer"] = _stored(new, complex_params[i])  # complex for a complex parameter
             out.append(new)
         else:
             out.append(b)

@@ -131,11 +131,6 @@ def wrap(model: nn.Module, world: World) -> nn.Module:
     return DistributedDataParallel(model, device_ids=device_ids)
 
 
-def unwrap(model: nn.Module) -> nn.Module:
-    """The model inside a DistributedDataParallel wrapper (its state dict has no ``module.`` prefix)."""
-    return model.module if hasattr(model, "module") and isinstance(model.module, nn.Module) else model
-
-
 def all_sum(values: list[float], world: World, device: torch.device) -> list[float]:
     """The sums over the ranks of each number (in one exchange; True counts 1); the numbers themselves in one
     process."""
