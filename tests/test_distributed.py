@@ -53,13 +53,13 @@ def the_run(out: Path) -> Path:
     return folder
 
 
-def assert_same_metrics(a: Path, b: Path, rel: float = 1e-6) -> None:
+def assert_same_metrics(a: Path, b: Path, rel: float = 1e-6, abs_: float = 1e-9) -> None:
     ra, rb = read_metrics(a / "metrics.jsonl"), read_metrics(b / "metrics.jsonl")
     assert [sorted(r) for r in ra] == [sorted(r) for r in rb]
     for x, y in zip(ra, rb, strict=True):
         assert x["step"] == y["step"]
         for key in x:
-            assert y[key] == pytest.approx(x[key], rel=rel, abs=1e-9), (x["step"], key)
+            assert y[key] == pytest.approx(x[key], rel=rel, abs=abs_), (x["step"], key)
 
 
 def wait_for_records(folder_glob: Path, records: int, proc: subprocess.Popen[str], timeout: float = 120) -> Path:
@@ -138,6 +138,45 @@ def test_two_ranks_train_the_language_model_as_one_process(tmp_path: Path) -> No
     # gradient sums, rounded otherwise than one batch's (2e-6 after 30 chunks), grew to 17% by the second epoch
     assert_same_metrics(the_run(tmp_path / "one"), the_run(tmp_path / "two"))
     assert (the_run(tmp_path / "two") / "model.pt").exists()
+
+
+def two_ranks_against_one(tmp_path: Path, args: list[str], abs_: float = 1e-9) -> Path:
+    """Run ``args`` in one process and with torchrun on 2; assert the same metrics; the 2-rank run's folder."""
+    single = one_process(*args, "--out", str(tmp_path / "one"))
+    assert single.returncode == 0, single.stderr[-3000:]
+    finished(torchrun(*args, "--out", str(tmp_path / "two")))
+    assert_same_metrics(the_run(tmp_path / "one"), the_run(tmp_path / "two"), abs_=abs_)
+    return the_run(tmp_path / "two")
+
+
+SMALL_MNIST = ["--train-size", "600", "--val-size", "200", "--epochs", "1", "--eval-every", "200", "--device", "cpu"]
+
+
+def test_two_ranks_train_with_dropout_as_one_process(tmp_path: Path) -> None:
+    """``generalize mnist`` (the loop ``stn train`` and ``neuro train-snn`` share): dropout's masks drawn for the
+    whole batch and sliced, so each rank applies the masks one process applies to those rows. Batches of 48 split
+    24/24, and 600 = 12 x 48 + 24: the last batch is smaller. Tolerance 1e-6 absolute: the gaps are differences
+    of two losses of about 1 in float32 (eps 1.2e-7); measured 1.8e-7 at most."""
+    args = ["generalize", "mnist", "--hidden", "32,32", *SMALL_MNIST, "--epochs", "2", "--batch-size", "48"]
+    two = two_ranks_against_one(tmp_path, args, abs_=1e-6)
+    assert (two / "learning_curves.png").exists()
+
+
+@pytest.mark.slow  # 24 s; generalize mnist's test covers the loop both share
+def test_two_ranks_train_the_spatial_transformer_as_one_process(tmp_path: Path) -> None:
+    args = ["stn", "train", "--distortion", "r", *SMALL_MNIST, "--train-size", "256", "--val-size", "128",
+            "--test-size", "128", "--batch-size", "32", "--eval-every", "128"]  # fmt: skip
+    two = two_ranks_against_one(tmp_path, args)
+    assert (two / "st-cnn.pt").exists() and (two / "transformed.png").exists()  # rank 0 writes the models
+
+
+@pytest.mark.slow  # 24 s; generalize mnist's test covers the loop both share
+def test_two_ranks_train_the_spiking_network_on_rate_coded_spikes_as_one_process(tmp_path: Path) -> None:
+    """Rate coding draws Bernoulli spike trains per image, in training and in evaluation (rank 0's alone): the
+    trains are drawn for the whole batch and the ranks go on from rank 0's generator after each evaluation."""
+    args = ["neuro", "train-snn", "--hidden", "32", "--steps", "4", "--encoding", "rate", *SMALL_MNIST,
+            "--batch-size", "50"]  # fmt: skip
+    two_ranks_against_one(tmp_path, args)
 
 
 @pytest.mark.slow

@@ -219,3 +219,29 @@ def test_an_interrupted_run_of_two_variants_resumes_exactly(tmp_path: Path, monk
     assert {k: v for k, v in resumed.final().items() if not k.endswith(timed)} == {
         k: v for k, v in unbroken.final().items() if not k.endswith(timed)
     }
+
+
+def test_dropout_drawn_for_the_global_batch_gives_each_share_the_rows_of_the_whole_batch_mask() -> None:
+    """Data-parallel dropout: shares of a batch, each drawing from the same generator state as the others, get
+    the rows of the masks one process draws for the whole batch: the same units dropped (exactly), the same
+    values to 1e-6 (the linear layer's product over fewer rows may round otherwise)."""
+    from descentlab.generalize import draw_for_global_batch
+
+    model = torch.nn.Sequential(Dropout(keep=0.8), torch.nn.Linear(6, 6), Dropout(keep=0.5))
+    x = torch.randn(7, 6)
+    torch.manual_seed(3)
+    whole = model(x)
+    for rows in (range(0, 4), range(4, 7), range(7, 7)):
+        draw_for_global_batch(model, (7, rows))
+        torch.manual_seed(3)
+        share, expected = model(x[rows.start : rows.stop]), whole[rows.start : rows.stop]
+        assert torch.equal(share == 0, expected == 0)
+        torch.testing.assert_close(share, expected, rtol=1e-6, atol=1e-6)
+    draw_for_global_batch(model, None)
+    torch.manual_seed(3)
+    assert torch.equal(model(x), whole)
+    with pytest.raises(ValueError, match="rows"):
+        draw_for_global_batch(model, (7, range(5, 9)))
+    draw_for_global_batch(model, (7, range(0, 4)))
+    with pytest.raises(ValueError, match="share of the global batch is 4"):
+        model(x)

@@ -37,12 +37,21 @@ from descentlab.config import RunConfig, param
 from descentlab.errors import Interrupted, ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.experiments.optim_train import DEFAULT_LR, OPTIMIZERS, TrainConfig, evaluate, make_optimizer
-from descentlab.generalize import Dropout, EarlyStopping, mnist_splits
+from descentlab.generalize import Dropout, EarlyStopping, draw_for_global_batch, mnist_splits
 from descentlab.optim.regimes import UNIT_OPTIMIZERS, Regime, mini_batch
 from descentlab.optim.snapshots import cyclic_cosine_scheduler
 from descentlab.report import Claim, Section
 from descentlab.report.plots import variant_curves
-from descentlab.runs import Run, RunRecord, StopFlag, rng_state, seed_everything, select_device, set_rng_state
+from descentlab.runs import (
+    Run,
+    RunRecord,
+    StopFlag,
+    distributed,
+    rng_state,
+    seed_everything,
+    select_device,
+    set_rng_state,
+)
 from descentlab.runs.resources import mlp_bytes, require_memory
 
 # Learning curves measure the training loss and error in evaluation mode (no dropout) on this many
@@ -219,43 +228,67 @@ def run_variant(
         })  # fmt: skip
 
     v.model.train()
+    world = distributed.current()  # under torchrun: this rank's place in the group (descentlab.runs.distributed)
+    net = distributed.wrap(v.model, world)  # in a group: DDP averages the ranks' gradients in backward
+    device = x_train.device
     batches: list[torch.Tensor] = []
-    stopped_early = False
-    while t < total and not (v.max_seconds and seconds >= v.max_seconds):
+    stopped_early, out_of_time = False, bool(v.max_seconds and seconds >= v.max_seconds)
+    while t < total and not out_of_time:
         epoch, i = divmod(t, steps_per_epoch)
         if i == 0 or not batches:
-            batches = [b.to(x_train.device) for b in v.regime.batches(n, epoch, seed)]
-        idx = batches[i]
+            batches = [b.to(device) for b in v.regime.batches(n, epoch, seed)]
+        idx = batches[i]  # the global batch; in a group, this rank takes its shard of it
+        rows = distributed.shard_rows(len(idx), world)
+        mine = idx[rows.start : rows.stop]
+        if world.distributed:  # dropout's masks are drawn for the global batch, as in one process, and sliced
+            draw_for_global_batch(v.model, (len(idx), rows))
         started = time.perf_counter()
-        loss = F.cross_entropy(v.model(x_train[idx]), y_train[idx])
+        logits = net(x_train[mine])
+        loss = F.cross_entropy(logits, y_train[mine]) if len(mine) else logits.sum()
         v.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # weighted so that DDP's average of the ranks' gradients is the global batch's mean
+        (loss * distributed.loss_scale(len(mine), len(idx), world)).backward()
         v.optimizer.step()
         if scheduler is not None:
             scheduler.step()
         seconds += time.perf_counter() - started
         t += 1
-        loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
-        if t % every == 0 or t % steps_per_epoch == 0 or t == total or (v.max_seconds and seconds >= v.max_seconds):
-            val_loss, val_acc = evaluate(v.model, *data["val"])
-            tr_loss, tr_acc = evaluate(v.model, x_train[: v.probe], y_train[: v.probe])
-            if math.isnan(reached) and v.target is not None and val_acc >= v.target:
-                reached = seconds
-            run.log(step0 + t, {
-                f"{v.name}/train/loss": tr_loss, f"{v.name}/train/error": 1 - tr_acc,
-                f"{v.name}/train/batch_loss": loss_sum / loss_count, f"{v.name}/val/loss": val_loss,
-                f"{v.name}/val/error": 1 - val_acc, f"{v.name}/val/accuracy": val_acc,
-                f"{v.name}/epoch": t / steps_per_epoch,
-            })  # fmt: skip
-            run.log_timing(step0 + t, seconds)
+        # one exchange a step in a group: the global batch's loss, and whether any rank must stop, checkpoint
+        # or has spent the time budget (each rank's clock is its own; all must stop at the same step)
+        over = bool(v.max_seconds and seconds >= v.max_seconds)
+        share = len(mine) / len(idx)
+        batch_loss, stops, dues, overs = distributed.all_sum(
+            [loss.item() * share, stop.requested, stop.checkpoint_due(), over], world, device
+        )
+        out_of_time = overs > 0
+        loss_sum, loss_count = loss_sum + batch_loss, loss_count + 1
+        if t % every == 0 or t % steps_per_epoch == 0 or t == total or out_of_time:
+            if world.main:  # rank 0 evaluates and logs; its early-stopping decision is sent to the others
+                val_loss, val_acc = evaluate(v.model, *data["val"])
+                tr_loss, tr_acc = evaluate(v.model, x_train[: v.probe], y_train[: v.probe])
+                if math.isnan(reached) and v.target is not None and val_acc >= v.target:
+                    reached = seconds
+                run.log(step0 + t, {
+                    f"{v.name}/train/loss": tr_loss, f"{v.name}/train/error": 1 - tr_acc,
+                    f"{v.name}/train/batch_loss": loss_sum / loss_count, f"{v.name}/val/loss": val_loss,
+                    f"{v.name}/val/error": 1 - val_acc, f"{v.name}/val/accuracy": val_acc,
+                    f"{v.name}/epoch": t / steps_per_epoch,
+                })  # fmt: skip
+                run.log_timing(step0 + t, seconds)
+                stopped_early = early is not None and early.step(val_loss, v.model, t)
             loss_sum, loss_count = 0.0, 0
-            if early is not None and early.step(val_loss, v.model, t):
+            if world.distributed:  # an evaluation may draw random numbers (spike trains): all ranks go on from rank 0's
+                set_rng_state(distributed.broadcast(rng_state(), world))
+            if early is not None and distributed.broadcast(stopped_early, world):
                 stopped_early = True
                 break
-        if stop.requested:
+        if stops:
             raise Interrupted(checkpoint())
-        if stop.checkpoint_due():
+        if dues:
             checkpoint()
+    draw_for_global_batch(v.model, None)
+    if not world.main:
+        return {}, step0 + t  # rank 0 measures and logs the trained variant
     if early is not None:
         early.restore(v.model)  # the weights with the best validation loss
     train_loss, train_acc = evaluate(v.model, *data["train"])
@@ -297,7 +330,8 @@ def run_variants(
             return str(run.save_checkpoint(payload))
 
         metrics, step = run_variant(v, data, run, stop, step, eval_every, seed, inner, save)
-        extra = on_finish(v) if on_finish is not None else None
+        # rank 0 alone measures the trained variant and writes its files
+        extra = on_finish(v) if on_finish is not None and distributed.current().main else None
         finished.update(metrics)
         run.log(step, {k: v for k, v in metrics.items() if not k.endswith(TIMED)})  # metrics.jsonl stays reproducible
         finished.update(extra or {})
@@ -520,6 +554,7 @@ GENERALIZE_MNIST = Experiment(
     sections=dropout_sections,
     tour=mnist_tour,
     headline=lambda r: dropout_claims(r)[0].evidence if dropout_claims(r) else "",
+    data_parallel=True,
 )
 
 

@@ -69,6 +69,8 @@ class SpikingMLP(nn.Module):
         self.lif1 = Leaky(beta, threshold, surrogate)
         self.lif2 = Leaky(beta, threshold, surrogate)
         self.steps, self.encoding = steps, encoding
+        # data-parallel (set by generalize.draw_for_global_batch): (rows of the whole batch, this process's rows)
+        self.global_batch: tuple[int, range] | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         return self.run(x)[0]
@@ -80,7 +82,7 @@ class SpikingMLP(nn.Module):
             inputs = None
         else:
             pixels = (x * 0.3081 + 0.1307).clamp(0, 1)  # back to [0, 1] intensities: firing probabilities
-            inputs = rate_encode(pixels, self.steps)
+            inputs = self._spike_trains(pixels)
         mem1 = torch.zeros(x.shape[0], self.fc1.out_features, device=x.device, dtype=x.dtype)
         mem2 = torch.zeros(x.shape[0], 10, device=x.device, dtype=x.dtype)
         total = torch.zeros_like(mem2)
@@ -92,6 +94,17 @@ class SpikingMLP(nn.Module):
             hidden_spikes = hidden_spikes + spk1.detach().sum(1)
         events = inputs.sum((0, 2)) if inputs is not None else torch.full_like(hidden_spikes, 784.0)
         return total / self.steps, hidden_spikes, events
+
+    def _spike_trains(self, pixels: Tensor) -> Tensor:
+        """``(steps, batch, 784)`` Bernoulli spikes; in a data-parallel group, drawn for the whole batch as one
+        process draws them (the other rows' probabilities are 0: a Bernoulli draw takes one uniform number per
+        element whatever its probability) and this process's rows kept."""
+        if self.global_batch is None or not self.training:
+            return rate_encode(pixels, self.steps)
+        total, rows = self.global_batch
+        padded = pixels.new_zeros((total, *pixels.shape[1:]))
+        padded[rows.start : rows.stop] = pixels
+        return rate_encode(padded, self.steps)[:, rows.start : rows.stop]
 
 
 def build_model(cfg: SNNConfig, name: str) -> nn.Module:
@@ -216,4 +229,5 @@ NEURO_TRAIN_SNN = Experiment(
     sections=sections,
     tour=tour,
     headline=lambda r: claims(r)[0].evidence if claims(r) else "",
+    data_parallel=True,
 )

@@ -216,4 +216,5 @@ STN_TRAIN = Experiment(
     sections=sections,
     tour=tour,
     headline=lambda r: claims(r)[0].evidence if claims(r) else "",
+    data_parallel=True,
 )

@@ -10,9 +10,16 @@ In training each unit is kept with probability ``keep`` and the kept ones are di
 it is. (The unit does not say how to evaluate a network trained with dropout. Srivastava et al. 2014
 multiply the outgoing weights by :math:`p` at test time instead; the two agree in expectation, and
 inverted scaling leaves the evaluated network untouched.)
+
+Data-parallel training splits each batch across processes. Were each process to draw the masks of its own
+rows, the processes, seeded alike, would draw the same masks for different examples, and the run would not be
+the one-process run. :func:`draw_for_global_batch` makes every :class:`Dropout` of a model draw the masks of the
+whole batch, as one process does, and keep its own rows of them.
 """
 
 from __future__ import annotations
+
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -44,9 +51,18 @@ class Dropout(nn.Module):
         if drop is not None and not 0.0 <= _probability("drop", drop) <= 1.0 - MIN_KEEP:
             raise ValueError(f"Dropout(drop={drop}): valid: 0 <= drop <= {1 - MIN_KEEP} ({CONVENTIONS})")
         self.keep = float(keep) if keep is not None else 1.0 - float(drop)  # type: ignore[arg-type]
+        # data-parallel: (rows of the whole batch, this process's rows of it); None: x is the whole batch
+        self.global_batch: tuple[int, range] | None = None
 
     def forward(self, x: Tensor) -> Tensor:
-        return dropout(x, self.keep, training=self.training)
+        if self.global_batch is None or not self.training or self.keep == 1.0:
+            return dropout(x, self.keep, training=self.training)
+        total, rows = self.global_batch
+        if len(rows) != len(x):
+            raise ValueError(f"Dropout: x has {len(x)} rows, but its share of the global batch is {len(rows)}")
+        # the whole batch's mask, drawn as one process draws it (the same generator calls), then this share
+        mask = x.new_empty((total, *x.shape[1:])).bernoulli_(self.keep)[rows.start : rows.stop]
+        return x * mask / self.keep
 
     def extra_repr(self) -> str:
         return f"keep={self.keep:g} (drop={1 - self.keep:g})"
@@ -68,3 +84,17 @@ def dropout(x: Tensor, keep: float, uniform: Tensor | None = None, training: boo
             raise ValueError(f"dropout: uniform must have x's shape {tuple(x.shape)}, got {tuple(uniform.shape)}")
         mask = (uniform < keep).to(x.dtype)
     return x * mask / keep
+
+
+def draw_for_global_batch(model: nn.Module, batch: tuple[int, range] | None) -> None:
+    """Make every :class:`Dropout` in ``model`` draw its masks for a batch of ``total`` rows and apply rows
+    ``rows`` of them to its input, ``batch = (total, rows)`` (this process's share of the batch), until called
+    again; ``None`` goes back to masks for the input's own rows. Any other module with a ``global_batch``
+    attribute (one that draws noise per example) is told the same."""
+    if batch is not None:
+        total, rows = batch
+        if not (0 <= rows.start <= rows.stop <= total and rows.step == 1):
+            raise ValueError(f"draw_for_global_batch: rows {rows} must be consecutive rows of range({total})")
+    for module in model.modules():
+        if isinstance(module, Dropout) or hasattr(module, "global_batch"):
+            cast(Any, module).global_batch = batch

@@ -107,10 +107,21 @@ def device_for(device: torch.device, world: World) -> torch.device:
     return device
 
 
+def shard_rows(n: int, world: World) -> range:
+    """This rank's consecutive share of the rows ``0..n-1`` of a global batch: sizes differ by at most one, in
+    rank order (the first ``n % N`` ranks take one more; a rank gets none when the batch is smaller than the
+    group), as :func:`torch.tensor_split` splits."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    base, extra = divmod(n, world.size)
+    start = world.rank * base + min(world.rank, extra)
+    return range(start, start + base + (world.rank < extra))
+
+
 def shard(indices: torch.Tensor, world: World) -> torch.Tensor:
-    """This rank's consecutive share of a global batch: sizes differ by at most one, rank order (a rank may
-    get none when the batch is smaller than the group)."""
-    return torch.tensor_split(indices, world.size)[world.rank]
+    """This rank's share of a global batch (:func:`shard_rows`)."""
+    rows = shard_rows(len(indices), world)
+    return indices[rows.start : rows.stop]
 
 
 def loss_scale(shard_size: int, global_size: int, world: World) -> float:
