@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from descentlab.runs import distributed, read_metrics
+from descentlab.runs import distributed, load_checkpoint, read_metrics
 from tests.conftest import REPO, assert_one_line_error, cli
 
 # 640 MNIST images in batches of 32: 20 steps; a checkpoint every 5 steps
@@ -177,6 +177,30 @@ def test_two_ranks_train_the_spiking_network_on_rate_coded_spikes_as_one_process
     args = ["neuro", "train-snn", "--hidden", "32", "--steps", "4", "--encoding", "rate", *SMALL_MNIST,
             "--batch-size", "50"]  # fmt: skip
     two_ranks_against_one(tmp_path, args)
+
+
+@pytest.mark.slow
+def test_the_language_models_ranks_draw_their_own_dropout_masks_and_resume_them(tmp_path: Path) -> None:
+    """With dropout, each rank draws the masks of its streams from a generator of its own (seeded alike, rank 1
+    would repeat rank 0's masks on its streams); a checkpoint keeps every rank's generator, so that a group
+    stopped by SIGTERM and resumed ends as the unbroken run."""
+    from tests.test_lm import _cycle_corpus
+
+    corpus = _cycle_corpus(tmp_path / "cycle.txt", 3000)
+    args = ["lm", "train", "--corpus", str(corpus), "--emsize", "16", "--hidden", "16", "--epochs", "1",
+            "--batch-size", "4", "--bptt", "10", "--dropout", "0.3", "--lr", "1", "--log-every", "5",
+            "--device", "cpu"]  # fmt: skip
+    finished(torchrun(*args, "--out", str(tmp_path / "unbroken")))
+    proc = torchrun(*args, "--out", str(tmp_path / "stopped"))
+    folder = wait_for_records(tmp_path / "stopped", 3, proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    state = load_checkpoint(folder / "checkpoint.pt")
+    first, second = state["ranks_rng"]
+    assert not torch.equal(first["torch"], second["torch"])  # the ranks' generators differ
+    assert torch.equal(first["torch"], state["rng"]["torch"])
+    finished(torchrun("lm", "train", "--resume", str(folder)))
+    assert_same_metrics(the_run(tmp_path / "unbroken"), folder)
 
 
 @pytest.mark.slow

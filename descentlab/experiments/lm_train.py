@@ -189,6 +189,9 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
     model = build_model(cfg, len(corpus.vocab)).to(device)
     net = distributed.wrap(model, world)
     optimizer = make_optimizer(cfg, model.parameters())
+    if world.rank:  # each rank draws the dropout masks of its own streams (torch's dropout and LSTM draw for the
+        # batch they are given), from a generator of its own: seeded alike, they would repeat rank 0's masks
+        torch.manual_seed(distributed.rank_seed(cfg.seed, world))
     tokens_per_epoch = (len(data) - 1) * cfg.batch_size
     epoch, row, step, seconds, tokens, best = 0, 0, 0, 0.0, 0, math.inf
     loss_sum, loss_count = 0.0, 0  # the running training loss between records
@@ -196,9 +199,15 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        set_rng_state(state["rng"])
         epoch, row, step, seconds, tokens, best = (state[k] for k in ("epoch", "row", "step", "seconds", "tokens",
                                                                       "best"))  # fmt: skip
+        ranks_rng = state.get("ranks_rng", [state["rng"]])  # every rank's generator (one process: its own)
+        if len(ranks_rng) == world.size:
+            set_rng_state(ranks_rng[world.rank])
+        else:  # resumed on another number of ranks: rank 0 goes on from the saved state, the others from new seeds
+            set_rng_state(state["rng"])
+            if world.rank:
+                torch.manual_seed(distributed.rank_seed(cfg.seed + step, world))
         loss_sum, loss_count = state["loss_sum"], state["loss_count"]
         saved = [h[:, streams].to(device) for h in state["hidden"]]  # (layers, batch, hidden): this rank's streams
         hidden = tuple(saved) if cfg.cell == "lstm" else saved[0]
@@ -210,6 +219,7 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng_state(), "epoch": epoch,
             "row": row, "step": step, "seconds": seconds, "tokens": tokens, "best": best, "hidden": hs,
             "loss_sum": loss_sum, "loss_count": loss_count,
+            **({"ranks_rng": distributed.gather(rng_state(), world)} if world.distributed else {}),
         })  # fmt: skip
 
     out_of_time = False

@@ -152,14 +152,29 @@ def all_sum(values: list[float], world: World, device: torch.device) -> list[flo
     return t.tolist()
 
 
+def gather(obj: Any, world: World) -> list[Any]:
+    """Every rank's ``obj``, in rank order (``[obj]`` in one process)."""
+    if not world.distributed:
+        return [obj]
+    parts: list[Any] = [None] * world.size
+    dist.all_gather_object(parts, obj)
+    return parts
+
+
 def gather_columns(tensors: list[torch.Tensor], world: World) -> list[torch.Tensor]:
     """Each tensor joined over the ranks along dimension 1, in rank order: the whole batch's state (a language
     model's hidden state, ``(layers, batch, hidden)``) from each rank's share of its columns."""
     if not world.distributed:
         return tensors
-    parts: list[Any] = [None] * world.size
-    dist.all_gather_object(parts, [t.detach().cpu() for t in tensors])
+    parts = gather([t.detach().cpu() for t in tensors], world)
     return [torch.cat([p[k] for p in parts], 1).to(t.device) for k, t in enumerate(tensors)]
+
+
+def rank_seed(seed: int, world: World) -> int:
+    """A seed of this rank's own, for what each rank draws for its own examples (the dropout masks of a model
+    that cannot draw them for the whole batch): seeded alike, the ranks would repeat each other's draws on other
+    examples. ``seed`` itself on rank 0."""
+    return seed if world.rank == 0 else (seed * 1_000_003 + world.rank) % 2**63
 
 
 def broadcast(obj: Any, world: World) -> Any:
