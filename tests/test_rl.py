@@ -528,23 +528,65 @@ def test_rl_train_every_agent_from_the_cli(algo: str, env: str, small: list[str]
     assert e.returncode == 0 and "mean_return" in json.loads(e.stdout)
 
 
-def test_async_vector_environments_give_the_sync_ones_steps() -> None:
+@pytest.mark.parametrize(
+    ("algo", "hyperparameters"),
+    [("ppo", dict(n_envs=4, n_steps=32, epochs=2)),
+     ("dqn", dict(n_envs=4, hidden="32", learning_starts=64, train_freq=6, gradient_steps=2, target_update=30))],
+)  # fmt: skip
+def test_async_vector_environments_give_the_sync_ones_steps(algo: str, hyperparameters: dict) -> None:
     """``vec="async"`` steps each copy in a worker process (AsyncVectorEnv); the same seeds make the same episodes,
-    so PPO logs the same numbers and ends with the same weights as with ``vec="sync"``."""
+    so the agent logs the same numbers and ends with the same weights as with ``vec="sync"``. DQN's train_freq
+    and target_update (6, 30) are not multiples of its 4 copies' steps: a phase starts when the count passes one."""
 
     def trained(vec: str) -> tuple[list[tuple[int, dict[str, float]]], torch.Tensor]:
-        cfg = agent_config("ppo", "CartPole-v1", n_envs=4, n_steps=32, epochs=2, vec=vec)
-        agent = make_agent("ppo", "CartPole-v1", 3, "cpu", cfg)
+        cfg = agent_config(algo, "CartPole-v1", **hyperparameters, vec=vec)
+        agent = make_agent(algo, "CartPole-v1", 3, "cpu", cfg)
         logged: list[tuple[int, dict[str, float]]] = []
         try:
             agent.learn(512, log=lambda step, scalars: logged.append((step, dict(scalars))))
         finally:
             agent.close()
+        assert agent.steps >= 512 and agent.steps % hyperparameters["n_envs"] == 0
         return logged, agent.flat.detach().clone()
 
     (sync_log, sync_weights), (async_log, async_weights) = trained("sync"), trained("async")
     assert sync_log and [s for s, _ in sync_log] == [s for s, _ in async_log]
+    assert any("losses/td_loss" in row or "losses/value_loss" in row for _, row in sync_log)  # it trained
     strip = ("charts/SPS",)  # wall-clock rates differ from run to run
     for (_, a), (_, b) in zip(sync_log, async_log, strict=True):
         assert {k: v for k, v in a.items() if k not in strip} == {k: v for k, v in b.items() if k not in strip}
     assert torch.equal(sync_weights, async_weights)
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", ENV_ID])
+def test_one_environment_behind_the_vector_interface_steps_as_a_sync_vector_of_one(env_id: str) -> None:
+    """:class:`OneEnv` (what one copy in this process runs on) against Gymnasium's ``SyncVectorEnv`` of one copy
+    with ``SAME_STEP`` autoreset: the same observations, rewards, ends, last observations and episode statistics
+    (GridRoute's effectiveness included) over 600 random steps, exactly."""
+    from descentlab.rl.common import Episodes, OneEnv, _made
+
+    kwargs = {"size": (6, 6), "obstacles": 0.2} if env_id == ENV_ID else {}
+    ours = OneEnv(_made(env_id, kwargs))
+    reference = gym.vector.SyncVectorEnv(
+        [lambda: _made(env_id, kwargs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
+    )
+    assert ours.observation_space == reference.observation_space and ours.action_space == reference.action_space
+    a, b = ours.reset(seed=[5])[0], reference.reset(seed=[5])[0]
+    np.testing.assert_array_equal(a, b)
+    rng, episodes = np.random.default_rng(0), (Episodes(1), Episodes(1))
+    stats: tuple[list, list] = ([], [])
+    for _ in range(600):
+        actions = rng.integers(ours.single_action_space.n, size=1)  # type: ignore[attr-defined]
+        steps = ours.step(actions), reference.step(actions)
+        for k in range(4):
+            np.testing.assert_array_equal(steps[0][k], steps[1][k])
+            assert steps[0][k].dtype == steps[1][k].dtype
+        done = steps[0][2] | steps[0][3]
+        if done[0]:
+            np.testing.assert_array_equal(steps[0][4]["final_obs"][0], steps[1][4]["final_obs"][0])
+        for e, (_, rewards, _, _, infos), out in zip(episodes, steps, stats, strict=True):
+            out += e.add(rewards, done, infos)
+    assert stats[0] == stats[1] and len(stats[0]) >= 5
+    assert (env_id == ENV_ID) == any("charts/effectiveness" in row for row in stats[0])
+    ours.close()
+    reference.close()

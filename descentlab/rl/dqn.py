@@ -17,6 +17,10 @@ values it with the target network, curbing DQN's overestimation. ``d`` is 1 only
 *terminated*; an episode cut off by a time limit still bootstraps from :math:`s'`. Every
 ``target_update`` environment steps the target network moves to :math:`\tau\theta + (1-\tau)\theta^-`
 (``tau=1``: the paper's hard copy; ``tau<1``: Polyak averaging).
+
+With ``n_envs`` > 1 the agent steps ``n_envs`` copies of the environment together (``gymnasium.vector``, in
+this process or each in a worker process: ``vec``), as CleanRL's and Stable-Baselines3's DQN do: each step adds
+``n_envs`` transitions, and ``train_freq``, ``target_update`` and the budget count the copies' steps together.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -33,6 +38,7 @@ import torch.nn.functional as F
 from descentlab.config import Options, param
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.rl.common import (
+    VECTORIZATIONS,
     Callback,
     Episodes,
     Log,
@@ -43,6 +49,7 @@ from descentlab.rl.common import (
     linear,
     load_counters,
     make_env,
+    make_vec_env,
     mlp,
     observation_size,
 )
@@ -69,6 +76,9 @@ class DQNConfig(Options):
     eps_fraction: float = param(0.16, "fraction of the run over which epsilon falls", low=0.0, high=1.0)
     double: bool = param(False, "Double DQN: the online network picks the next action, the target values it")
     max_grad_norm: float = param(10.0, "clip the gradients' global norm to this", low=0.0, low_open=True, high=1e6)
+    n_envs: int = param(1, "parallel environments", low=1, high=256)
+    vec: str = param("sync", "sync: the environments step in this process; async: each in a worker process "
+                     "(Gymnasium's AsyncVectorEnv); the same steps either way", choices=VECTORIZATIONS)  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -163,58 +173,89 @@ class DQN:
     def __init__(self, cfg: DQNConfig, env_id: str, seed: int = 0, device: str = "cpu", **env_kwargs: Any) -> None:
         self.cfg, self.env_id, self.seed, self.env_kwargs = cfg, env_id, seed, env_kwargs
         self.device = torch.device(device)
-        self.env = make_env(env_id, **env_kwargs)
+        probe = make_env(env_id, **env_kwargs)  # the spaces; the copies are made when learning starts
+        self.observation_space, self.n_actions = probe.observation_space, int(probe.action_space.n)  # type: ignore[attr-defined]
+        probe.close()
+        self._envs: gym.vector.VectorEnv | None = None
         torch.manual_seed(seed)
-        n_obs, n_actions = observation_size(self.env.observation_space), int(self.env.action_space.n)  # type: ignore[attr-defined]
-        sizes = [n_obs, *hidden_sizes(cfg.hidden), n_actions]
+        sizes = [observation_size(self.observation_space), *hidden_sizes(cfg.hidden), self.n_actions]
         self.q = mlp(sizes).to(self.device)  # Q_theta
         self.q_target = mlp(sizes).to(self.device)  # Q_theta^-
         self.q_target.load_state_dict(self.q.state_dict())
         self.flat = flat_parameters(self.q)  # theta as one tensor: one optimizer kernel per operation
         self.optimizer = optimizer_by_name(cfg.optimizer, [self.flat], cfg.lr)
-        self.buffer = ReplayBuffer(cfg.buffer_size, tuple(self.env.observation_space.shape or ()), self.device)
+        self.buffer = ReplayBuffer(cfg.buffer_size, tuple(self.observation_space.shape or ()), self.device)
         self.rng = np.random.default_rng(seed)  # exploration
         self.generator = torch.Generator().manual_seed(seed)  # minibatches
         self.steps = self.updates = 0
-        self.episodes = Episodes(1)
+        self.episodes = Episodes(cfg.n_envs)
         self.resets = 0
+
+    @property
+    def envs(self) -> gym.vector.VectorEnv:
+        """The ``n_envs`` copies (``cfg.vec``: in this process or each in a worker process), made on first use."""
+        if self._envs is None:
+            self._envs = make_vec_env(self.env_id, self.cfg.n_envs, self.cfg.vec, **self.env_kwargs)
+        return self._envs
+
+    def close(self) -> None:
+        """Close the environments (and end an async vector's worker processes)."""
+        if self._envs is not None:
+            self._envs.close()
+            self._envs = None
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Greedy actions, argmax_a Q(s, a), for a batch of observations."""
         return self.q(as_tensor(obs, self.device)).argmax(1).cpu().numpy()
 
+    def explore(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
+        """Epsilon-greedy actions for the copies' observations ``(n_envs, ...)``: each copy's action is random
+        with probability ``epsilon`` (always before ``learning_starts``), else greedy, in one forward pass."""
+        n, random_only = len(obs), self.steps < self.cfg.learning_starts
+        actions = np.zeros(n, dtype=np.int64)
+        greedy = np.zeros(n, dtype=bool)
+        for i in range(n):
+            if random_only or self.rng.random() < epsilon:
+                actions[i] = self.rng.integers(self.n_actions)
+            else:
+                greedy[i] = True
+        if greedy.any():
+            actions[greedy] = self.act(obs[greedy])
+        return actions
+
     def learn(self, total_steps: int, log: Log | None = None, callback: Callback | None = None) -> None:
-        cfg, log = self.cfg, log or (lambda step, scalars: None)
+        cfg, log, n = self.cfg, log or (lambda step, scalars: None), self.cfg.n_envs
         epsilon = linear(cfg.eps_start, cfg.eps_end, cfg.eps_fraction, total_steps)
-        obs, _ = self.env.reset(seed=self.seed + 7919 * self.resets)  # a resumed run starts a new episode
+        seeds = [self.seed + 7919 * self.resets + i for i in range(n)]  # a resumed run starts new episodes
+        obs, _ = self.envs.reset(seed=seeds)  # type: ignore[arg-type]  # a list is accepted
         self.resets += 1
         started, start_step, since_train = time.perf_counter(), self.steps, 0
+
+        def crossed(every: int) -> bool:  # whether the copies' last steps passed a multiple of ``every``
+            return self.steps // every > (self.steps - n) // every
+
         while self.steps < total_steps:
-            # act: epsilon-greedy
-            if self.steps < cfg.learning_starts or self.rng.random() < epsilon(self.steps):
-                action = int(self.rng.integers(self.env.action_space.n))  # type: ignore[attr-defined]
-            else:
-                with torch.no_grad():
-                    action = int(self.q(as_tensor(obs, self.device).unsqueeze(0)).argmax())
-            next_obs, reward, terminated, truncated, info = self.env.step(action)
-            self.buffer.add(obs, action, float(reward), next_obs, terminated)
-            self.steps += 1
-            since_train += 1
-            done = terminated or truncated
-            for episode in self.episodes.add(np.array([float(reward)]), np.array([done]), info if done else None):
+            actions = self.explore(obs, epsilon(self.steps))
+            next_obs, rewards, terminated, truncated, infos = self.envs.step(actions)
+            done = terminated | truncated
+            for i in range(n):  # a finished copy restarted in this step: its last observation is in infos
+                last = infos["final_obs"][i] if done[i] else next_obs[i]
+                self.buffer.add(obs[i], int(actions[i]), float(rewards[i]), last, bool(terminated[i]))
+            self.steps += n
+            since_train += n
+            for episode in self.episodes.add(rewards, done, infos):
                 log(self.steps, episode | {"charts/epsilon": epsilon(self.steps)})
-            obs = self.env.reset()[0] if done else next_obs
+            obs = next_obs
 
             # learn: a training phase every train_freq steps
-            if self.steps >= cfg.learning_starts and self.steps % cfg.train_freq == 0:
-                n = cfg.gradient_steps if cfg.gradient_steps > 0 else since_train
-                loss, q_mean = self.train(n)
+            if self.steps >= cfg.learning_starts and crossed(cfg.train_freq):
+                loss, q_mean = self.train(cfg.gradient_steps if cfg.gradient_steps > 0 else since_train)
                 since_train = 0
-                if self.steps % max(cfg.train_freq, 100) < cfg.train_freq:
+                if self.steps % max(cfg.train_freq, 100) < max(cfg.train_freq, n):  # about every 100 steps
                     sps = (self.steps - start_step) / (time.perf_counter() - started)
                     log(self.steps, {"losses/td_loss": loss, "losses/q_values": q_mean, "charts/SPS": sps})
-            if self.steps % cfg.target_update == 0:
+            if crossed(cfg.target_update):
                 self.update_target()
             if callback is not None and callback(self.steps):
                 return
