@@ -245,3 +245,27 @@ def test_dropout_drawn_for_the_global_batch_gives_each_share_the_rows_of_the_who
     draw_for_global_batch(model, (7, range(0, 4)))
     with pytest.raises(ValueError, match="share of the global batch is 4"):
         model(x)
+
+
+def test_a_variant_checkpoints_every_checkpoint_every_steps(tmp_path: Path) -> None:
+    """``--checkpoint-every K`` (generalize mnist, stn train, neuro train-snn) bounds what an elastic restart
+    loses to K steps: a checkpoint after every K-th step of each variant, and none between."""
+    from descentlab.experiments.generalization import Variant, make_mlp, run_variant
+    from descentlab.optim.regimes import mini_batch
+    from descentlab.runs.run import SilentRun
+
+    class Never:
+        requested = False
+
+        def checkpoint_due(self) -> bool:
+            return False
+
+    g = torch.Generator().manual_seed(0)
+    data = {k: (torch.randn(n, 784, generator=g), torch.randint(0, 10, (n,), generator=g))
+            for k, n in (("train", 120), ("val", 20), ("test", 20))}  # fmt: skip
+    model = make_mlp([8])
+    saved: list[int] = []
+    variant = Variant("plain", model, torch.optim.SGD(model.parameters(), lr=0.1), mini_batch(10), 2,
+                      checkpoint_every=5)  # fmt: skip
+    run_variant(variant, data, SilentRun(tmp_path, "x"), Never(), 0, 60, 0, None, lambda s: saved.append(s["t"]))  # type: ignore[arg-type]
+    assert saved == [5, 10, 15, 20]  # 2 epochs of 12 steps

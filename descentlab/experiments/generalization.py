@@ -88,6 +88,8 @@ class GeneralizeConfig(RunConfig):
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
     eval_every: int = param(11_000, "training examples between validation passes", low=1, high=10**9)
+    checkpoint_every: int = param(0, "steps between checkpoints (0: every 5 minutes of training only; Ctrl-C and "
+                                  "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -185,6 +187,7 @@ class Variant:
     patience: int = 0
     schedule: str = "constant"  # or "cosine": the learning rate decays to 0 over epochs x steps per epoch
     probe: int = TRAIN_PROBE  # training images on which the learning curves measure the training loss
+    checkpoint_every: int = 0  # steps between checkpoints (0: only every few minutes of training, and on a stop)
 
 
 def run_variant(
@@ -227,6 +230,9 @@ def run_variant(
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
         })  # fmt: skip
 
+    def due(t: int) -> bool:
+        return v.checkpoint_every > 0 and t % v.checkpoint_every == 0
+
     v.model.train()
     world = distributed.current()  # under torchrun: this rank's place in the group (descentlab.runs.distributed)
     net = distributed.wrap(v.model, world)  # in a group: DDP averages the ranks' gradients in backward
@@ -258,7 +264,7 @@ def run_variant(
         over = bool(v.max_seconds and seconds >= v.max_seconds)
         share = len(mine) / len(idx)
         batch_loss, stops, dues, overs = distributed.all_sum(
-            [loss.item() * share, stop.requested, stop.checkpoint_due(), over], world, device
+            [loss.item() * share, stop.requested, stop.checkpoint_due() or due(t), over], world, device
         )
         out_of_time = overs > 0
         loss_sum, loss_count = loss_sum + batch_loss, loss_count + 1
@@ -358,7 +364,8 @@ def mnist_train(
         keep_in, keep_hid = (cfg.keep_input, cfg.keep_hidden) if name == "dropout" else (1.0, 1.0)
         model = make_mlp(cfg.widths(), keep_in, keep_hid).to(device)
         return Variant(name, model, _optimizer(cfg, model), mini_batch(cfg.batch_size), cfg.epochs,
-                       cfg.max_seconds, None, cfg.patience, cfg.schedule)  # fmt: skip
+                       cfg.max_seconds, None, cfg.patience, cfg.schedule,
+                       checkpoint_every=cfg.checkpoint_every)  # fmt: skip
 
     return run_variants(cfg.variant_names(), build, data, cfg.eval_every, cfg.seed, run, stop, state)
 

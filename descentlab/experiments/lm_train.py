@@ -94,6 +94,8 @@ class LMConfig(RunConfig):
         0.0, "training-time budget in seconds (0: none); ends the epoch early", low=0.0, high=1e7
     )
     log_every: int = param(200, "chunks between training-loss records", low=1, high=10**9)
+    checkpoint_every: int = param(0, "steps between checkpoints (0: every 5 minutes of training only; Ctrl-C and "
+                                  "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -238,7 +240,8 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
             optimizer.step()
             seconds += time.perf_counter() - started
             # one exchange a chunk in a group: the batch's loss, and whether any rank must stop or checkpoint
-            agreed = [loss.item() * share, stop.requested, stop.checkpoint_due(),
+            due = stop.checkpoint_due() or (cfg.checkpoint_every > 0 and (step + 1) % cfg.checkpoint_every == 0)
+            agreed = [loss.item() * share, stop.requested, due,
                       bool(cfg.max_seconds and seconds >= cfg.max_seconds)]  # fmt: skip
             batch_loss, stops, dues, late = distributed.all_sum(agreed, world, device)
             loss_sum, loss_count = loss_sum + batch_loss, loss_count + 1

@@ -54,6 +54,8 @@ class SNNConfig(RunConfig):
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
     eval_every: int = param(27_500, "training examples between validation passes", low=1, high=10**9)
+    checkpoint_every: int = param(0, "steps between checkpoints (0: every 5 minutes of training only; Ctrl-C and "
+                                  "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
 
     @property
     def run_name(self) -> str:
@@ -120,7 +122,8 @@ def train(cfg: SNNConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None
     def build(name: str) -> Variant:
         model = build_model(cfg, name).to(device)
         optimizer = optimizer_by_name(cfg.optimizer, model.parameters(), cfg.lr)
-        return Variant(name, model, optimizer, mini_batch(cfg.batch_size), cfg.epochs, cfg.max_seconds)
+        return Variant(name, model, optimizer, mini_batch(cfg.batch_size), cfg.epochs, cfg.max_seconds,
+                       checkpoint_every=cfg.checkpoint_every)  # fmt: skip
 
     def spike_counts(v: Variant) -> dict[str, float]:
         """The trained spiking network's activity on 2,000 test images (kept in the checkpoint)."""

@@ -52,6 +52,8 @@ class StnConfig(RunConfig):
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
     test_size: int = param(0, "test images scored at the end (0: all 10,000)", low=0, high=10_000)
     eval_every: int = param(11_000, "training examples between validation passes", low=1, high=10**9)
+    checkpoint_every: int = param(0, "steps between checkpoints (0: every 5 minutes of training only; Ctrl-C and "
+                                  "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
 
     @property
     def run_name(self) -> str:
@@ -85,7 +87,7 @@ def train(cfg: StnConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None
         model = build_model(cfg, name).to(device)
         # the training loss of the learning curves is measured on as many images as the validation loss
         return Variant(name, model, _optimizer(cfg, model), mini_batch(cfg.batch_size), cfg.epochs, cfg.max_seconds,
-                       probe=min(cfg.val_size, TRAIN_PROBE))  # fmt: skip
+                       probe=min(cfg.val_size, TRAIN_PROBE), checkpoint_every=cfg.checkpoint_every)  # fmt: skip
 
     def keep(v: Variant) -> None:
         save_checkpoint(run.path / f"{v.name}.pt", {"model": v.model.state_dict()})
