@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -137,41 +136,3 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if kills:
         parts = ", ".join(f"{n} {what}" for what, n in sorted(kills.items()))
         terminalreporter.write_line(f"kill: {sum(kills.values())} runs killed and resumed: {parts}")
-
-
-# The quick tour (tests/test_tour.py's fixture, about 150 s) starts in a process of its own as soon as the
-# collected tests show that one needs it, and runs beside the tests before it, most of which keep one of two
-# cores busy; the fixture then waits for it. Its runs are deterministic, so sharing the machine changes their
-# seconds, not their metrics.
-# (Kept on pytest's config, not in a module global: this file is imported as ``conftest`` and ``tests.conftest``.)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if not any("quick_tour" in getattr(item, "fixturenames", ()) for item in session.items):
-        return
-    root = Path(tempfile.mkdtemp(prefix="descentlab-quick-tour-"))
-    out, err = (root / "stdout.txt").open("w"), (root / "stderr.txt").open("w")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "descentlab.cli", "tour", "--quick", "--seed", "0", "--out", str(root / "runs")]
-    proc = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
-    session.config.descentlab_tour = {"root": root, "proc": proc, "files": (out, err)}  # type: ignore[attr-defined]
-
-
-def background_tour(config: pytest.Config, timeout: float = 600) -> tuple[Path, Result]:
-    """Wait for the quick tour started at collection; its ``tour`` folder and what it printed."""
-    started = config.descentlab_tour  # type: ignore[attr-defined]
-    root, proc = started["root"], started["proc"]
-    proc.wait(timeout=timeout)
-    for f in started["files"]:
-        f.close()
-    result = Result(proc.returncode, (root / "stdout.txt").read_text(), (root / "stderr.txt").read_text())
-    return root / "runs" / "tour", result
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    started = getattr(session.config, "descentlab_tour", None)
-    if started:
-        if started["proc"].poll() is None:
-            started["proc"].kill()
-            started["proc"].wait()
-        shutil.rmtree(started["root"], ignore_errors=True)

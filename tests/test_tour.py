@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, Result, background_tour, chromium, cli_process
+from conftest import REPO, Result, chromium, cli_process
 
 RECORDED = json.loads((REPO / "tests" / "data" / "quick_tour_metrics.json").read_text())
 
@@ -79,11 +79,8 @@ def assert_every_claim_holds(tour: Path, result: Result) -> None:
 
 
 @pytest.fixture(scope="module")
-def quick_tour(request: pytest.FixtureRequest) -> tuple[Path, Result]:
-    """The quick tour at seed 0, started in the background when the tests were collected (tests/conftest.py)."""
-    tour, result = background_tour(request.config)
-    assert result.returncode == 0, result.stderr
-    return tour, result
+def quick_tour(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    return _tour(tmp_path_factory.mktemp("tour"), seed=0)
 
 
 def test_quick_tour_metrics_are_the_recorded_ones(quick_tour: tuple[Path, Result]) -> None:
