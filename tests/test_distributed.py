@@ -111,6 +111,7 @@ def test_an_experiment_that_runs_in_one_process_refuses_torchrun(monkeypatch) ->
     assert_one_line_error(result, "optim race runs in one process", "without torchrun")
 
 
+@pytest.mark.slow  # 27 s; generalize mnist's equality test covers the default suite (and the shard test above)
 def test_two_ranks_log_what_one_process_logs(tmp_path: Path) -> None:
     single = one_process(*SMALL, "--out", str(tmp_path / "one"))
     assert single.returncode == 0, single.stderr[-3000:]
@@ -123,7 +124,7 @@ def test_two_ranks_log_what_one_process_logs(tmp_path: Path) -> None:
     assert (two / "learning_curves.png").exists() and (two / "checkpoint.pt").exists()
 
 
-@pytest.mark.slow  # 17 s; optim train's equality test stays in the default suite
+@pytest.mark.slow  # 17 s; generalize mnist's equality test covers the default suite
 def test_two_ranks_train_the_language_model_as_one_process(tmp_path: Path) -> None:
     """``lm train``: each rank carries 2 of the 4 streams; dropout 0, since each rank draws its own masks."""
     from tests.test_lm import _cycle_corpus
@@ -157,12 +158,12 @@ def test_two_ranks_train_with_dropout_as_one_process(tmp_path: Path) -> None:
     whole batch and sliced, so each rank applies the masks one process applies to those rows. Batches of 48 split
     24/24, and 600 = 12 x 48 + 24: the last batch is smaller. Tolerance 1e-6 absolute: the gaps are differences
     of two losses of about 1 in float32 (eps 1.2e-7); measured 1.8e-7 at most."""
-    args = ["generalize", "mnist", "--hidden", "32,32", *SMALL_MNIST, "--epochs", "2", "--batch-size", "48"]
+    args = ["generalize", "mnist", "--hidden", "32,32", *SMALL_MNIST, "--batch-size", "48"]
     two = two_ranks_against_one(tmp_path, args, abs_=1e-6)
     assert (two / "learning_curves.png").exists()
 
 
-@pytest.mark.slow  # 24 s; generalize mnist's test covers the loop both share
+@pytest.mark.slow  # 24 s; generalize mnist's equality test covers the loop both share
 def test_two_ranks_train_the_spatial_transformer_as_one_process(tmp_path: Path) -> None:
     args = ["stn", "train", "--distortion", "r", *SMALL_MNIST, "--train-size", "256", "--val-size", "128",
             "--test-size", "128", "--batch-size", "32", "--eval-every", "128"]  # fmt: skip
@@ -170,7 +171,7 @@ def test_two_ranks_train_the_spatial_transformer_as_one_process(tmp_path: Path) 
     assert (two / "st-cnn.pt").exists() and (two / "transformed.png").exists()  # rank 0 writes the models
 
 
-@pytest.mark.slow  # 24 s; generalize mnist's test covers the loop both share
+@pytest.mark.slow  # 24 s; generalize mnist's equality test covers the loop both share
 def test_two_ranks_train_the_spiking_network_on_rate_coded_spikes_as_one_process(tmp_path: Path) -> None:
     """Rate coding draws Bernoulli spike trains per image, in training and in evaluation (rank 0's alone): the
     trains are drawn for the whole batch and the ranks go on from rank 0's generator after each evaluation."""

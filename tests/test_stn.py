@@ -121,7 +121,8 @@ def test_distortions_are_reproducible_and_do_what_they_say() -> None:
 
 
 def test_stn_train_runs_both_models_and_draws_the_transformed_digits(tmp_path: Path) -> None:
-    args = ["stn", "train", "--distortion", "r", "--train-size", "1000", "--val-size", "500", "--epochs", "1"]
+    args = ["stn", "train", "--distortion", "r", "--train-size", "1000", "--val-size", "500", "--test-size", "500",
+            "--epochs", "1"]  # fmt: skip
     result = cli(*args, "--eval-every", "500", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     (run,) = (tmp_path / "stn-train").iterdir()

@@ -88,7 +88,7 @@ class GeneralizeConfig(RunConfig):
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
     eval_every: int = param(11_000, "training examples between validation passes", low=1, high=10**9)
-    checkpoint_every: int = param(0, "steps between checkpoints (0: every 5 minutes of training only; Ctrl-C and "
+    checkpoint_every: int = param(0, "steps between checkpoints (0: only every --checkpoint-seconds; Ctrl-C and "
                                   "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
 
     def __post_init__(self) -> None:
@@ -187,7 +187,7 @@ class Variant:
     patience: int = 0
     schedule: str = "constant"  # or "cosine": the learning rate decays to 0 over epochs x steps per epoch
     probe: int = TRAIN_PROBE  # training images on which the learning curves measure the training loss
-    checkpoint_every: int = 0  # steps between checkpoints (0: only every few minutes of training, and on a stop)
+    checkpoint_every: int = 0  # steps between checkpoints (0: only every --checkpoint-seconds, and on a stop)
 
 
 def run_variant(

@@ -94,7 +94,7 @@ class LMConfig(RunConfig):
         0.0, "training-time budget in seconds (0: none); ends the epoch early", low=0.0, high=1e7
     )
     log_every: int = param(200, "chunks between training-loss records", low=1, high=10**9)
-    checkpoint_every: int = param(0, "steps between checkpoints (0: every 5 minutes of training only; Ctrl-C and "
+    checkpoint_every: int = param(0, "steps between checkpoints (0: only every --checkpoint-seconds; Ctrl-C and "
                                   "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
 
     def __post_init__(self) -> None:

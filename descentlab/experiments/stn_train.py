@@ -52,7 +52,7 @@ class StnConfig(RunConfig):
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
     test_size: int = param(0, "test images scored at the end (0: all 10,000)", low=0, high=10_000)
     eval_every: int = param(11_000, "training examples between validation passes", low=1, high=10**9)
-    checkpoint_every: int = param(0, "steps between checkpoints (0: every 5 minutes of training only; Ctrl-C and "
+    checkpoint_every: int = param(0, "steps between checkpoints (0: only every --checkpoint-seconds; Ctrl-C and "
                                   "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
 
     @property
