@@ -100,6 +100,30 @@ class OneEnv(gym.vector.VectorEnv):
         self.env.close()
 
 
+class VectorEnvs:
+    """What an agent that steps ``cfg.n_envs`` copies of its environment (``cfg.vec``: in this process or each
+    in a worker process) shares: the copies, made on first use, and ``close``. The agent sets ``env_id``,
+    ``env_kwargs``, ``cfg`` and ``_envs = None``."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    cfg: Any
+    _envs: gym.vector.VectorEnv | None
+
+    @property
+    def envs(self) -> gym.vector.VectorEnv:
+        """The ``n_envs`` copies, made on first use."""
+        if self._envs is None:
+            self._envs = make_vec_env(self.env_id, self.cfg.n_envs, self.cfg.vec, **self.env_kwargs)
+        return self._envs
+
+    def close(self) -> None:
+        """Close the environments (and end an async vector's worker processes)."""
+        if self._envs is not None:
+            self._envs.close()
+            self._envs = None
+
+
 def random_policy(env_id: str, seed: int = 0, **kwargs: Any) -> Act:
     """A policy that draws each action uniformly at random (seeded): the baseline any learning must beat."""
     env = make_env(env_id, **kwargs)

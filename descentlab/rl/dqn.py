@@ -42,6 +42,7 @@ from descentlab.rl.common import (
     Callback,
     Episodes,
     Log,
+    VectorEnvs,
     as_tensor,
     counters,
     flat_parameters,
@@ -49,7 +50,6 @@ from descentlab.rl.common import (
     linear,
     load_counters,
     make_env,
-    make_vec_env,
     mlp,
     observation_size,
 )
@@ -165,7 +165,7 @@ class ReplayBuffer:
         self.size, self.pos = n, int(state["pos"])
 
 
-class DQN:
+class DQN(VectorEnvs):
     """A DQN agent for one environment; ``learn`` trains it, ``act`` is its greedy policy."""
 
     algo = "dqn"
@@ -190,19 +190,6 @@ class DQN:
         self.steps = self.updates = 0
         self.episodes = Episodes(cfg.n_envs)
         self.resets = 0
-
-    @property
-    def envs(self) -> gym.vector.VectorEnv:
-        """The ``n_envs`` copies (``cfg.vec``: in this process or each in a worker process), made on first use."""
-        if self._envs is None:
-            self._envs = make_vec_env(self.env_id, self.cfg.n_envs, self.cfg.vec, **self.env_kwargs)
-        return self._envs
-
-    def close(self) -> None:
-        """Close the environments (and end an async vector's worker processes)."""
-        if self._envs is not None:
-            self._envs.close()
-            self._envs = None
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:

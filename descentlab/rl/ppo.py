@@ -42,13 +42,13 @@ from descentlab.rl.common import (
     Callback,
     Episodes,
     Log,
+    VectorEnvs,
     as_tensor,
     counters,
     flat_parameters,
     hidden_sizes,
     load_counters,
     make_env,
-    make_vec_env,
     mlp,
     observation_size,
 )
@@ -229,7 +229,7 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, starts: torch.Tensor, next_
     return advantages
 
 
-class PPO:
+class PPO(VectorEnvs):
     """A PPO agent on ``n_envs`` copies of one environment; ``act`` is the most likely action."""
 
     algo = "ppo"
@@ -251,19 +251,6 @@ class PPO:
         self.generator = torch.Generator().manual_seed(seed)
         self.steps = self.updates = self.resets = 0
         self.episodes = Episodes(cfg.n_envs)
-
-    @property
-    def envs(self) -> gym.vector.VectorEnv:
-        """The ``n_envs`` copies (``cfg.vec``: in this process or each in a worker process), made on first use."""
-        if self._envs is None:
-            self._envs = make_vec_env(self.env_id, self.cfg.n_envs, self.cfg.vec, **self.env_kwargs)
-        return self._envs
-
-    def close(self) -> None:
-        """Close the environments (and end an async vector's worker processes)."""
-        if self._envs is not None:
-            self._envs.close()
-            self._envs = None
 
     @torch.no_grad()
     def act(self, obs: np.ndarray) -> np.ndarray:
