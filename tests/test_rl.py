@@ -556,37 +556,3 @@ def test_async_vector_environments_give_the_sync_ones_steps(algo: str, hyperpara
     for (_, a), (_, b) in zip(sync_log, async_log, strict=True):
         assert {k: v for k, v in a.items() if k not in strip} == {k: v for k, v in b.items() if k not in strip}
     assert torch.equal(sync_weights, async_weights)
-
-
-@pytest.mark.parametrize("env_id", ["CartPole-v1", ENV_ID])
-def test_one_environment_behind_the_vector_interface_steps_as_a_sync_vector_of_one(env_id: str) -> None:
-    """:class:`OneEnv` (what one copy in this process runs on) against Gymnasium's ``SyncVectorEnv`` of one copy
-    with ``SAME_STEP`` autoreset: the same observations, rewards, ends, last observations and episode statistics
-    (GridRoute's effectiveness included) over 600 random steps, exactly."""
-    from descentlab.rl.common import Episodes, OneEnv, _made
-
-    kwargs = {"size": (6, 6), "obstacles": 0.2} if env_id == ENV_ID else {}
-    ours = OneEnv(_made(env_id, kwargs))
-    reference = gym.vector.SyncVectorEnv(
-        [lambda: _made(env_id, kwargs)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
-    )
-    assert ours.observation_space == reference.observation_space and ours.action_space == reference.action_space
-    a, b = ours.reset(seed=[5])[0], reference.reset(seed=[5])[0]
-    np.testing.assert_array_equal(a, b)
-    rng, episodes = np.random.default_rng(0), (Episodes(1), Episodes(1))
-    stats: tuple[list, list] = ([], [])
-    for _ in range(600):
-        actions = rng.integers(ours.single_action_space.n, size=1)  # type: ignore[attr-defined]
-        steps = ours.step(actions), reference.step(actions)
-        for k in range(4):
-            np.testing.assert_array_equal(steps[0][k], steps[1][k])
-            assert steps[0][k].dtype == steps[1][k].dtype
-        done = steps[0][2] | steps[0][3]
-        if done[0]:
-            np.testing.assert_array_equal(steps[0][4]["final_obs"][0], steps[1][4]["final_obs"][0])
-        for e, (_, rewards, _, _, infos), out in zip(episodes, steps, stats, strict=True):
-            out += e.add(rewards, done, infos)
-    assert stats[0] == stats[1] and len(stats[0]) >= 5
-    assert (env_id == ENV_ID) == any("charts/effectiveness" in row for row in stats[0])
-    ours.close()
-    reference.close()

@@ -20,6 +20,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from descentlab.command import Call, Command, Named, TourSettings  # noqa: F401 - declared there, used from here
+from descentlab.config import param
 from descentlab.data import mnist
 from descentlab.report import Section
 from descentlab.runs import RunRecord, StopFlag
@@ -76,6 +77,13 @@ class Experiment(Named):
     # Whether its train() runs data-parallel under torchrun (descentlab.runs.distributed): each rank its shard
     # of each batch, DDP's averaged gradients, rank 0 alone writing. The others refuse to start under torchrun.
     data_parallel: bool = False
+
+
+def checkpoint_every_param(default: int = 0) -> Any:
+    """The ``--checkpoint-every K`` field of a training experiment's config: steps between checkpoints, so that
+    an elastic restart (``torchrun --max-restarts``) loses at most K steps."""
+    return param(default, "steps between checkpoints (0: only every --checkpoint-seconds; Ctrl-C and SIGTERM also "
+                 "write one)", low=0, high=10**9)  # fmt: skip
 
 
 def check_mnist(cfg: Any) -> None:

@@ -35,7 +35,7 @@ from torch import nn
 
 from descentlab.config import RunConfig, param
 from descentlab.errors import Interrupted, ParameterError
-from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.declaration import Experiment, TourSettings, checkpoint_every_param
 from descentlab.experiments.optim_train import DEFAULT_LR, OPTIMIZERS, TrainConfig, evaluate, make_optimizer
 from descentlab.generalize import Dropout, EarlyStopping, draw_for_global_batch, mnist_splits
 from descentlab.optim.regimes import UNIT_OPTIMIZERS, Regime, mini_batch
@@ -88,8 +88,7 @@ class GeneralizeConfig(RunConfig):
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
     eval_every: int = param(11_000, "training examples between validation passes", low=1, high=10**9)
-    checkpoint_every: int = param(0, "steps between checkpoints (0: only every --checkpoint-seconds; Ctrl-C and "
-                                  "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
+    checkpoint_every: int = checkpoint_every_param()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -283,10 +282,10 @@ def run_variant(
                 run.log_timing(step0 + t, seconds)
                 stopped_early = early is not None and early.step(val_loss, v.model, t)
             loss_sum, loss_count = 0.0, 0
-            if world.distributed:  # an evaluation may draw random numbers (spike trains): all ranks go on from rank 0's
-                set_rng_state(distributed.broadcast(rng_state(), world))
-            if early is not None and distributed.broadcast(stopped_early, world):
-                stopped_early = True
+            if world.distributed:  # rank 0's decision, and its generator: an evaluation may draw (spike trains)
+                stopped_early, generator = distributed.broadcast((stopped_early, rng_state()), world)
+                set_rng_state(generator)
+            if stopped_early:
                 break
         if stops:
             raise Interrupted(checkpoint())

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 
 from descentlab.config import Options, RunConfig, param
 from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError, shown
-from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
+from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings, checkpoint_every_param
 from descentlab.lm.corpus import EOS, Corpus, Vocabulary, batchify, chunks, load_corpus
 from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach, generate
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
@@ -94,8 +94,7 @@ class LMConfig(RunConfig):
         0.0, "training-time budget in seconds (0: none); ends the epoch early", low=0.0, high=1e7
     )
     log_every: int = param(200, "chunks between training-loss records", low=1, high=10**9)
-    checkpoint_every: int = param(0, "steps between checkpoints (0: only every --checkpoint-seconds; Ctrl-C and "
-                                  "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
+    checkpoint_every: int = checkpoint_every_param()
 
     def __post_init__(self) -> None:
         super().__post_init__()

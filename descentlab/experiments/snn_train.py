@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from descentlab.config import RunConfig, param
-from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
+from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist, checkpoint_every_param
 from descentlab.experiments.generalization import Variant, load_data, make_mlp, run_variants
 from descentlab.neuro.snn import SURROGATES, Leaky, rate_encode
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
@@ -54,8 +54,7 @@ class SNNConfig(RunConfig):
     train_size: int = param(0, "training images (0: all 55,000)", low=0, high=55_000)
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
     eval_every: int = param(27_500, "training examples between validation passes", low=1, high=10**9)
-    checkpoint_every: int = param(0, "steps between checkpoints (0: only every --checkpoint-seconds; Ctrl-C and "
-                                  "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
+    checkpoint_every: int = checkpoint_every_param()
 
     @property
     def run_name(self) -> str:

@@ -22,7 +22,7 @@ from torch import nn
 
 from descentlab import optim
 from descentlab.config import RunConfig, param
-from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
+from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist, checkpoint_every_param
 from descentlab.experiments.generalization import TRAIN_PROBE, Variant, run_variants
 from descentlab.optim.regimes import mini_batch
 from descentlab.report import Claim, Section
@@ -52,8 +52,7 @@ class StnConfig(RunConfig):
     val_size: int = param(5000, "validation images held out of the 60,000", low=100, high=30_000)
     test_size: int = param(0, "test images scored at the end (0: all 10,000)", low=0, high=10_000)
     eval_every: int = param(11_000, "training examples between validation passes", low=1, high=10**9)
-    checkpoint_every: int = param(0, "steps between checkpoints (0: only every --checkpoint-seconds; Ctrl-C and "
-                                  "SIGTERM also write one)", low=0, high=10**9)  # fmt: skip
+    checkpoint_every: int = checkpoint_every_param()
 
     @property
     def run_name(self) -> str:

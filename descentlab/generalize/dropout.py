@@ -90,11 +90,11 @@ def draw_for_global_batch(model: nn.Module, batch: tuple[int, range] | None) -> 
     """Make every :class:`Dropout` in ``model`` draw its masks for a batch of ``total`` rows and apply rows
     ``rows`` of them to its input, ``batch = (total, rows)`` (this process's share of the batch), until called
     again; ``None`` goes back to masks for the input's own rows. Any other module with a ``global_batch``
-    attribute (one that draws noise per example) is told the same."""
+    attribute (one that draws noise per example, as Dropout does) is told the same."""
     if batch is not None:
         total, rows = batch
         if not (0 <= rows.start <= rows.stop <= total and rows.step == 1):
             raise ValueError(f"draw_for_global_batch: rows {rows} must be consecutive rows of range({total})")
     for module in model.modules():
-        if isinstance(module, Dropout) or hasattr(module, "global_batch"):
+        if hasattr(module, "global_batch"):  # Dropout, and any module that draws noise per example
             cast(Any, module).global_batch = batch

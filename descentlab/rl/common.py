@@ -60,44 +60,14 @@ def make_vec_env(env_id: str, n: int, vectorization: str = "sync", **kwargs: Any
     (``"async"``, ``AsyncVectorEnv``, worth it when stepping the environment costs more than sending its
     observations, as LunarLander's physics does). The copies and their seeds are the same either way, so the
     same agent sees the same steps. A finished episode restarts in the same step and its last observation is in
-    ``info["final_obs"]`` (Gymnasium's ``SAME_STEP`` autoreset). One copy in this process is :class:`OneEnv`."""
+    ``info["final_obs"]`` (Gymnasium's ``SAME_STEP`` autoreset)."""
     if vectorization not in VECTORIZATIONS:
         raise ParameterError("vec", f"{vectorization!r} is not valid; valid: {', '.join(VECTORIZATIONS)}")
     make_env(env_id, **kwargs).close()  # the same checks and errors as a single environment
-    if n == 1 and vectorization == "sync":
-        return OneEnv(_made(env_id, kwargs))
     fns = [partial(_made, env_id, kwargs) for _ in range(n)]
     if vectorization == "async":
         return gym.vector.AsyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
-
-
-class OneEnv(gym.vector.VectorEnv):
-    """One environment behind the vector interface, as ``SyncVectorEnv`` with one copy and ``SAME_STEP``
-    autoreset presents it (the same observations, rewards and resets; tested equal), without its per-step
-    bookkeeping for many copies: a CartPole step through it takes about half as long (benchmarks/vec_envs.py)."""
-
-    def __init__(self, env: gym.Env) -> None:
-        self.env, self.num_envs, self.metadata = env, 1, env.metadata
-        self.single_observation_space, self.single_action_space = env.observation_space, env.action_space
-        self.observation_space = gym.vector.utils.batch_space(env.observation_space, 1)
-        self.action_space = gym.vector.utils.batch_space(env.action_space, 1)
-
-    def reset(self, *, seed: Any = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(seed=seed[0] if isinstance(seed, list | tuple) else seed, options=options)
-        return np.asarray(obs)[None], info
-
-    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(np.asarray(actions)[0].item())
-        infos: dict[str, Any] = {}
-        if terminated or truncated:  # restart in the same step; the finished episode's last observation and info
-            infos = {"final_obs": [obs], "final_info": info}
-            obs, _ = self.env.reset()
-        return (np.asarray(obs)[None], np.array([reward], dtype=np.float64), np.array([terminated]),
-                np.array([truncated]), infos)  # fmt: skip
-
-    def close_extras(self, **kwargs: Any) -> None:
-        self.env.close()
 
 
 class VectorEnvs:

@@ -166,7 +166,7 @@ class ReplayBuffer:
 
 
 class DQN(VectorEnvs):
-    """A DQN agent for one environment; ``learn`` trains it, ``act`` is its greedy policy."""
+    """A DQN agent on ``n_envs`` copies of one environment; ``learn`` trains it, ``act`` is its greedy policy."""
 
     algo = "dqn"
 
