@@ -9,6 +9,7 @@ terminal shows one line per run with its headline numbers, and how many of the r
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ import torch
 from descentlab.config import Options, RunConfig, param
 from descentlab.experiments import DECLARATIONS, Call, Command, Declaration, Experiment, TourSettings, start
 from descentlab.labbook import build_chapters, chapters, front_matter, plan_names
-from descentlab.report import write_report
+from descentlab.report import Chapter, write_report
 from descentlab.runs import RunRecord, load_run
+from descentlab.runs.checkpoint import atomic_write_bytes
 
 CHAPTERS = tuple(ch.id for ch in chapters())
 
@@ -88,11 +90,23 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = prin
     for r in records:
         log(summary_line(r))
     verdicts = [c for ch in built for s in ch.sections for c in s.claims]
+    write_claims(root / "claims.json", cfg, built)
     failed = [c for c in verdicts if not c.holds]
     log(f"claims: {len(verdicts) - len(failed)} of {len(verdicts)} hold in these runs"
         + "".join(f"\n  does not hold: {c.text} ({c.evidence})" for c in failed))  # fmt: skip
     log(f"tour finished in {time.time() - started:.1f} s; report: {report}")
     return report
+
+
+def write_claims(path: Path, cfg: TourConfig, built: list[Chapter]) -> None:
+    """``claims.json``: every claim of the lab book with its verdict, margin and bounds, by section (what
+    ``benchmarks/claims.py`` collects over seeds and CPUs), and the settings and machine it ran under."""
+    claims = [{"id": f"{s.id}#{i}", "chapter": ch.id, "section": s.id, **c.as_dict()}
+              for ch in built for s in ch.sections for i, c in enumerate(s.claims, 1)]  # fmt: skip
+    info = {"seed": cfg.seed, "quick": cfg.quick, "chapter": cfg.chapter, "torch": torch.__version__,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads(),
+            "claims": claims}  # fmt: skip
+    atomic_write_bytes(path, (json.dumps(info, indent=1) + "\n").encode())
 
 
 @dataclass(frozen=True)

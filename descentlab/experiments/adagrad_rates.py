@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from descentlab import optim
 from descentlab.config import RunConfig, param
 from descentlab.experiments.declaration import Experiment, TourSettings
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 
 CURVATURES = (1.0, 10.0, 100.0)
@@ -101,15 +101,21 @@ def claims(record: RunRecord) -> list[Claim]:
     return [
         Claim(
             "Adagrad's learning rate only shrinks: no weight's effective rate ever rises from one step to the next",
-            rises == 0 and a_last < a_first,
             f"rises: {rises}; mean effective rate {a_first:.3g} after the first step, {a_last:.3g} at the end",
+            [
+                Bound("steps at which a weight's effective rate rose", rises, "<", 1),
+                Bound("Adagrad's mean effective rate at the end over after the first step", a_last / a_first, "<", 1),
+            ],
         ),
         Claim(
             "RMSProp forgets old gradients, so near the minimum, where the gradients are small, its effective "
             "learning rate grows back (at the end more than twice its lowest) and ends more than 3 times Adagrad's",
-            r_last > 2 * r_low and r_last > 3 * a_last,
             f"RMSProp's mean effective rate: lowest {r_low:.3g}, at the end {r_last:.3g}; Adagrad's at the end "
             f"{a_last:.3g}",
+            [
+                Bound("RMSProp's mean effective rate at the end over its lowest", r_last / r_low, ">", 2),
+                Bound("RMSProp's mean effective rate at the end over Adagrad's", r_last / a_last, ">", 3),
+            ],
         ),
     ]
 

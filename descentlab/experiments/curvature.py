@@ -25,7 +25,7 @@ from descentlab.errors import UserError
 from descentlab.experiments.declaration import Call, Command, TourSettings
 from descentlab.experiments.optim_train import OPTIM_TRAIN, TrainConfig, load_splits, make_model
 from descentlab.landscape.hessian import Hessian, Spectrum
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import RunRecord, load_checkpoint, load_run
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -92,9 +92,9 @@ def claims(h: dict[str, Any]) -> list[Claim]:
     return [Claim(
         "At the trained weights the curvature is a few sharp directions above a flat bulk: the largest Hessian "
         "eigenvalue is positive and more than 1,000 times the mean eigenvalue (the trace over the parameters)",
-        top[0] > 0 and ratio > 1000,
         f"largest eigenvalue {top[0]:.3g}; mean eigenvalue {mean:.3g} (trace {h['trace']:.4g} over "
         f"{h['parameters']:,} parameters); ratio {ratio:,.0f}",
+        [Bound("the largest eigenvalue", top[0], ">", 0), Bound("the largest eigenvalue over the mean", ratio, ">", 1000)],
     )]  # fmt: skip
 
 

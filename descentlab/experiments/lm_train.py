@@ -34,7 +34,7 @@ from descentlab.experiments.declaration import Call, Command, Experiment, TourSe
 from descentlab.lm.corpus import EOS, Corpus, Vocabulary, batchify, chunks, load_corpus
 from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach, generate
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import (
     Run,
     RunRecord,
@@ -407,8 +407,8 @@ def claims(record: RunRecord) -> list[Claim]:
     return [Claim(
         "The model has learned from context: its validation perplexity is below that of a unigram model, which "
         f"knows only how often each word occurs (and far below the {vocab:,.0f} of a uniform guess)",
-        ppl < unigram,
         f"validation perplexity {ppl:.1f}; unigram model {unigram:.1f}",
+        [Bound("the validation perplexity", ppl, "<", unigram)],
     )]  # fmt: skip
 
 

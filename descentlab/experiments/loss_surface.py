@@ -32,7 +32,7 @@ from descentlab.experiments.curvature import trained_run
 from descentlab.experiments.declaration import Call, Command, TourSettings
 from descentlab.experiments.optim_train import OPTIM_TRAIN, TrainConfig, load_splits, make_model
 from descentlab.landscape.surface import LossSurface, filter_normalized_direction
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import RunRecord, load_checkpoint, load_run, seed_everything
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -171,9 +171,10 @@ def claims(result: dict[str, Any]) -> list[Claim]:
     out = [Claim(
         "Along the straight line from the initial to the trained weights the training loss falls all the way, "
         "with no bump (Goodfellow et al. 2015)",
-        all(x >= y for x, y in itertools.pairwise(inside)),
         f"loss {inside[0]:.3g} at the initial weights, {inside[-1]:.3g} at the trained; barrier above the chord "
         f"{barrier(first):.3g}",
+        [Bound("the largest rise between neighbouring points of the line", max(b - a for a, b in itertools.pairwise(inside)),
+               "<", 0)],
     )]  # fmt: skip
     if len(result["lines"]) > 1:
         other = result["lines"][1]
@@ -184,9 +185,9 @@ def claims(result: dict[str, Any]) -> list[Claim]:
             "Two networks trained from the same initial weights by different optimizers lie in one basin: on the "
             "line between them the loss rises above the chord by less than 5% of the descent from the initial "
             "weights",
-            height < 0.05 * descent,
             f"barrier {height:.3g} above losses {ends[0]:.3g} and {ends[-1]:.3g} at the two ends; descent from the "
             f"initial weights {descent:.3g}",
+            [Bound("the barrier over the descent", height / descent, "<", 0.05)],
         ))  # fmt: skip
     return out
 

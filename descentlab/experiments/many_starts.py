@@ -24,7 +24,7 @@ from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.experiments.optim_race import contours
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.minima import ManyStarts, descend_from_many, random_starts
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -135,14 +135,14 @@ def claims(record: RunRecord) -> list[Claim]:
     return [
         Claim(
             "Restarts pay: the best of 10 runs from random starts is lower than the median single run",
-            m["plain/best_of_10"] < m["plain/median"],
             f"best of 10 (mean over draws) {m['plain/best_of_10']:.3g}, median run {m['plain/median']:.3g}",
+            [Bound("final f, best of 10", m["plain/best_of_10"], "<", m["plain/median"])],
         ),
         Claim(
             "Annealed gradient noise carries runs over the ridges between basins: its median final f is lower "
             "than plain gradient descent's",
-            m["noise/median"] < m["plain/median"],
             f"median final f: with noise {m['noise/median']:.3g}, plain {m['plain/median']:.3g}",
+            [Bound("median final f with noise", m["noise/median"], "<", m["plain/median"])],
         ),
     ]
 

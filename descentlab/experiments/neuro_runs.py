@@ -29,7 +29,7 @@ from descentlab.errors import ParameterError
 from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
 from descentlab.neuro import LIF, PATTERNS, HodgkinHuxley, Izhikevich, Reset, simulate
 from descentlab.neuro.plasticity import PatternResult, oja, repeated_pattern
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag, load_checkpoint, save_checkpoint, seed_everything
 
 
@@ -229,14 +229,20 @@ def patterns_claims(record: RunRecord) -> list[Claim]:
     return [
         Claim(
             "The Hodgkin-Huxley spike overshoots to above +30 mV and undershoots rest to below -70 mV",
-            peak > 30 and trough < -70,
             f"peak {peak:.1f} mV, trough {trough:.1f} mV",
+            [
+                Bound("the Hodgkin-Huxley peak (mV)", peak, ">", 30),
+                Bound("the Hodgkin-Huxley trough (mV)", trough, "<", -70),
+            ],
         ),
         Claim(
             "Izhikevich's regular-spiking neuron adapts (its last interval is longer than its first) and the "
             "intrinsically bursting one starts with a burst (its first interval is less than a fifth of its last)",
-            rs_last > rs_first and ib_first < 0.2 * ib_last,
             f"regular spiking {rs_first:.1f} -> {rs_last:.1f} ms; intrinsically bursting {ib_first:.1f} -> {ib_last:.1f} ms",
+            [
+                Bound("regular spiking: last interval over first", rs_last / rs_first, ">", 1),
+                Bound("intrinsically bursting: first interval over last", ib_first / ib_last, "<", 0.2),
+            ],
         ),
     ]
 
@@ -271,16 +277,26 @@ def plasticity_claims(record: RunRecord) -> list[Claim]:
     return [
         Claim(
             "Oja's rule finds the first principal component: the cosine of the weights with it is above 0.99",
-            m["oja/cosine"] > 0.99,
             f"cosine {m['oja/cosine']:.4f}",
+            [Bound("1 - the cosine", 1 - m["oja/cosine"], "<", 0.01)],
         ),
         Claim(
             "STDP finds the pattern hidden in the noise: at least 80% of the 20 strongest synapses carry it, and in "
             "the last quarter the neuron fires at least 3 times as often (per unit time) during the pattern as "
             "outside it",
-            m["stdp/top20_in_pattern"] >= 0.8 and rate_in >= 3 * rate_out,
             f"{100 * m['stdp/top20_in_pattern']:.0f}% of the strongest 20; {inside:.0f} spikes during the pattern "
             f"(shown {100 * shown:.0f}% of the time), {outside:.0f} outside",
+            [
+                Bound(
+                    "the share of the strongest 20 synapses that carry the pattern",
+                    m["stdp/top20_in_pattern"],
+                    ">",
+                    0.8 - 1e-9,
+                ),
+                Bound(
+                    "the firing rate during the pattern over outside it", rate_in / max(rate_out, 1e-12), ">", 3 - 1e-9
+                ),
+            ],
         ),
     ]
 

@@ -28,7 +28,7 @@ from descentlab.experiments.declaration import Experiment, SearchSpace, TourSett
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.functions import Point
 from descentlab.landscape.race import RACE_OPTIMIZERS, RATES, default_lr, race
-from descentlab.report import Claim, Section, fmt
+from descentlab.report import Bound, Claim, Section, fmt
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -246,8 +246,8 @@ def claims(data: dict[str, Any], noise: float) -> list[Claim]:
         out.append(Claim(
             f"At the same learning rate ({sgd['lr']:g}), momentum ends lower on {data['landscape']} than plain "
             "gradient descent: it accumulates the small gradient along the valley's floor",
-            f_m < f_s,
             f"final f: momentum {f_m:.3g}, gradient descent {f_s:.3g}",
+            [Bound("momentum's final f", f_m, "<", f_s)],
         ))  # fmt: skip
     adagrad, rmsprop = paths.get("adagrad"), paths.get("rmsprop")
     if adagrad is not None and rmsprop is not None and not noise:
@@ -256,8 +256,9 @@ def claims(data: dict[str, Any], noise: float) -> list[Claim]:
             "Adagrad's steps shrink as its sum of squared gradients grows (its mean step over the first tenth of "
             "the run is more than 3 times that over the last tenth); RMSProp's, divided by a moving average, do "
             "not (less than 3 times)",
-            a > 3 and r < 3,
             f"first-tenth over last-tenth mean step: Adagrad {a:.1f}, RMSProp {r:.1f}",
+            [Bound("Adagrad's first-tenth over last-tenth mean step", a, ">", 3),
+             Bound("RMSProp's first-tenth over last-tenth mean step", r, "<", 3)],
         ))  # fmt: skip
     return out
 

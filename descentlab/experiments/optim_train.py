@@ -31,7 +31,7 @@ from descentlab.optim import bench
 from descentlab.optim import transforms as T
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS, Regime, mini_batch
-from descentlab.report import Claim, Section, fmt, pct
+from descentlab.report import Bound, Claim, Section, fmt, pct
 from descentlab.report.plots import learning_curves, loss_against_cost
 from descentlab.runs import (
     Run,
@@ -317,17 +317,17 @@ def claims(runs: Sequence[RunRecord]) -> list[Claim]:
         out.append(Claim(
             f"In the same {m_epochs} epochs, mini-batch SGD ({per_epoch} updates an epoch) reaches a lower validation "
             "loss than gradient descent (one update an epoch)",
-            mini_loss < full_then,
             f"mini-batch {mini_loss:.3f} after {m_steps} updates; gradient descent {full_then:.3f} after {m_epochs}",
+            [Bound("mini-batch SGD's validation loss", mini_loss, "<", full_then)],
         ))  # fmt: skip
         f_steps = int(full.final()["steps"])
         full_loss, mini_then = full.final()["val/loss"], _val_loss_at(mini, f_steps)
         out.append(Claim(
             f"Given as many updates ({f_steps}), gradient descent, whose every gradient is exact, reaches a "
             f"validation loss within 25% of mini-batch SGD's after as many, at {per_epoch} times the computation",
-            full_loss <= 1.25 * mini_then,
             f"gradient descent {full_loss:.3f} after {f_steps} updates ({f_steps} epochs); mini-batch {mini_then:.3f} "
             f"after {f_steps} updates ({_epochs(f_steps / per_epoch)})",
+            [Bound("gradient descent's validation loss", full_loss, "<", 1.25 * mini_then)],
         ))  # fmt: skip
     momentum = by.get(("momentum", "mini-batch"))
     if mini is not None and momentum is not None:
@@ -336,8 +336,9 @@ def claims(runs: Sequence[RunRecord]) -> list[Claim]:
         out.append(Claim(
             f"Momentum 0.9 at learning rate {lr_m:g} takes about the steps of plain SGD at {lr_s:g} "
             "(lr / (1 - momentum) is the same): the two reach validation losses within 20% of each other",
-            abs(loss_m - loss_s) <= 0.2 * min(loss_m, loss_s),
             f"momentum {loss_m:.3f}, SGD {loss_s:.3f}",
+            [Bound("the larger validation loss over the smaller, less 1", max(loss_m, loss_s) / min(loss_m, loss_s) - 1,
+                   "<", 0.2)],
         ))  # fmt: skip
     return out
 

@@ -31,7 +31,7 @@ from descentlab.experiments.optim_race import race_paths
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.race import Trajectory, descend
 from descentlab.optim import transforms as T
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -219,20 +219,25 @@ def plateau_claims(record: RunRecord) -> list[Claim]:
         f"From r = {near:g} to r = {far:g} the steps gradient descent needs to leave the plateau grow more than "
         "tenfold (its steps shrink with the gradient); RMSProp's and Adam's grow only about as the distance to go "
         f"does, {distance:.2f} times (less than twice that), since their steps keep their size",
-        gd > 10 and rms < 2 * distance and adam < 2 * distance,
         f"growth of the steps to leave: gradient descent {gd:.1f}x, RMSProp {rms:.2f}x, Adam {adam:.2f}x; "
         f"distance to go {distance:.2f}x",
+        [Bound("growth of gradient descent's steps to leave", gd, ">", 10),
+         Bound("growth of RMSProp's steps to leave", rms, "<", 2 * distance),
+         Bound("growth of Adam's steps to leave", adam, "<", 2 * distance)],
     )]  # fmt: skip
 
 
 def steep_claims(record: RunRecord) -> list[Claim]:
     m = _data(record)["metrics"]
     at = {name: m[f"{name}/diverged_at"] for name in ("gd", "gd + clip", "rmsprop", "adam")}
+    steps = float(record.config.get("steps", 5000))
+    diverged = {k: v if v >= 0 else math.inf for k, v in at.items()}  # the step it diverged at; inf: never
     return [Claim(
         "Gradient descent with a step size that is stable near the minimum diverges from the steep wall; with its "
         "gradient clipped, and RMSProp and Adam, do not",
-        at["gd"] >= 0 and all(at[k] < 0 for k in ("gd + clip", "rmsprop", "adam")),
         ", ".join(f"{k}: {'diverged at step ' + format(v, '.0f') if v >= 0 else 'finite'}" for k, v in at.items()),
+        [Bound("the step at which gradient descent diverged", diverged["gd"], "<", steps + 1)]
+        + [Bound(f"the step at which {k} diverged", diverged[k], ">", steps + 1) for k in ("gd + clip", "rmsprop", "adam")],
     )]  # fmt: skip
 
 

@@ -39,7 +39,7 @@ from PIL import Image
 from descentlab.config import Options, RunConfig, field_type, param
 from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError, first_line, shown
 from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.report.plots import running_mean
 from descentlab.rl import ALGORITHMS, agent_config, algorithms_with, evaluate, make_agent, random_policy
 from descentlab.rl.common import Log, hidden_sizes, make_env
@@ -560,8 +560,9 @@ def train_claims(record: RunRecord) -> list[Claim]:
         return [Claim(
             "After learning, the greedy agent takes a shortest route in every evaluation episode (100% "
             "effectiveness); before learning it did not",
-            after == 1.0 and before < 1.0,
             f"effectiveness {100 * before:.0f}% before learning, {100 * after:.1f}% after",
+            [Bound("the share of evaluation episodes off a shortest route after learning", 1 - after, "<", 1e-9),
+             Bound("effectiveness before learning", before, "<", 1)],
         )]  # fmt: skip
     before, after = _first_eval(record, "eval/mean_return"), m.get("final/mean_return", math.nan)
     _, randoms = record.series("random/mean_return")
@@ -569,8 +570,9 @@ def train_claims(record: RunRecord) -> list[Claim]:
     return [Claim(
         f"Trial and error pays: after training, the {str(record.config.get('algo')).upper()} agent's greedy return "
         "is higher than before training, and higher than that of a policy acting at random",
-        after > before and after > chance,
         f"mean greedy return {before:.1f} before training, {after:.1f} after; acting at random {chance:.1f}",
+        [Bound("mean greedy return after training", after, ">", before),
+         Bound("mean greedy return after training", after, ">", chance)],
     )]  # fmt: skip
 
 
@@ -622,8 +624,9 @@ def rewards_claims(record: RunRecord) -> list[Claim]:
         f"Negative reinforcement (a cost each step until the goal) teaches the route sooner than positive "
         f"reinforcement (a reward at the goal): its greedy evaluations are all {target:.0f}% effective or more from "
         "an earlier step on",
-        not math.isnan(neg) and (math.isnan(pos) or neg < pos),
         f"every evaluation at {target:.0f}% or more: negative {neg_words}, positive {pos_words}",
+        [Bound("negative reinforcement: steps to settle", math.inf if math.isnan(neg) else neg, "<",
+               math.inf if math.isnan(pos) else pos)],
     )]  # fmt: skip
 
 

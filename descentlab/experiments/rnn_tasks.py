@@ -32,7 +32,7 @@ from descentlab.data import mnist
 from descentlab.errors import Interrupted, ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import MEAN, STD
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.rnn import GRUCell, LSTMCell, RNNCell
 from descentlab.rnn.tasks import (
     ADDING_BASELINE,
@@ -549,13 +549,13 @@ def topology_claims(record: RunRecord) -> list[Claim]:
     accuracy = m.get(f"{task}/test/accuracy", math.nan)
     if task in ("one-to-one", "many-to-one"):
         return [Claim(f"The {task} network classifies test digits far above chance: above 70% (chance is 10%)",
-                      accuracy > 0.7, f"test accuracy {100 * accuracy:.1f}%")]  # fmt: skip
+                      f"test accuracy {100 * accuracy:.1f}%", [Bound("test error", 1 - accuracy, "<", 0.3)])]  # fmt: skip
     _, losses = record.series(f"{task}/train/loss")
     first, last = (losses[0], losses[-1]) if losses else (math.nan, math.nan)
     return [Claim(
         f"The {task} network learns to write: its training loss falls below half of its first value",
-        last < 0.5 * first,
         f"training loss {first:.2f} -> {last:.2f}; test sequences exactly right: {100 * accuracy:.1f}%",
+        [Bound("the last training loss over the first", last / first, "<", 0.5)],
     )]  # fmt: skip
 
 
@@ -585,8 +585,9 @@ def adding_claims(record: RunRecord) -> list[Claim]:
     return [Claim(
         f"Over {record.config.get('length')} steps the LSTM learns the adding problem (test error below a tenth of "
         f"the {ADDING_BASELINE:.3f} of always answering 1) and the tanh RNN does not (above half of it)",
-        lstm < 0.1 * ADDING_BASELINE and rnn > 0.5 * ADDING_BASELINE,
         f"test mean squared error: LSTM {lstm:.4f}, RNN {rnn:.4f}",
+        [Bound("the LSTM's test error", lstm, "<", 0.1 * ADDING_BASELINE),
+         Bound("the RNN's test error", rnn, ">", 0.5 * ADDING_BASELINE)],
     )]  # fmt: skip
 
 
@@ -623,16 +624,17 @@ def flow_claims(record: RunRecord) -> list[Claim]:
             f"Through {record.config.get('length')} steps of a tanh RNN the gradient vanishes when the recurrent "
             f"weights are small ({low.removeprefix('rnn ')}: the first step gets less than a millionth of the last "
             f"step's) and explodes when they are large ({high.removeprefix('rnn ')}: more than a million times)",
-            small < 1e-6 and large > 1e6,
             f"||dL/dh_1|| / ||dL/dh_T||: {small:.2g} and {large:.2g}",
+            [Bound(f"{low}: ||dL/dh_1|| / ||dL/dh_T||", small, "<", 1e-6),
+             Bound(f"{high}: ||dL/dh_1|| / ||dL/dh_T||", large, ">", 1e6)],
         ))  # fmt: skip
     if "clipped/final_mse" in m and "unclipped/final_mse" in m:
         clipped, unclipped = m["clipped/final_mse"], m["unclipped/final_mse"]
         out.append(Claim(
             "Gradient clipping keeps the exploding RNN trainable: with clipping its final loss is finite and lower "
             "than without",
-            math.isfinite(clipped) and not (unclipped <= clipped),
             f"final mean squared error: clipped {clipped:.3g}, unclipped {unclipped:.3g}",
+            [Bound("the clipped RNN's final error", clipped, "<", math.inf if math.isnan(unclipped) else unclipped)],
         ))  # fmt: skip
     return out
 

@@ -28,7 +28,7 @@ from descentlab.data import mnist
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.optim import SGD, mini_batch
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
 
 KINDS = ("sigmoid", "relu", "batchnorm")
@@ -136,15 +136,29 @@ def claims(record: RunRecord) -> list[Claim]:
             f"Through {depth} sigmoid layers the gradient vanishes: the input layer's weights get less than 1/10,000 "
             "of the last hidden layer's gradient; with ReLU (He initialization) and with batch normalization the two "
             "are within a factor 10",
-            sig < 1e-4 and all(0.1 < r < 10 for r in (relu, bn)),
             f"input layer over last hidden layer: sigmoid {sig:.2g}, ReLU {relu:.2g}, batch norm {bn:.2g}",
+            [
+                Bound("sigmoid: input layer's gradient over the last hidden layer's", sig, "<", 1e-4),
+                *(
+                    b
+                    for k, r in (("ReLU", relu), ("batch norm", bn))
+                    for b in (
+                        Bound(f"{k}: input layer's gradient over the last hidden layer's", r, ">", 0.1),
+                        Bound(f"{k}: input layer's gradient over the last hidden layer's", r, "<", 10),
+                    )
+                ),
+            ],
         ),
         Claim(
             "The small gradients stall training: after the same SGD steps the sigmoid network's training loss is "
             "still above 2 (ln 10 = 2.30 is a uniform guess) while the ReLU and batch-normalized networks' are "
             "below 1",
-            loss["sigmoid"] > 2 and loss["relu"] < 1 and loss["batchnorm"] < 1,
             "training loss: " + ", ".join(f"{k} {v:.3f}" for k, v in loss.items()),
+            [
+                Bound("sigmoid network's training loss", loss["sigmoid"], ">", 2),
+                Bound("ReLU network's training loss", loss["relu"], "<", 1),
+                Bound("batch-normalized network's training loss", loss["batchnorm"], "<", 1),
+            ],
         ),
     ]
 

@@ -24,7 +24,7 @@ from descentlab import optim
 from descentlab.config import RunConfig, param
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import TrainConfig, load_splits, make_model
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
 
 
@@ -110,9 +110,9 @@ def claims(record: RunRecord) -> list[Claim]:
     ensemble, best = m["ensemble/test_accuracy"], m["best_snapshot/test_accuracy"]
     return [Claim(
         "The snapshots' vote is more accurate than the best single snapshot, at no extra training cost",
-        ensemble > best,
         f"test accuracy: ensemble {100 * ensemble:.2f}%, best snapshot {100 * best:.2f}%, last snapshot "
         f"{100 * m['last_snapshot/test_accuracy']:.2f}%",
+        [Bound("the ensemble's test error", 1 - ensemble, "<", 1 - best)],
     )]  # fmt: skip
 
 

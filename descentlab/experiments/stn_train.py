@@ -25,7 +25,7 @@ from descentlab.config import RunConfig, param
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist, checkpoint_every_param
 from descentlab.experiments.generalization import TRAIN_PROBE, Variant, run_variants
 from descentlab.optim.regimes import mini_batch
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.report.plots import variant_curves
 from descentlab.runs import Run, RunRecord, StopFlag, load_checkpoint, save_checkpoint, select_device
 from descentlab.stn import GENERATORS, cnn, st_cnn
@@ -155,8 +155,8 @@ def claims(record: RunRecord) -> list[Claim]:
     return [Claim(
         "The CNN behind a spatial transformer has a lower test error than the same CNN alone, with the same data, "
         "optimizer and epochs",
-        st_error < cnn_error,
         f"test error: ST-CNN {100 * st_error:.2f}%, CNN {100 * cnn_error:.2f}%",
+        [Bound("the ST-CNN's test error", st_error, "<", cnn_error)],
     )]  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from descentlab.config import RunConfig, param
 from descentlab.data import mnist
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import MEAN, STD
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
 
 
@@ -107,8 +107,8 @@ def claims(record: RunRecord) -> list[Claim]:
     return [Claim(
         "With the same constant learning rate and the same number of example gradients, SVRG ends with a lower "
         "training objective than SGD, which stalls at its gradient noise",
-        svrg < sgd,
         f"final training objective: SVRG {svrg:.5f}, SGD {sgd:.5f}",
+        [Bound("SVRG's final training objective", svrg, "<", sgd)],
     )]  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from descentlab.errors import ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.race import run_one
-from descentlab.report import Claim, Section
+from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 
 SEARCHES = ("grid", "random", "tpe")
@@ -138,10 +138,10 @@ def claims(record: RunRecord) -> list[Claim]:
     return [Claim(
         f"TPE learns where to look: after its {startup} random start-up trials it tries learning rates closer to "
         "the best one found than random search does (median distance on the log scale)",
-        tpe < random,
         f"median distance from the best rate ({best_lr:.3g}) of trials {startup + 1} to {len(trials['tpe'][0])}: TPE "
         f"{tpe:.2f} decades, random {random:.2f}; best final f: grid {m['grid/best']:.3g}, random "
         f"{m['random/best']:.3g}, TPE {m['tpe/best']:.3g}",
+        [Bound("TPE's median distance from the best rate (decades)", tpe, "<", random)],
     )]  # fmt: skip
 
 

@@ -5,6 +5,7 @@
 become one HTML page with the figures embedded. It imports no experiment.
 """
 
-from descentlab.report.html import Chapter, Claim, Section, fmt, generic_section, pct, render, write_report
+from descentlab.report.claim import Bound, Claim
+from descentlab.report.html import Chapter, Section, fmt, generic_section, pct, render, write_report
 
-__all__ = ["Chapter", "Claim", "Section", "fmt", "generic_section", "pct", "render", "write_report"]
+__all__ = ["Bound", "Chapter", "Claim", "Section", "fmt", "generic_section", "pct", "render", "write_report"]

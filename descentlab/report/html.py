@@ -19,17 +19,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from descentlab.report.claim import Claim
 from descentlab.runs import RunRecord
 from descentlab.runs.checkpoint import atomic_write_bytes
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What a run demonstrates, in one sentence, and whether it held in this run, with the numbers."""
-
-    text: str  # "momentum reaches the minimum in fewer steps than SGD"
-    holds: bool
-    evidence: str  # "momentum 212 steps, SGD 1,480"
 
 
 @dataclass
