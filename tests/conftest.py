@@ -1,4 +1,10 @@
-"""Shared test helpers: run the CLI in-process or as a real subprocess."""
+"""Shared test helpers: run the CLI in-process or as a real subprocess; the markers by cost, kept honest.
+
+Markers (``pyproject.toml``): ``slow`` (left out unless ``-m`` names it), ``e2e`` (starts another process:
+the CLI as a user runs it, the tour, torchrun, Chromium, PostgreSQL, a linter, the exercise sandbox) and
+``compile`` (calls ``torch.compile``). ``pytest -m "not e2e"`` is the unit suite. A test that starts a
+process without ``e2e``, or compiles without ``compile``, fails and says which marker it needs.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -99,6 +106,52 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests run only when ``-m`` names the marker (``pytest -m slow``): the default suite and
+    ``pytest -m "not e2e"`` leave them out."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
+_RUNNING: list[pytest.Item] = []  # the test being set up, run or torn down (module fixtures included)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _RUNNING[:] = [item]
+
+
+def _needs(marker: str, what: str) -> None:
+    """Fail the running test unless it (or its module) carries ``marker``, or ``compile`` (whose torch.compile
+    starts its own worker processes)."""
+    if not _RUNNING:
+        return
+    marked = {m.name for m in _RUNNING[0].iter_markers()}
+    if marker not in marked and "compile" not in marked:
+        raise AssertionError(f"{_RUNNING[0].nodeid} {what}: mark it @pytest.mark.{marker}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A test that starts a process is marked ``e2e``, one that compiles is marked ``compile``; else it fails,
+    naming the marker. Checked where every process and every compilation starts, fixtures included."""
+    popen_init, compile_ = subprocess.Popen.__init__, torch.compile
+
+    def guarded_popen(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        _needs("e2e", f"starts a process ({str(args)[:80]})")
+        popen_init(self, args, *rest, **kwargs)
+
+    def guarded_compile(*args: Any, **kwargs: Any) -> Any:
+        _needs("compile", "calls torch.compile")
+        return compile_(*args, **kwargs)
+
+    subprocess.Popen.__init__ = guarded_popen  # type: ignore[method-assign]
+    torch.compile = guarded_compile  # type: ignore[assignment]
 
 
 @pytest.fixture

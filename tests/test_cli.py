@@ -223,6 +223,7 @@ def test_bad_config_file_is_one_line_exit_2(tmp_path: Path, text: str, fragments
     assert not (tmp_path / "optim-train").exists()  # nothing was started
 
 
+@pytest.mark.e2e
 def test_missing_data_set_names_the_package(tmp_path: Path) -> None:
     env = {"DESCENTLAB_FASHION_MNIST_DIR": str(tmp_path / "none")}
     result = cli_process("optim", "train", "--dataset", "fashion-mnist", *TINY, "--out", str(tmp_path), env=env)
@@ -260,6 +261,7 @@ def _popen(*args: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow  # 30 s; test_kill (SIGKILL and resume) and test_runs (stop and resume) cover it by default
+@pytest.mark.e2e
 def test_ctrl_c_checkpoints_exits_130_and_resume_matches_an_unbroken_run(tmp_path: Path) -> None:
     args = ["optim", "train", *TINY, "--batch-size", "10", "--epochs", "10", "--optimizer", "momentum"]
     proc = _popen(*args, "--out", str(tmp_path / "broken"))

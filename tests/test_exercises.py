@@ -245,6 +245,7 @@ def test_start_writes_the_template_and_never_overwrites(tmp_path: Path) -> None:
     assert_one_line_error(cli("exercise", "start", "adamw_step"), "NAME", "adam_step")
 
 
+@pytest.mark.e2e
 def test_check_reports_each_case_and_the_diagnosis_and_exits_1(tmp_path: Path) -> None:
     code = ("def adam_step(w, grad, m, v, t, lr, beta1, beta2, eps):\n    m = beta1 * m + (1 - beta1) * grad\n"
             "    v = beta2 * v + (1 - beta2) * grad * grad\n    return w - lr * m / (v.sqrt() + eps), m, v\n")  # fmt: skip
@@ -391,6 +392,7 @@ def test_grade_refuses_bad_input_on_one_line(tmp_path: Path) -> None:
     assert_one_line_error(cli("exercise", "grade", str(tmp_path / "c"), "--exercises", "nope"), "--exercises", "'nope'")
 
 
+@pytest.mark.e2e
 def test_the_exercises_import_no_run_report_experiment_or_cli_layer() -> None:
     import subprocess
     import sys

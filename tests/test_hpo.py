@@ -125,6 +125,7 @@ def test_bad_search_settings_give_one_line_errors(tmp_path: Path, args: list[str
 
 
 @pytest.mark.slow  # 29 s
+@pytest.mark.e2e
 def test_ctrl_c_fails_the_trial_and_the_next_run_retries_its_settings_first(tmp_path: Path) -> None:
     args = ["hpo", "optim-train", "--trials", "3", *TINY, "--epochs", "2", "--batch-size", "10", "--no-prune"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -191,6 +192,7 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.mark.slow  # 22 s; --workers on SQLite stays in the default suite
+@pytest.mark.e2e
 def test_workers_share_a_study_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     args = ["hpo", "optim-race", "--landscape", "rosenbrock", "--optimizers", "momentum", "--steps", "4000"]
     args += ["--trials", "10", "--storage", postgres_url, "--study", "shared", "--out", str(tmp_path)]
@@ -224,6 +226,7 @@ def test_workers_share_a_study_on_postgresql(tmp_path: Path, postgres_url: str) 
     assert config["lr"] == f"momentum={best.params['lr']!r}"
 
 
+@pytest.mark.e2e
 def test_workers_option_runs_that_many_processes_on_one_sqlite_study(tmp_path: Path) -> None:
     """``--workers 2``: this process and a helper share the default SQLite study; both run trials, the study ends
     with the trials asked for (one more may finish in flight), and best.toml is the best of all of them."""
@@ -241,6 +244,7 @@ def test_workers_option_runs_that_many_processes_on_one_sqlite_study(tmp_path: P
 # ---- continuing a study after a kill, and storages that cannot hold one --------------------------------
 
 
+@pytest.mark.e2e
 def test_a_continued_study_proposes_new_settings_and_fails_a_killed_workers_trial(tmp_path: Path) -> None:
     args = ["hpo", "optim-race", *BOWL, "--out", str(tmp_path)]
     assert cli(*args, "--trials", "2").returncode == 0

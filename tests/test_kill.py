@@ -20,6 +20,8 @@ from descentlab.experiments import EXPERIMENTS, TourSettings
 from descentlab.flags import command_line
 from descentlab.runs import load_checkpoint, load_run, read_metrics
 
+pytestmark = pytest.mark.e2e  # killed CLI processes
+
 QUICK = {e.name: e.tour(TourSettings(quick=True))[0] for e in EXPERIMENTS if e.tour is not None}
 FAST = ["optim-train"]  # the default suite's share (-m slow: every experiment, optim-race included)
 INEXACT = {"rl-train"}  # a resumed agent meets new episodes: its records up to the checkpoint are compared

@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 PACKAGE = REPO / "descentlab"
 
 
+@pytest.mark.e2e
 def test_import_linter_contracts_are_kept() -> None:
     """Layers (cli > commands > tour, classroom > lab book, searches > experiments > command, exercises >
     report > runs > library > flags > config > errors), the library never importing runs, report or
@@ -54,6 +56,7 @@ def test_no_descentlab_import_inside_a_function() -> None:
     assert {f.split(":")[0] + " " + f.split()[-1] for f in found} == set(DEFERRED)  # none listed in vain
 
 
+@pytest.mark.e2e
 def test_importing_any_module_leaves_the_environment_alone() -> None:
     """``import descentlab.X`` for every module: os.environ is the same before and after (Gymnasium's
     renderers are told to draw off-screen only when an episode is rendered). The third-party packages are

@@ -91,6 +91,7 @@ def test_a_large_map_file_is_refused_before_the_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("env", ["Taxi-v3", "CliffWalking-v0"])
+@pytest.mark.e2e
 def test_a_deprecated_environment_is_one_line_without_its_warning(env: str, tmp_path: Path) -> None:
     result = cli_process("rl", "train", "--env", env, "--out", str(tmp_path / "runs"), timeout=60)
     assert_one_line_error(result, f"--env: {env}", "deprecated")

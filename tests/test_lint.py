@@ -8,6 +8,8 @@ import sys
 import pytest
 from conftest import REPO
 
+pytestmark = pytest.mark.e2e  # the linters
+
 
 @pytest.mark.parametrize(
     "command",

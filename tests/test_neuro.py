@@ -122,6 +122,7 @@ def snntorch(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyp
         sys.path.remove(str(target))
 
 
+@pytest.mark.e2e  # pip installs snnTorch for the module
 @pytest.mark.parametrize("surrogate", ["atan", "fast-sigmoid"])
 def test_leaky_equals_snntorch(snntorch, surrogate: str) -> None:  # type: ignore[no-untyped-def]
     """Membrane, spikes and input gradients of our Leaky against snnTorch's Leaky (reset by subtraction;

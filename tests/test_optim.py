@@ -255,6 +255,7 @@ def test_add_noise_has_the_annealed_variance() -> None:
 
 @pytest.mark.parametrize("dtype", [torch.float32, pytest.param(torch.float64, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", list(PAIRS))
+@pytest.mark.compile
 def test_fast_compiled_path_matches_torch(name: str, dtype: torch.dtype) -> None:
     """The compiled single pass against torch.optim (and so against the plain path), 100 steps. (Each case
     compiles a step, 5 to 15 s: float64 runs with ``-m slow``.)

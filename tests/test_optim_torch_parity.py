@@ -101,6 +101,7 @@ def test_momentum_is_torch_s_sgd_with_momentum(dtype: torch.dtype, momentum: flo
 
 @pytest.mark.parametrize("name", ["SGD", pytest.param("Adagrad", marks=pytest.mark.slow), "Adam",
                                   pytest.param("AdamW", marks=pytest.mark.slow)])  # fmt: skip
+@pytest.mark.compile
 def test_fused_and_foreach_are_accepted_and_equal_to_torch_s(name: str) -> None:
     for flags in ({"fused": True}, {"foreach": False}, {"foreach": True}):
         theirs = run(getattr(torch.optim, name), {"lr": 0.01, **flags}, torch.float32)
@@ -214,6 +215,7 @@ def test_schedulers_that_cycle_momentum_or_betas(name: str, kwargs: dict[str, An
         torch.testing.assert_close(train(PAIRS[name], kwargs, schedule), theirs, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.compile
 def test_a_compiled_training_step_equals_the_eager_one() -> None:
     """torch.compile of a step that calls ``optimizer.step()``: ours, compiled, equals torch.optim eager in float64
     (torch.optim's own compiled Adam drifts from its eager one by about 3e-6 here, so it is compared at 1e-5)."""
@@ -266,7 +268,8 @@ def flat_training(cls: type, kwargs: dict[str, Any], steps: int = 12) -> tuple[t
 
 
 FLAT_RUNS = [pytest.param(name, kwargs, fast, id=f"{name}-{'flat-fast' if fast else 'flat'}",
-                          marks=[pytest.mark.slow] if fast and name not in ("Adam", "RMSprop") else [])
+                          marks=([pytest.mark.compile] if fast else [])
+                          + ([pytest.mark.slow] if fast and name not in ("Adam", "RMSprop") else []))
              for name, kwargs in FLAT_CASES for fast in (False, True)]  # fmt: skip
 
 
@@ -318,6 +321,7 @@ def test_the_chunked_cpu_step_is_bit_for_bit_the_whole_one(name: str, kwargs: di
     assert all(torch.equal(a, b) for a, b in zip(chunked, whole, strict=True))
 
 
+@pytest.mark.compile
 def test_every_compiled_group_of_a_process_is_compiled() -> None:
     """Nine fast optimizers in one process, each of other shapes: each step function has its own compiled graph
     (a shared code object stopped compiling after dynamo's recompile limit of 8 and fell back, silently)."""

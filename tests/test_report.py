@@ -32,6 +32,7 @@ def test_report_is_self_contained(report: Path) -> None:
     assert "descentlab optim train --seed 0 --optimizer adam" in html
 
 
+@pytest.mark.e2e
 def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     dom = chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom", report.as_uri()).stdout
     # only the chapter these runs belong to, with its prose and equations

@@ -72,6 +72,7 @@ def test_layers_match_torch(kind: str, impl: str, dtype: torch.dtype, case: tupl
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.compile
 def test_compiled_path_matches_torch(kind: str) -> None:
     ours, theirs = _pair(kind, "compiled", torch.float64, input_size=4, hidden_size=5, num_layers=2,
                          bidirectional=True)  # fmt: skip

@@ -33,6 +33,7 @@ def _snapshot(run: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow  # 31 s; test_sigterm_exit_code_is_143 and the Ctrl-C resume test cover the default suite
+@pytest.mark.e2e
 def test_sigterm_checkpoints_exits_143_and_resumes_to_the_unbroken_metrics(tmp_path: Path) -> None:
     run = _interrupted(tmp_path / "broken")
     summary = json.loads((run / "summary.json").read_text())
@@ -45,6 +46,7 @@ def test_sigterm_checkpoints_exits_143_and_resumes_to_the_unbroken_metrics(tmp_p
     assert read_metrics(run / "metrics.jsonl") == read_metrics(other)
 
 
+@pytest.mark.e2e
 def test_sigterm_exit_code_is_143(tmp_path: Path) -> None:
     proc = popen(*LONG, "--out", str(tmp_path))
     signal_when_logging(proc, tmp_path, signal.SIGTERM, records=5)
@@ -52,6 +54,7 @@ def test_sigterm_exit_code_is_143(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [pytest.param("another network", marks=pytest.mark.slow), "a missing key"])
+@pytest.mark.e2e
 def test_a_checkpoint_that_does_not_fit_is_refused_and_nothing_is_lost(tmp_path: Path, damage: str) -> None:
     run = _interrupted(tmp_path / "a")  # hidden 32
     state = load_checkpoint(run / "checkpoint.pt")
@@ -67,6 +70,7 @@ def test_a_checkpoint_that_does_not_fit_is_refused_and_nothing_is_lost(tmp_path:
     assert _snapshot(run) == before  # metrics, timing, summary ("interrupted") and checkpoint as they were
 
 
+@pytest.mark.e2e
 def test_resume_names_the_experiment_a_run_belongs_to(tmp_path: Path) -> None:
     run = _interrupted(tmp_path)
     before = _snapshot(run)
@@ -100,6 +104,7 @@ def test_a_run_name_stays_one_folder_under_out(tmp_path: Path, name: str) -> Non
     assert not (tmp_path / "deep").exists() and not (tmp_path / "escaped").exists()
 
 
+@pytest.mark.e2e
 def test_a_full_disk_is_one_line_and_the_previous_checkpoint_survives(tmp_path: Path) -> None:
     run = _interrupted(tmp_path)
     checkpoint = (run / "checkpoint.pt").read_bytes()
@@ -161,6 +166,7 @@ def test_rl_stops_when_solved(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+@pytest.mark.e2e
 def test_files_written_atomically_get_the_mode_the_umask_gives(umask: int, tmp_path: Path) -> None:
     # The reference: a file made by open(), in a process with the same umask.
     code = (

@@ -135,6 +135,7 @@ def test_stn_train_runs_both_models_and_draws_the_transformed_digits(tmp_path: P
     assert_one_line_error(cli("stn", "train", "--out-size", "4", "--out", str(tmp_path)), "out_size")
 
 
+@pytest.mark.compile
 def test_compiled_sampler_equals_the_eager_one() -> None:
     from descentlab.stn.sampler import compiled_bilinear_sample
 

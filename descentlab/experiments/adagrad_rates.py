@@ -141,7 +141,7 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
 
 
 def tour(settings: TourSettings) -> list[RatesConfig]:
-    return [RatesConfig(seed=settings.seed, device=settings.device, steps=300)]
+    return [RatesConfig(seed=settings.seed, device=settings.device, steps=600)]
 
 
 OPTIM_RATES = Experiment(

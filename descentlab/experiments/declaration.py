@@ -77,6 +77,9 @@ class Experiment(Named):
     # Whether its train() runs data-parallel under torchrun (descentlab.runs.distributed): each rank its shard
     # of each batch, DDP's averaged gradients, rank 0 alone writing. The others refuse to start under torchrun.
     data_parallel: bool = False
+    # Whether its records fall at steps the run itself chooses (an agent logs each episode's end): then the steps
+    # it logs at move with rounding on another CPU, and only the keys it logs are fixed by its config.
+    logs_at_events: bool = False
 
 
 def checkpoint_every_param(default: int = 0) -> Any:

@@ -61,11 +61,13 @@ def patterns_train(
         metrics |= {f"{name}/spikes": float(count[0]), f"{name}/rate_hz": 1000.0 * float(count[0]) / cfg.duration,
                     f"{name}/first_isi_ms": float(isi[0]) if len(isi) else float("nan"),
                     f"{name}/last_isi_ms": float(isi[-1]) if len(isi) else float("nan")}  # fmt: skip
-    rec, count = simulate(HodgkinHuxley(dt=0.01), cfg.hh_current, cfg.hh_duration)
+    hh = HodgkinHuxley(dt=0.01)
+    rec, count = simulate(hh, cfg.hh_current, cfg.hh_duration)
     assert rec is not None
     traces["hodgkin-huxley"] = {"t": rec.t, "v": rec.v[:, 0], "spikes": rec.spikes[:, 0]}
     metrics |= {"hodgkin-huxley/spikes": float(count[0]), "hodgkin-huxley/peak_mv": float(rec.v.max()),
-                "hodgkin-huxley/trough_mv": float(rec.v.min())}  # fmt: skip
+                "hodgkin-huxley/trough_mv": float(rec.v.min()), "hodgkin-huxley/rest_mv": float(rec.v[0, 0]),
+                "hodgkin-huxley/e_na_mv": hh.e_na, "hodgkin-huxley/e_k_mv": hh.e_k}  # fmt: skip
     save_checkpoint(run.path / "traces.pt", traces)
     run.log(0, metrics)
     return metrics
@@ -224,15 +226,20 @@ def plasticity_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
 def patterns_claims(record: RunRecord) -> list[Claim]:
     m = record.final()
     peak, trough = m["hodgkin-huxley/peak_mv"], m["hodgkin-huxley/trough_mv"]
+    # the model's rest and reversal potentials (runs logged before they were: HodgkinHuxley's own)
+    rest = m.get("hodgkin-huxley/rest_mv", -65.0)
+    e_na, e_k = m.get("hodgkin-huxley/e_na_mv", HodgkinHuxley.e_na), m.get("hodgkin-huxley/e_k_mv", HodgkinHuxley.e_k)
     ib_first, ib_last = m["intrinsically-bursting/first_isi_ms"], m["intrinsically-bursting/last_isi_ms"]
     rs_first, rs_last = m["regular-spiking/first_isi_ms"], m["regular-spiking/last_isi_ms"]
     return [
         Claim(
-            "The Hodgkin-Huxley spike overshoots to above +30 mV and undershoots rest to below -70 mV",
+            "The Hodgkin-Huxley spike overshoots and undershoots as its reversal potentials allow: its peak is more "
+            f"than halfway from 0 mV to sodium's {e_na:+.0f} mV, its trough more than halfway from rest "
+            f"({rest:.0f} mV) to potassium's {e_k:.0f} mV",
             f"peak {peak:.1f} mV, trough {trough:.1f} mV",
             [
-                Bound("the Hodgkin-Huxley peak (mV)", peak, ">", 30),
-                Bound("the Hodgkin-Huxley trough (mV)", trough, "<", -70),
+                Bound("the Hodgkin-Huxley peak (mV above 0)", peak, ">", e_na / 2),
+                Bound("the Hodgkin-Huxley trough (mV below rest)", rest - trough, ">", (rest - e_k) / 2),
             ],
         ),
         Claim(

@@ -13,6 +13,7 @@ Read top to bottom: config, data, network, loop.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -303,6 +304,12 @@ def _val_loss_at(r: RunRecord, step: int) -> float:
     return values[steps.index(step)] if step in steps else math.nan
 
 
+def _late_median(r: RunRecord) -> float:
+    """The median validation loss over the evaluations of the second half of the run."""
+    _, values = r.series("val/loss")
+    return statistics.median(values[len(values) // 2 :]) if values else math.nan
+
+
 def claims(runs: Sequence[RunRecord]) -> list[Claim]:
     """What the unit's optimizers on one network show, from runs of the tour's shape: one run per regime,
     and gradient descent given as many updates as mini-batch SGD makes in one epoch."""
@@ -332,13 +339,16 @@ def claims(runs: Sequence[RunRecord]) -> list[Claim]:
     momentum = by.get(("momentum", "mini-batch"))
     if mini is not None and momentum is not None:
         lr_m, lr_s = float(momentum.config["lr"]), float(mini.config["lr"])
-        loss_m, loss_s = momentum.final()["val/loss"], mini.final()["val/loss"]
+        # the median over the evaluations of the second half of training: a single last evaluation of SGD at 0.1
+        # is as noisy as its last few steps
+        loss_m, loss_s = (_late_median(r) for r in (momentum, mini))
         out.append(Claim(
             f"Momentum 0.9 at learning rate {lr_m:g} takes about the steps of plain SGD at {lr_s:g} "
-            "(lr / (1 - momentum) is the same): the two reach validation losses within 20% of each other",
-            f"momentum {loss_m:.3f}, SGD {loss_s:.3f}",
-            [Bound("the larger validation loss over the smaller, less 1", max(loss_m, loss_s) / min(loss_m, loss_s) - 1,
-                   "<", 0.2)],
+            "(lr / (1 - momentum) is the same): over the second half of training their median validation losses "
+            "are within 20% of each other",
+            f"median validation loss over the second half: momentum {loss_m:.3f}, SGD {loss_s:.3f}",
+            [Bound("the larger median validation loss over the smaller, less 1",
+                   max(loss_m, loss_s) / min(loss_m, loss_s) - 1, "<", 0.2)],
         ))  # fmt: skip
     return out
 

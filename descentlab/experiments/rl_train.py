@@ -692,6 +692,7 @@ RL_TRAIN = Experiment(
     sections=train_sections,
     tour=train_tour,
     headline=lambda r: train_claims(r)[0].evidence,
+    logs_at_events=True,  # each training episode's end
 )
 
 RL_REWARDS = Experiment(
