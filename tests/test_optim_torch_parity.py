@@ -216,6 +216,7 @@ def test_schedulers_that_cycle_momentum_or_betas(name: str, kwargs: dict[str, An
 
 
 @pytest.mark.compile
+@pytest.mark.slow  # 20 s; test_optim's compiled-path tests cover our compiled step in the default suite
 def test_a_compiled_training_step_equals_the_eager_one() -> None:
     """torch.compile of a step that calls ``optimizer.step()``: ours, compiled, equals torch.optim eager in float64
     (torch.optim's own compiled Adam drifts from its eager one by about 3e-6 here, so it is compared at 1e-5)."""
@@ -269,7 +270,8 @@ def flat_training(cls: type, kwargs: dict[str, Any], steps: int = 12) -> tuple[t
 
 FLAT_RUNS = [pytest.param(name, kwargs, fast, id=f"{name}-{'flat-fast' if fast else 'flat'}",
                           marks=([pytest.mark.compile] if fast else [])
-                          + ([pytest.mark.slow] if fast and name not in ("Adam", "RMSprop") else []))
+                          # the compiled flat step, 14 s a case: -m slow (test_optim's compiled-path tests cover it)
+                          + ([pytest.mark.slow] if fast else []))
              for name, kwargs in FLAT_CASES for fast in (False, True)]  # fmt: skip
 
 
