@@ -1,6 +1,6 @@
 """Record the quick tour's fingerprints in ``tests/data/quick_tour_metrics.json``.
 
-Runs ``descentlab tour --quick --seed 0`` and writes, for every run, the digest of its metrics (bit for bit)
+Runs ``descentlab tour --quick --seed 0`` (on one thread, as the test suite runs it) and writes, for every run, the digest of its metrics (bit for bit)
 and its shape (the keys it logs, the steps it logs at), with the machine they were recorded on.
 ``tests/test_tour.py`` compares the shapes on any machine (the steps only of runs whose length their config
 fixes) and the digests only on the machine that recorded them. A change that alters what a tour run logs
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,12 @@ sys.path.insert(0, str(REPO))
 from descentlab.runs.fingerprint import fingerprint, machine  # noqa: E402 - after the repository is on the path
 
 OUT = REPO / "tests" / "data" / "quick_tour_metrics.json"
+# The tour is recorded, and tested, on one thread: the suite runs it beside its other tests.
+TOUR_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+
+
+def tour_command(out: str | Path) -> list[str]:
+    return [sys.executable, "-m", "descentlab.cli", "tour", "--quick", "--seed", "0", "--out", str(out)]
 
 
 def tour_fingerprints(root: Path) -> dict[str, dict[str, object]]:
@@ -36,16 +43,23 @@ def tour_fingerprints(root: Path) -> dict[str, dict[str, object]]:
     return out
 
 
+def tour_machine(tour: Path) -> dict[str, object]:
+    """The machine the tour under ``tour`` ran on: this CPU, and the kernels, threads and torch its
+    ``claims.json`` says it used."""
+    info = json.loads((tour / "claims.json").read_text())
+    return {**machine(), **{k: info[k] for k in ("cpu_capability", "threads", "torch")}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--because", default="", help="why the tour's metrics changed, kept in the file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run([sys.executable, "-m", "descentlab", "tour", "--quick", "--seed", "0", "--out", tmp],
-                              cwd=REPO, capture_output=True, text=True)  # fmt: skip
+        env = {**os.environ, **TOUR_ENV}
+        done = subprocess.run(tour_command(tmp), cwd=REPO, capture_output=True, text=True, env=env)
         if done.returncode != 0:
             raise SystemExit(f"the quick tour failed:\n{done.stderr[-3000:]}")
-        runs = tour_fingerprints(Path(tmp) / "tour")
+        runs, recorded_on = tour_fingerprints(Path(tmp) / "tour"), tour_machine(Path(tmp) / "tour")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout
     data = {
         "about": (
@@ -56,7 +70,7 @@ def main() -> None:
         ),
         "because": args.because,
         "recorded": f"{datetime.date.today().isoformat()}, at commit {commit.strip() or 'unknown'}",
-        "machine": machine(),
+        "machine": recorded_on,
         "runs": runs,
     }
     OUT.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

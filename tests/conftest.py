@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+from record_tour_digests import TOUR_ENV, tour_command  # noqa: E402 - the tour as its digests were recorded
 
 # Small but real training runs: 2,000 MNIST images, a 32-unit hidden layer.
 TINY = ["--train-size", "2000", "--hidden", "32", "--val-size", "500", "--log-every", "5", "--eval-every", "20"]
@@ -173,6 +176,45 @@ class StopAfter:
 
     def checkpoint_due(self) -> bool:
         return False
+
+
+# The quick tour (tests/test_tour.py) takes minutes on one core: it starts, on one thread, as soon as collection
+# selects a test that needs it, and runs beside the rest of the suite; the ``quick_tour`` fixture waits for it.
+_TOUR: dict[str, Any] = {}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly or not any(
+        "quick_tour" in getattr(item, "fixturenames", ()) for item in session.items
+    ):
+        return
+    root = Path(tempfile.mkdtemp(prefix="descentlab-tour-"))
+    stdout, stderr = (root / "stdout.txt").open("w"), (root / "stderr.txt").open("w")
+    proc = subprocess.Popen(tour_command(root), stdout=stdout, stderr=stderr, env={**os.environ, **TOUR_ENV})
+    _TOUR.update(root=root, proc=proc, files=(stdout, stderr), started=time.monotonic())
+
+
+def background_tour(timeout: float) -> tuple[Path, Result]:
+    """The quick tour started at collection, once it is done (at most ``timeout`` s after it started): its
+    folder and what it printed."""
+    proc, root = _TOUR["proc"], _TOUR["root"]
+    try:
+        proc.wait(timeout=max(1.0, timeout - (time.monotonic() - _TOUR["started"])))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"the quick tour did not finish in {timeout:.0f} s") from None
+    for f in _TOUR["files"]:
+        f.close()
+    read = (root / "stdout.txt").read_text(), (root / "stderr.txt").read_text()
+    return root / "tour", Result(proc.returncode, *read)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _TOUR:
+        if _TOUR["proc"].poll() is None:
+            _TOUR["proc"].kill()
+            _TOUR["proc"].wait()
+        shutil.rmtree(_TOUR["root"], ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -300,7 +300,7 @@ def test_neuro_plasticity_and_patterns_runs(tmp_path) -> None:  # type: ignore[n
 
     from tests.conftest import assert_one_line_error, cli
 
-    r = cli("neuro", "plasticity", "--seconds", "30", "--out", str(tmp_path))
+    r = cli("neuro", "plasticity", "--seconds", "30", "--starts", "2", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     (run,) = (tmp_path / "neuro-plasticity").iterdir()
     m = json.loads((run / "summary.json").read_text())["metrics"]

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from html import unescape as html_unescape
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Result, chromium, cli_process
+from conftest import REPO, Result, background_tour, chromium, cli_process
+from record_tour_digests import tour_fingerprints, tour_machine
 
 from descentlab.experiments import experiment
-from descentlab.runs.fingerprint import machine
-
-sys.path.insert(0, str(REPO / "scripts"))
-from record_tour_digests import tour_fingerprints
 
 RECORDED = json.loads((REPO / "tests" / "data" / "quick_tour_metrics.json").read_text())
 pytestmark = pytest.mark.e2e  # the tour, as a user runs it
@@ -73,8 +69,11 @@ def assert_every_claim_holds(tour: Path, result: Result) -> None:
 
 
 @pytest.fixture(scope="module")
-def quick_tour(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
-    return _tour(tmp_path_factory.mktemp("tour"), seed=0)
+def quick_tour() -> tuple[Path, Result]:
+    """``descentlab tour --quick --seed 0`` on one thread, started at collection (conftest.py)."""
+    tour, result = background_tour(timeout=1200)
+    assert result.returncode == 0, result.stderr
+    return tour, result
 
 
 def test_quick_tour_runs_log_the_recorded_keys_and_steps(quick_tour: tuple[Path, Result]) -> None:
@@ -90,7 +89,7 @@ def test_quick_tour_runs_log_the_recorded_keys_and_steps(quick_tour: tuple[Path,
 
 
 def test_quick_tour_metrics_are_bit_identical_on_the_recording_machine(quick_tour: tuple[Path, Result]) -> None:
-    here, there = machine(), RECORDED["machine"]
+    here, there = tour_machine(quick_tour[0]), RECORDED["machine"]
     if here != there:
         differ = ", ".join(
             f"{k} {here.get(k)!r} (recorded: {there.get(k)!r})" for k in there if here.get(k) != there[k]

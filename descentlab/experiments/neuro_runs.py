@@ -14,6 +14,7 @@ spike count and rate, and optionally its voltage trace and f-I curve as a figure
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,8 @@ class PlasticityConfig(RunConfig):
     seconds: float = param(60.0, "STDP: simulated seconds", low=1.0, high=3600.0)
     inputs: int = param(200, "STDP: afferents of the neuron", low=10, high=10_000)
     pattern_fraction: float = param(0.5, "STDP: fraction of afferents in the pattern", low=0.0, low_open=True, high=1.0)
+    starts: int = param(9, "STDP: independent simulations (seeds 1000 seed + k); the figure shows the first", low=1,
+                        high=1000)  # fmt: skip
 
     @property
     def run_name(self) -> str:
@@ -95,22 +98,49 @@ def plasticity_train(
     x = torch.randn(3000, 3, generator=g, dtype=torch.float64) @ torch.linalg.cholesky(cov).T
     w = oja(x, lr=0.002, epochs=5, generator=g)
     leading = torch.linalg.eigh(torch.cov(x.T)).eigenvectors[:, -1]
-    r = repeated_pattern(inputs=cfg.inputs, pattern_fraction=cfg.pattern_fraction, seconds=cfg.seconds, seed=cfg.seed)
+    found, noise_shares, ratios = 0, [], []
+    for k in range(cfg.starts):
+        r = repeated_pattern(inputs=cfg.inputs, pattern_fraction=cfg.pattern_fraction, seconds=cfg.seconds,
+                             seed=1000 * cfg.seed + k)  # fmt: skip
+        if k == 0:
+            first = r
+        s = stdp_outcome(r)
+        noise_shares.append(1 - s["top20_in_pattern"])
+        ratios.append(s["rate_ratio"])
+        found += s["top20_in_pattern"] >= 0.8 - 1e-9 and s["rate_ratio"] >= 3 - 1e-9
+    r = first
     save_checkpoint(run.path / "stdp.pt", {"weights": r.weights, "times": r.times, "pattern_inputs": r.pattern_inputs,
                                            "post_spikes": r.post_spikes, "in_pattern": r.in_pattern})  # fmt: skip
     for k in range(len(r.times)):
         members, final = r.pattern_inputs, r.weights[k]
         run.log(k, {"time_s": float(r.times[k]), "stdp/mean_weight_pattern": float(final[members].mean()),
                     "stdp/mean_weight_noise": float(final[~members].mean())})  # fmt: skip
+    s = stdp_outcome(r)
+    return {
+        "oja/cosine": abs(float(w @ leading)) / float(w.norm()), "oja/norm": float(w.norm()),
+        "stdp/top20_in_pattern": s["top20_in_pattern"], "stdp/late_spikes_in_pattern": s["late_spikes_in_pattern"],
+        "stdp/late_spikes_outside": s["late_spikes_outside"], "stdp/pattern_time_fraction": s["pattern_time_fraction"],
+        "stdp/starts": float(len(ratios)), "stdp/starts_found": float(found),
+        "stdp/median_top20_noise_only": statistics.median(noise_shares),
+        "stdp/median_rate_ratio": statistics.median(ratios),
+    }  # fmt: skip
+
+
+def stdp_outcome(r: PatternResult) -> dict[str, float]:
+    """One STDP simulation's outcome: the share of its 20 strongest synapses that carry the pattern, and its
+    spikes in the last quarter during the pattern and outside it, with the rate ratio (per unit time)."""
     final = r.weights[-1]
     n = len(r.post_spikes)
     late = slice(n - n // 4, n)
+    inside = float((r.post_spikes[late] & r.in_pattern[late]).sum())
+    outside = float((r.post_spikes[late] & ~r.in_pattern[late]).sum())
+    shown = float(r.in_pattern[late].double().mean())
+    rate_in, rate_out = inside / max(shown, 1e-9), outside / max(1 - shown, 1e-9)
     return {
-        "oja/cosine": abs(float(w @ leading)) / float(w.norm()), "oja/norm": float(w.norm()),
-        "stdp/top20_in_pattern": float(r.pattern_inputs[torch.topk(final, min(20, len(final))).indices].double().mean()),
-        "stdp/late_spikes_in_pattern": float((r.post_spikes[late] & r.in_pattern[late]).sum()),
-        "stdp/late_spikes_outside": float((r.post_spikes[late] & ~r.in_pattern[late]).sum()),
-        "stdp/pattern_time_fraction": float(r.in_pattern.double().mean()),
+        "top20_in_pattern": float(r.pattern_inputs[torch.topk(final, min(20, len(final))).indices].double().mean()),
+        "late_spikes_in_pattern": inside, "late_spikes_outside": outside,
+        "pattern_time_fraction": float(r.in_pattern.double().mean()),
+        "rate_ratio": rate_in / max(rate_out, 1e-12),
     }  # fmt: skip
 
 
@@ -280,7 +310,13 @@ def plasticity_claims(record: RunRecord) -> list[Claim]:
     m = record.final()
     shown = m["stdp/pattern_time_fraction"]
     inside, outside = m["stdp/late_spikes_in_pattern"], m["stdp/late_spikes_outside"]
-    rate_in, rate_out = inside / max(shown, 1e-9), outside / max(1 - shown, 1e-9)
+    if "stdp/median_rate_ratio" in m:
+        starts, found = int(m["stdp/starts"]), int(m["stdp/starts_found"])
+        noise_only, ratio = m["stdp/median_top20_noise_only"], m["stdp/median_rate_ratio"]
+    else:  # runs logged before the simulations were repeated: the one simulation
+        rate_in, rate_out = inside / max(shown, 1e-9), outside / max(1 - shown, 1e-9)
+        starts, noise_only, ratio = 1, 1 - m["stdp/top20_in_pattern"], rate_in / max(rate_out, 1e-12)
+        found = int(noise_only <= 0.2 + 1e-9 and ratio >= 3 - 1e-9)
     return [
         Claim(
             "Oja's rule finds the first principal component: the cosine of the weights with it is above 0.99",
@@ -288,21 +324,16 @@ def plasticity_claims(record: RunRecord) -> list[Claim]:
             [Bound("1 - the cosine", 1 - m["oja/cosine"], "<", 0.01)],
         ),
         Claim(
-            "STDP finds the pattern hidden in the noise: at least 80% of the 20 strongest synapses carry it, and in "
-            "the last quarter the neuron fires at least 3 times as often (per unit time) during the pattern as "
-            "outside it",
-            f"{100 * m['stdp/top20_in_pattern']:.0f}% of the strongest 20; {inside:.0f} spikes during the pattern "
-            f"(shown {100 * shown:.0f}% of the time), {outside:.0f} outside",
+            f"STDP finds the pattern hidden in the noise in most of {starts} independent simulations (whether one "
+            "does is a matter of chance): in the median simulation at most 20% of the 20 strongest synapses are "
+            "noise-only, and in the last quarter the neuron fires at least 3 times as often (per unit time) during "
+            "the pattern as outside it",
+            f"found in {found} of {starts}; medians: {100 * noise_only:.0f}% of the strongest 20 noise-only, "
+            f"rate ratio {ratio:.1f}; the first: {inside:.0f} spikes during the pattern (shown {100 * shown:.0f}% "
+            f"of the time), {outside:.0f} outside",
             [
-                Bound(
-                    "the share of the strongest 20 synapses that carry the pattern",
-                    m["stdp/top20_in_pattern"],
-                    ">",
-                    0.8 - 1e-9,
-                ),
-                Bound(
-                    "the firing rate during the pattern over outside it", rate_in / max(rate_out, 1e-12), ">", 3 - 1e-9
-                ),
+                Bound("the median share of the strongest 20 synapses that are noise-only", noise_only, "<", 0.2 + 1e-9),
+                Bound("the median firing rate during the pattern over outside it", ratio, ">", 3 - 1e-9),
             ],
         ),
     ]
@@ -334,7 +365,7 @@ def patterns_tour(settings: TourSettings) -> list[PatternsConfig]:
 
 
 def plasticity_tour(settings: TourSettings) -> list[PlasticityConfig]:
-    return [PlasticityConfig(seed=settings.seed, device=settings.device, seconds=30 if settings.quick else 60)]
+    return [PlasticityConfig(seed=settings.seed, device=settings.device, seconds=60 if settings.quick else 120)]
 
 
 NEURO_PATTERNS = Experiment(

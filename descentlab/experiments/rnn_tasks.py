@@ -670,7 +670,7 @@ def topology_tour(settings: TourSettings) -> list[TopologyConfig]:
 def adding_tour(settings: TourSettings) -> list[AddingConfig]:
     q = settings.quick
     return [AddingConfig(seed=settings.seed, device=settings.device, length=30 if q else 50, hidden=32, lr=0.01,
-                         steps=600 if q else 800, eval_every=100)]  # fmt: skip
+                         steps=900 if q else 1500, eval_every=100)]  # fmt: skip
 
 
 def gradient_flow_tour(settings: TourSettings) -> list[GradientFlowConfig]:

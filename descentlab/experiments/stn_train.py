@@ -191,7 +191,7 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
 def tour(settings: TourSettings) -> list[StnConfig]:
     q = settings.quick
     return [StnConfig(seed=settings.seed, device=settings.device, distortion="rts", loc_lr_scale=1.0,
-                      train_size=4000 if q else 10_000, epochs=2 if q else 3, val_size=500 if q else 2000,
+                      train_size=4000 if q else 10_000, epochs=3, val_size=500 if q else 2000,
                       test_size=1000 if q else 5000, eval_every=4000 if q else 5000)]  # fmt: skip
 
 
