@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import math
+import statistics
+from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from descentlab.report import Bound, Claim
+from descentlab.runs.fingerprint import machine
+
+_spec = importlib.util.spec_from_file_location("claims_bench", REPO / "benchmarks" / "claims.py")
+assert _spec is not None and _spec.loader is not None
+claims_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(claims_bench)
 
 
 @pytest.mark.parametrize(
@@ -49,3 +60,66 @@ def test_a_claim_needs_bounds_and_a_bound_an_operator() -> None:
         Claim("nothing to check", "", [])
     with pytest.raises(ValueError, match="valid: '<' or '>'"):
         Bound("x", 1, "<=", 2)  # type: ignore[arg-type]
+
+
+def test_two_cpus_of_one_model_name_with_other_instruction_sets_are_other_machines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Virtual machines report one model name ("AMD EPYC") for CPUs with and without AVX-512, whose math
+    libraries round differently: the machine the quick tour's digests are promised on names its instruction
+    sets, and the variables that cap them."""
+    block = "processor\t: {n}\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse sse2 sse4_2 avx fma avx2{extra}\n\n"
+    older, newer = tmp_path / "older", tmp_path / "newer"
+    older.write_text(block.format(n=0, extra="") + block.format(n=1, extra=""))
+    newer.write_text(block.format(n=0, extra=" avx512f avx512bw avx512vl avx512dq") + block.format(n=1, extra=""))
+    a, b = machine(older), machine(newer)
+    assert a["cpu"] == b["cpu"] == "AMD EPYC"
+    assert a["isa"] == "sse4_2 avx fma avx2"
+    assert b["isa"] == "sse4_2 avx fma avx2 avx512f avx512bw avx512vl avx512dq"  # the first processor's flags
+    assert a != b
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    monkeypatch.setenv("DNNL_MAX_CPU_ISA", "SSE41")
+    assert machine(newer)["isa_caps"] == "ATEN_CPU_CAPABILITY=default DNNL_MAX_CPU_ISA=SSE41"
+
+
+def _record(seed: int, capability: str, margins: dict[str, float]) -> dict:
+    return {"scale": "quick", "seed": seed, "capability": capability, "threads": 1, "seconds": 1.0,
+            "claims": [{"id": k, "text": k, "holds": m > 1, "margin": m, "evidence": ""} for k, m in margins.items()]}  # fmt: skip
+
+
+def test_the_claims_table_requires_19_of_20_seeds_under_every_condition() -> None:
+    """benchmarks/claims.py: a claim that fails at one seed in 20 passes, at two seeds under one condition
+    fails; the median and worst margins are those of all its runs, the worst with its seed and condition."""
+    seeds = list(range(20))
+    conditions = [("native", 1), ("avx2", 1)]
+    records = []
+    for cap, _ in conditions:
+        for s in seeds:
+            steady = 2.0 + s / 100
+            once = 0.5 if (cap, s) == ("native", 3) else 3.0  # fails at one seed of 20 under one condition
+            twice = 0.8 if cap == "avx2" and s in (4, 9) else 3.0  # fails at two seeds under avx2
+            records.append(_record(s, cap, {"steady": steady, "once": once, "twice": twice}))
+    text = claims_bench.table("quick", records, conditions, seeds, [], "test machine")
+    rows = {line.split()[0]: line for line in text.splitlines() if line.split() and line.split()[0] in
+            ("steady", "once", "twice")}  # fmt: skip
+    assert rows["steady"].split()[1:3] == ["20/20", "20/20"]
+    assert " yes " in rows["steady"] and " yes " in rows["once"] and " NO " in rows["twice"]
+    assert rows["twice"].split()[1:3] == ["20/20", "18/20"]
+    assert "0.5  seed 3 native/1t" in rows["once"]
+    assert rows["steady"].split()[3] == f"{statistics.median([2.0 + s / 100 for s in seeds] * 2):.3g}"
+    assert "2 of 3 claims meet the requirement" in text
+    # a missing run counts against the claim: 19 runs of 20 is not 19 of 20 held
+    text = claims_bench.table("quick", records[1:], conditions, seeds, [], "test machine")
+    assert "0 of 3 claims meet the requirement" in text
+    # full scale: every seed
+    full = [_record(s, "native", {"c": 0.9 if s == 2 else 2.0}) for s in range(5)]
+    assert "0 of 1 claims" in claims_bench.table("full", full, [("native", 1)], list(range(5)), [], "m")
+
+
+def test_the_claims_benchmark_parses_seeds_and_refuses_bad_ones() -> None:
+    assert claims_bench.seeds_of("0-3,7") == [0, 1, 2, 3, 7]
+    for bad in ("3-1", "a-b", "-2"):
+        with pytest.raises(argparse.ArgumentTypeError, match="valid"):
+            claims_bench.seeds_of(bad)
+    assert claims_bench.unsupported("avx512", {"avx2", "fma"}).startswith("this CPU lacks avx512")
+    assert claims_bench.unsupported("avx2", {"avx2", "fma"}) == ""

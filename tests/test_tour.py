@@ -92,8 +92,9 @@ def test_quick_tour_metrics_are_bit_identical_on_the_recording_machine(quick_tou
     here, there = tour_machine(quick_tour[0]), RECORDED["machine"]
     if here != there:
         differ = ", ".join(
-            f"{k} {here.get(k)!r} (recorded: {there.get(k)!r})" for k in there if here.get(k) != there[k]
-        )
+            f"{k} {here.get(k)!r} (recorded: {there.get(k)!r})" for k in sorted({*here, *there})
+            if here.get(k) != there.get(k)
+        )  # fmt: skip
         pytest.skip(f"bit-identical metrics are promised only on the machine that recorded them; here {differ} "
                     "(scripts/record_tour_digests.py records them)")  # fmt: skip
     runs = tour_fingerprints(quick_tour[0])

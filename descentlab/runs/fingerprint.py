@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +31,30 @@ def fingerprint(run: str | Path) -> dict[str, Any]:
     }
 
 
-def machine() -> dict[str, Any]:
-    """What bit-identical metrics depend on: the CPU, the kernels torch chose for it, threads, torch's build."""
-    cpuinfo = Path("/proc/cpuinfo")
-    fields = (
-        dict(line.split(":", 1) for line in cpuinfo.read_text().splitlines() if ":" in line)
-        if cpuinfo.is_file()
-        else {}
-    )
+# Instruction sets that the math libraries under torch (MKL, oneDNN, ATen's vectorized kernels) dispatch on,
+# and the variables that cap them: two CPUs with one model name may differ in these, and so may their sums.
+_ISA_FLAGS = ("sse4_2", "avx", "fma", "f16c", "avx2", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni",
+              "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")  # fmt: skip
+_ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR")
+
+
+def machine(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
+    """What bit-identical metrics depend on: the CPU (its model and the instruction sets it has, read from
+    ``cpuinfo``), the kernels torch chose for it and the variables that cap them, threads, torch's build."""
+    fields: dict[str, str] = {}
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            key, sep, value = line.partition(":")
+            if not sep:
+                if fields:
+                    break  # the first processor's block is enough
+                continue
+            fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
     return {
-        "cpu": fields.get("model name\t", "").strip(),
+        "cpu": fields.get("model name", ""),
+        "isa": " ".join(f for f in _ISA_FLAGS if f in flags),
+        "isa_caps": " ".join(f"{v}={os.environ[v]}" for v in _ISA_VARIABLES if v in os.environ),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
