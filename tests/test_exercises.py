@@ -28,6 +28,8 @@ from descentlab.exercises.sources import read_submission
 SOLUTIONS = REPO / "tests" / "exercise_solutions"
 SEEDS = (0, 1, 2)
 MISTAKES = [(e, m) for e in EXERCISES for m in e.mistakes]
+# a check runs under bubblewrap (a process started: e2e), or in a forked process of its own
+RUNNERS = [pytest.param(True, marks=pytest.mark.e2e, id="bwrap"), pytest.param(False, id="process")]
 
 
 def solution(name: str):
@@ -135,64 +137,80 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_a_file_of_several_exercises_is_checked_exercise_by_exercise(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", RUNNERS)
+def test_a_file_of_several_exercises_is_checked_exercise_by_exercise(tmp_path: Path, sandbox: bool) -> None:
     text = (SOLUTIONS / "gd_step.py").read_text() + "\n\n" + (SOLUTIONS / "adam_step.py").read_text()
-    results = check_file(write(tmp_path / "lab.py", text), seed=5)
+    results = check_file(write(tmp_path / "lab.py", text), seed=5, sandbox=sandbox)
     assert [r.exercise for r in results] == ["gd_step", "adam_step"] and all(r.ok for r in results)
     assert all(r.seed == 5 for r in results)
 
 
-def test_a_submission_that_never_returns_is_stopped_at_the_time_limit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", RUNNERS)
+def test_a_submission_that_never_returns_is_stopped_at_the_time_limit(tmp_path: Path, sandbox: bool) -> None:
     path = write(tmp_path / "gd_step.py", "def gd_step(w, grad, lr):\n    while True:\n        pass\n")
-    (result,) = check_file(path, seed=0, timeout=2)
+    (result,) = check_file(path, seed=0, timeout=2, sandbox=sandbox)
     assert result.cases[0].status == "timeout" and "time limit of 2 s" in result.cases[0].message
     assert {c.status for c in result.cases[1:]} == {"not run"}
     assert result.score == 0 and result.diagnosis == "did not return in time"
     assert result.seconds < 15
 
 
-def test_a_submission_that_allocates_50_gb_is_stopped_at_the_memory_limit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", RUNNERS)
+def test_a_submission_that_allocates_50_gb_is_stopped_at_the_memory_limit(tmp_path: Path, sandbox: bool) -> None:
     code = (
         "import torch\n\ndef gd_step(w, grad, lr):\n    big = torch.ones(50 * 2**30 // 4)\n    return w - lr * grad\n"
     )
-    (result,) = check_file(write(tmp_path / "gd_step.py", code), seed=0, memory_mb=512)
+    (result,) = check_file(write(tmp_path / "gd_step.py", code), seed=0, memory_mb=512, sandbox=sandbox)
     assert {c.status for c in result.cases} == {"memory"}
     assert "memory limit" in result.cases[0].message and "line 4" in result.cases[0].message
     assert result.diagnosis == "exceeded the memory limit"
 
 
-def test_a_submission_that_raises_is_reported_with_its_error_and_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", RUNNERS)
+def test_a_submission_that_raises_is_reported_with_its_error_and_line(tmp_path: Path, sandbox: bool) -> None:
     code = "def gd_step(w, grad, lr):\n    x = 1\n    return w - lr * grad[99]\n"
-    (result,) = check_file(write(tmp_path / "gd_step.py", code), seed=0)
+    (result,) = check_file(write(tmp_path / "gd_step.py", code), seed=0, sandbox=sandbox)
     raised = [c for c in result.cases if c.status == "raised"]
     assert raised and "IndexError" in raised[0].message and "line 3" in raised[0].message
     assert result.diagnosis == "raised an error"
 
 
-def test_a_wrong_signature_gets_a_clear_message(tmp_path: Path) -> None:
-    (result,) = check_file(write(tmp_path / "s.py", "def gd_step(w, grad):\n    return w\n"), seed=0)
+@pytest.mark.parametrize("sandbox", RUNNERS)
+def test_a_wrong_signature_gets_a_clear_message(tmp_path: Path, sandbox: bool) -> None:
+    (result,) = check_file(write(tmp_path / "s.py", "def gd_step(w, grad):\n    return w\n"), seed=0, sandbox=sandbox)
     assert result.problem == "wrong signature: gd_step(w, grad) cannot be called as gd_step(w, grad, lr)"
     assert result.score == 0
 
 
-def test_printing_megabytes_costs_only_time(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", RUNNERS)
+def test_printing_megabytes_costs_only_time(tmp_path: Path, sandbox: bool) -> None:
     code = "import sys, os\n\ndef gd_step(w, grad, lr):\n    print('x' * 3_000_000)\n    os.write(2, b'y' * 100_000)\n    return w - lr * grad\n"
-    (result,) = check_file(write(tmp_path / "p.py", code), seed=0)
+    (result,) = check_file(write(tmp_path / "p.py", code), seed=0, sandbox=sandbox)
     assert result.ok
 
 
-def test_code_that_fails_to_load_or_exits_is_reported(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", RUNNERS)
+def test_code_that_fails_to_load_or_exits_is_reported(tmp_path: Path, sandbox: bool) -> None:
     (r,) = check_file(
-        write(tmp_path / "a.py", "import nosuchmodule\n\ndef gd_step(w, grad, lr):\n    return w\n"), seed=0
+        write(tmp_path / "a.py", "import nosuchmodule\n\ndef gd_step(w, grad, lr):\n    return w\n"),
+        seed=0,
+        sandbox=sandbox,
     )
     assert r.problem.startswith("loading the code raised: ModuleNotFoundError") and "line 1" in r.problem
-    (r,) = check_file(write(tmp_path / "b.py", "import os\n\ndef gd_step(w, grad, lr):\n    os._exit(3)\n"), seed=0)
+    (r,) = check_file(
+        write(tmp_path / "b.py", "import os\n\ndef gd_step(w, grad, lr):\n    os._exit(3)\n"), seed=0, sandbox=sandbox
+    )
     assert r.cases[0].status == "raised" and "exit code 3" in r.cases[0].message
-    (r,) = check_file(write(tmp_path / "gd_step.py", "def gd_step(w, grad, lr)\n    return w\n"), seed=0)
+    (r,) = check_file(
+        write(tmp_path / "gd_step.py", "def gd_step(w, grad, lr)\n    return w\n"), seed=0, sandbox=sandbox
+    )
     assert r.problem.startswith("does not parse:") and "line 1" in r.problem
 
 
-def test_a_notebook_cell_that_defines_the_function_is_checked_and_others_are_not_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", RUNNERS)
+def test_a_notebook_cell_that_defines_the_function_is_checked_and_others_are_not_run(
+    tmp_path: Path, sandbox: bool
+) -> None:
     cells = [
         {"cell_type": "markdown", "source": ["# Lab 1"]},
         {"cell_type": "code", "source": ["%matplotlib inline\n", "import torch\n"]},
@@ -209,13 +227,14 @@ def test_a_notebook_cell_that_defines_the_function_is_checked_and_others_are_not
     ]
     path = write(tmp_path / "lab.ipynb", json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5}))
     assert read_submission(path).defines == ("torch", "EPS", "helper", "lstm_step")
-    (result,) = check_file(path, seed=0, timeout=20)
+    (result,) = check_file(path, seed=0, timeout=20, sandbox=sandbox)
     assert result.ok
 
 
-def test_importing_descentlab_is_flagged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", RUNNERS)
+def test_importing_descentlab_is_flagged(tmp_path: Path, sandbox: bool) -> None:
     code = "from descentlab.exercises import exercise\n\ngd_step = exercise('gd_step').reference\n"
-    (result,) = check_file(write(tmp_path / "gd_step.py", code), seed=0)
+    (result,) = check_file(write(tmp_path / "gd_step.py", code), seed=0, sandbox=sandbox)
     assert result.ok and result.warnings and "imports descentlab" in result.warnings[0]
 
 
@@ -340,6 +359,7 @@ def make_class(root: Path) -> dict[tuple[str, str], tuple[str, str]]:
     return expected
 
 
+@pytest.mark.e2e  # under bubblewrap
 def test_grading_a_class_of_30_gives_the_expected_csv(tmp_path: Path) -> None:
     expected = make_class(tmp_path / "class")
     out = tmp_path / "grades" / "grades.csv"
@@ -367,6 +387,7 @@ def test_grading_a_class_of_30_gives_the_expected_csv(tmp_path: Path) -> None:
     assert "gd_step is also defined in student04/zz_draft.py; student04/lab.ipynb was graded" in page
 
 
+@pytest.mark.e2e  # under bubblewrap
 def test_the_same_submissions_and_seed_give_the_same_grades(tmp_path: Path) -> None:
     for i, name in enumerate(("gd_step", "dropout")):
         write(tmp_path / "c" / f"s{i}" / f"{name}.py", WRONG[name][0])

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from descentlab.exercises.sandbox import plain
+from descentlab.exercises.inside import plain
 
 LAB_BOOK = "runs/tour/report.html"  # where `descentlab tour` writes the lab book
 

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from descentlab.errors import UserError, shown
-from descentlab.exercises import EXERCISES, NAMES, exercise
+from descentlab.exercises import EXERCISES, NAMES, exercise, jail
 from descentlab.exercises.core import Expected, Result, expected, judge
-from descentlab.exercises.sandbox import run
-from descentlab.exercises.sources import SUFFIXES, Submission, read_submission
+from descentlab.exercises.sandbox import Outcome, run
+from descentlab.exercises.sources import MAX_BYTES, SUFFIXES, Submission, read_submission
 
 DEFAULT_TIMEOUT = 10.0  # seconds the code of one exercise of one submission may take, loading it included
 DEFAULT_MEMORY_MB = 2048  # beyond what the process needs to start
+NOT_SANDBOXED = "NOT SANDBOXED: the submission ran unconfined, with the teacher's files, network and processes in reach"
 IMPORTS_WARNING = (
     "it imports descentlab, whose functions are the references: the checker cannot tell this work from the library's"
 )
@@ -42,11 +43,33 @@ def new_seed() -> int:
     return secrets.randbelow(2**31)
 
 
+def _verdict(exp: Expected, outcome: Outcome, warnings: tuple[str, ...]) -> Result:
+    """The result of one exercise from what its process returned; whatever the outputs are, a result (a
+    value the comparison cannot take is a malformed result, never an error of the grader)."""
+    ex = exp.exercise
+    if outcome.problem:
+        return Result(ex.name, exp.seed, problem=outcome.problem, warnings=warnings, seconds=outcome.seconds)
+    try:
+        cases, mistake = judge(exp, outcome.outputs, outcome.errors)
+    except Exception as e:
+        problem = f"malformed result: {type(e).__name__} comparing its outputs"
+        return Result(ex.name, exp.seed, problem=problem, warnings=warnings, seconds=outcome.seconds)
+    return Result(ex.name, exp.seed, tuple(cases), mistake, warnings=warnings, seconds=outcome.seconds)
+
+
+def _unparsed(exp: Expected, sub: Submission, warnings: tuple[str, ...]) -> Result | None:
+    if sub.syntax_error and exp.exercise.name not in sub.defines:
+        return Result(exp.exercise.name, exp.seed, problem=f"does not parse: {sub.syntax_error}", warnings=warnings)
+    return None
+
+
 def _check(exp: Expected, sub: Submission, timeout: float, memory_mb: int) -> Result:
+    """One exercise of one submission in a process of its own, without a sandbox."""
     ex = exp.exercise
     warnings = (IMPORTS_WARNING,) if sub.imports_descentlab else ()
-    if sub.syntax_error and ex.name not in sub.defines:
-        return Result(ex.name, exp.seed, problem=f"does not parse: {sub.syntax_error}", warnings=warnings)
+    early = _unparsed(exp, sub, warnings)
+    if early is not None:
+        return early
     outcome = run(
         [(b.filename, b.source) for b in sub.blocks],
         ex.name,
@@ -56,10 +79,55 @@ def _check(exp: Expected, sub: Submission, timeout: float, memory_mb: int) -> Re
         timeout=timeout,
         memory_mb=memory_mb,
     )
-    if outcome.problem:
-        return Result(ex.name, exp.seed, problem=outcome.problem, warnings=warnings, seconds=outcome.seconds)
-    cases, mistake = judge(exp, outcome.outputs, outcome.errors)
-    return Result(ex.name, exp.seed, tuple(cases), mistake, warnings=warnings, seconds=outcome.seconds)
+    return _verdict(exp, outcome, warnings)
+
+
+def _check_sandboxed(
+    work: Sequence[tuple[Expected, Submission]], files: Sequence[tuple[str, bytes]], timeout: float, memory_mb: int,
+    allow_library: bool,
+) -> list[Result]:  # fmt: skip
+    """One student's exercises in one bubblewrap sandbox (:mod:`descentlab.exercises.jail`)."""
+    results: dict[int, Result] = {}
+    runnable = []
+    for i, (exp, sub) in enumerate(work):
+        warnings = (IMPORTS_WARNING,) if sub.imports_descentlab and allow_library else ()
+        early = _unparsed(exp, sub, warnings)
+        if early is not None:
+            results[i] = early
+        else:
+            runnable.append(i)
+    jobs = [
+        jail.Exercise(tuple((b.filename, b.source) for b in work[i][1].blocks), work[i][0].exercise.name,
+                      work[i][0].exercise.parameters, tuple(tuple(c.args) for c in work[i][0].cases))
+        for i in runnable
+    ]  # fmt: skip
+    outcomes = jail.run_sandboxed(jobs, files, timeout, memory_mb, allow_library) if jobs else []
+    for i, outcome in zip(runnable, outcomes, strict=True):
+        exp, sub = work[i]
+        warnings = (IMPORTS_WARNING,) if sub.imports_descentlab and allow_library else ()
+        results[i] = _verdict(exp, outcome, warnings)
+    return [results[i] for i in range(len(work))]
+
+
+def student_files(paths: Sequence[Path], base: Path) -> list[tuple[str, bytes]]:
+    """A student's own ``.py`` files, as (path relative to ``base``, contents), for the sandbox's working
+    folder: what ``import helper`` may find beside the submission."""
+    out = []
+    for p in paths:
+        if p.suffix == ".py" and p.is_file() and not p.is_symlink() and p.stat().st_size <= MAX_BYTES:
+            out.append((p.relative_to(base).as_posix(), p.read_bytes()))
+    return out
+
+
+def sandbox_choice(sandbox: bool) -> str:
+    """How the checks will run: "" under bubblewrap; else the sentence that says they are not sandboxed.
+    :class:`UserError` when a sandbox is asked for and none is available."""
+    if not sandbox:
+        return NOT_SANDBOXED
+    why = jail.unavailable()
+    if why:
+        raise UserError(f"cannot sandbox the submissions: {why}; or pass --no-sandbox to run them unconfined")
+    return ""
 
 
 def _valid_names(names: Sequence[str]) -> list[str]:
@@ -83,8 +151,10 @@ def check_file(
     timeout: float = DEFAULT_TIMEOUT,
     memory_mb: int = DEFAULT_MEMORY_MB,
     jobs: int = 0,
+    sandbox: bool | None = None,
 ) -> list[Result]:
-    """Check the exercises the file at ``path`` defines (or ``names``), each in its own process."""
+    """Check the exercises the file at ``path`` defines (or ``names``): under bubblewrap where it is available
+    (``sandbox=None``) or asked for (``True``), else each in a process of its own (``False``)."""
     names = _valid_names(names)
     sub = read_submission(path, tuple(names) or NAMES)
     chosen = names or exercises_in(sub)
@@ -97,6 +167,12 @@ def check_file(
         )
     seed = new_seed() if seed is None else seed
     exps = [expected(exercise(n), seed) for n in chosen]
+    if sandbox is None:
+        sandbox = not jail.unavailable()
+    if sandbox:
+        sandbox_choice(True)
+        own = student_files([sub.path], sub.path.parent)
+        return _check_sandboxed([(e, sub) for e in exps], own, timeout, memory_mb, allow_library=True)
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
         return list(pool.map(lambda e: _check(e, sub, timeout, memory_mb), exps))
 
@@ -110,33 +186,46 @@ class Grades:
     exercises: tuple[str, ...]
     students: tuple[str, ...]
     results: dict[tuple[str, str], Result]  # (student, exercise) -> result
+    sandboxed: bool = True  # the checks ran under bubblewrap
 
     def total(self, student: str) -> float:
         return sum(self.results[student, e].score for e in self.exercises)
 
 
-def submissions(folder: str | Path) -> dict[str, list[Path]]:
-    """Each student's files: ``FOLDER/STUDENT/**.py|.ipynb`` (two levels down at most) or ``FOLDER/STUDENT.py``."""
+def submissions(folder: str | Path) -> dict[str, list[Path] | str]:
+    """Each student's files: ``FOLDER/STUDENT/**.py|.ipynb`` (two levels down at most) or ``FOLDER/STUDENT.py``;
+    for a student whose folder or file is a link (or holds one), why it is not graded, never following it."""
     root = Path(folder)
     if not root.is_dir():
         raise UserError(f"{shown(root)}: no such folder" if not root.exists() else f"{shown(root)}: not a folder")
-    found: dict[str, list[Path]] = {}
+    found: dict[str, list[Path] | str] = {}
     for entry in sorted(root.iterdir()):
         if entry.name.startswith((".", "_")):
             continue
+        if entry.is_symlink():
+            if entry.suffix in SUFFIXES or entry.is_dir():
+                key = entry.stem if entry.suffix in SUFFIXES else entry.name
+                found[key] = f"not a regular file in the folder: {entry.name} is a link"
+            continue
         if entry.is_file() and entry.suffix in SUFFIXES:
-            found.setdefault(entry.stem, []).append(entry)
+            files = found.setdefault(entry.stem, [])
+            if isinstance(files, list):
+                files.append(entry)
         elif entry.is_dir():
-            files = sorted(
+            candidates = sorted(
                 p
                 for pattern in ("*", "*/*")
                 for p in entry.glob(pattern)
-                if p.suffix in SUFFIXES
-                and p.is_file()
-                and not any(part.startswith((".", "_")) for part in p.relative_to(entry).parts)
+                if p.suffix in SUFFIXES and not any(part.startswith((".", "_")) for part in p.relative_to(entry).parts)
             )
-            if files:
-                found.setdefault(entry.name, []).extend(files)
+            linked = [p for p in candidates if p.is_symlink() or p.parent.is_symlink()]
+            files = [p for p in candidates if p.is_file()]
+            if linked:
+                found[entry.name] = (
+                    f"not a regular file in the folder: {linked[0].relative_to(root).as_posix()} is a link"
+                )
+            elif files:
+                found[entry.name] = files
     if not found:
         raise UserError(
             f"{shown(root)} holds no submissions (a folder per student with .py or .ipynb files, "
@@ -153,22 +242,36 @@ def grade(
     memory_mb: int = DEFAULT_MEMORY_MB,
     jobs: int = 0,
     progress: Callable[[str, Result], None] | None = None,
+    sandbox: bool = True,
+    allow_library: bool = False,
 ) -> Grades:
     """Grade every student's submissions under ``folder`` on ``names`` (default: every exercise any student
-    submitted), each exercise of each student in its own process; ``progress`` hears of each result."""
+    submitted). With ``sandbox`` (the default; :class:`UserError` if bubblewrap is not available) each
+    student's exercises run in a bubblewrap sandbox of their own, where ``import descentlab`` fails unless
+    ``allow_library``; without, each exercise of each student in a process of its own. Whatever a submission
+    does, it is that student's result: an error while reading, running or judging it becomes its diagnosis.
+    ``progress`` hears of each result."""
     names = _valid_names(names)
+    sandbox_choice(sandbox)
     root = Path(folder)
     students = submissions(folder)
     subs: dict[str, list[Submission]] = {}
     unreadable: dict[tuple[str, str], str] = {}
+    refused: dict[str, str] = {}
     for student, files in students.items():
         subs[student] = []
+        if isinstance(files, str):
+            refused[student] = files
+            continue
         for f in files:
             try:
                 subs[student].append(read_submission(f, tuple(names) or NAMES))
             except UserError as e:
                 if f.stem in NAMES:
                     unreadable[student, f.stem] = f"unreadable: {e}"
+            except Exception as e:  # a file no reader foresaw: that student's, never the class's
+                if f.stem in NAMES:
+                    unreadable[student, f.stem] = f"unreadable: {type(e).__name__}"
     chosen = names or [
         n
         for n in NAMES
@@ -179,30 +282,44 @@ def grade(
     seed = new_seed() if seed is None else seed
     exps = {n: expected(exercise(n), seed) for n in chosen}
     results: dict[tuple[str, str], Result] = {}
-    work = []
+    work: dict[str, list[tuple[str, Submission, list[str]]]] = {}
     for student in students:
         for name in chosen:
             defining = [s for s in subs[student] if name in exercises_in(s)]
-            if defining:
+            if student in refused:
+                results[student, name] = Result(name, seed, problem=refused[student])
+            elif defining:
                 others = [str(s.path.relative_to(root)) for s in defining[1:]]
-                work.append((student, name, defining[0], others))
+                work.setdefault(student, []).append((name, defining[0], others))
             else:
                 why = unreadable.get((student, name), f"missing: no file defines {name}")
                 results[student, name] = Result(name, seed, problem=why)
 
-    def one(item: tuple[str, str, Submission, list[str]]) -> None:
-        student, name, sub, others = item
-        result = _check(exps[name], sub, timeout, memory_mb)
-        if others:
-            also = f"{name} is also defined in {', '.join(others)}; {sub.path.relative_to(root)} was graded"
-            result = dataclasses.replace(result, warnings=(*result.warnings, also))
-        results[student, name] = result
-        if progress is not None:
-            progress(student, result)
+    def one(student: str) -> None:
+        items = work[student]
+        try:
+            if sandbox:
+                base = root / student if (root / student).is_dir() else root
+                files = student_files([p for p in students[student] if isinstance(p, Path)], base)
+                got = _check_sandboxed([(exps[n], sub) for n, sub, _ in items], files, timeout, memory_mb,
+                                       allow_library)  # fmt: skip
+            else:
+                got = [_check(exps[n], sub, timeout, memory_mb) for n, sub, _ in items]
+        except Exception as e:  # whatever happened, it is this student's row
+            got = [Result(n, seed, problem=f"could not be graded: {type(e).__name__}") for n, _, _ in items]
+        for (name, sub, others), result in zip(items, got, strict=True):
+            if not sandbox:
+                result = dataclasses.replace(result, warnings=(*result.warnings, NOT_SANDBOXED))
+            if others:
+                also = f"{name} is also defined in {', '.join(others)}; {sub.path.relative_to(root)} was graded"
+                result = dataclasses.replace(result, warnings=(*result.warnings, also))
+            results[student, name] = result
+            if progress is not None:
+                progress(student, result)
 
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        list(pool.map(one, work))
-    return Grades(seed, tuple(chosen), tuple(students), results)
+        list(pool.map(one, list(work)))
+    return Grades(seed, tuple(chosen), tuple(students), results, sandboxed=sandbox)
 
 
 # ---- the grades, written ------------------------------------------------------------------------------------
@@ -223,6 +340,12 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return (read as a formula) gets a leading apostrophe (OWASP's advice on CSV injection)."""
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
 def grades_csv(grades: Grades) -> str:
     """One row per student: the total, then each exercise's score (the fraction of its cases passed) and
     diagnosis, and the seed of the cases."""
@@ -233,10 +356,10 @@ def grades_csv(grades: Grades) -> str:
         header += [name, f"{name} diagnosis"]
     writer.writerow([*header, "seed"])
     for student in grades.students:
-        row = [student, f"{grades.total(student):.2f}"]
+        row = [cell(student), f"{grades.total(student):.2f}"]
         for name in grades.exercises:
             r = grades.results[student, name]
-            row += [f"{r.score:.2f}", r.diagnosis]
+            row += [f"{r.score:.2f}", cell(r.diagnosis)]
         writer.writerow([*row, str(grades.seed)])
     return out.getvalue()
 
@@ -281,8 +404,11 @@ def grades_html(grades: Grades, command: str = "") -> str:
         "body{font-family:sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;margin:1em 0}"
         "td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top}.ok{background:#e6f4e6}"
         ".partial{background:#fff6da}.bad{background:#fbe3e3}small{color:#555}"
+        ".warning{background:#fbe3e3;border:2px solid #b00;padding:.6em}"
     )
     repeat = f"<p>Repeat these grades with: <code>{e(command)}</code></p>" if command else ""
+    if not grades.sandboxed:
+        repeat = f'<p class="warning"><b>{e(NOT_SANDBOXED)}</b> (graded with --no-sandbox).</p>' + repeat
     return (
         f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Exercise grades</title>"
         f"<style>{style}</style></head><body><h1>Exercise grades</h1>"

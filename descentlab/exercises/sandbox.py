@@ -31,136 +31,113 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-MEMORY_ERRORS = ("can't allocate memory", "not enough memory", "bad_alloc", "out of memory")
-MAX_RECORD = 256 * 2**20  # bytes of one case's output
+from descentlab.exercises import inside
 
-
-def plain(value: Any) -> Any:
-    """A returned value as tensors, numbers, tuples and strings only (what crosses the process boundary
-    safely, and what ``torch.load(weights_only=True)`` reads): numpy arrays and scalars become tensors and
-    numbers, lists tuples, anything else the string ``<TYPE>``."""
-    if isinstance(value, Tensor):
-        return value.detach().cpu().clone()
-    if isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, tuple | list):
-        return tuple(plain(v) for v in value)
-    if type(value).__module__ == "numpy":
-        if getattr(value, "shape", ()) != ():
-            try:
-                return torch.from_numpy(value.copy())
-            except TypeError:
-                return f"<numpy array of {value.dtype}>"
-        return value.item() if hasattr(value, "item") else f"<{type(value).__name__}>"
-    return f"<{type(value).__name__}>"
-
-
-# ---- the child -------------------------------------------------------------------------------------------
-
-
-def _send(conn: Any, record: dict[str, Any]) -> None:
-    buffer = io.BytesIO()
-    torch.save(record, buffer)
-    conn.send_bytes(buffer.getvalue())
-
-
-def _where(e: BaseException, files: set[str]) -> str:
-    """``(line 7)``: the last line of the submission's own code in the error's traceback."""
-    tb, line = e.__traceback__, None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename in files:
-            line = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
-        tb = tb.tb_next
-    return f" ({line[0]}, line {line[1]})" if line else ""
-
-
-def _error(e: BaseException, files: set[str]) -> tuple[str, str]:
-    text = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
-    if isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and any(m in str(e) for m in MEMORY_ERRORS)):
-        return "memory", f"exceeded the memory limit ({type(e).__name__}){_where(e, files)}"
-    return (
-        "raised",
-        f"{type(e).__name__}: {text}{_where(e, files)}" if text else f"{type(e).__name__}{_where(e, files)}",
-    )
-
-
-def _virtual_memory() -> int:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _limit(memory_mb: int, cpu_seconds: int) -> None:
-    import resource
-
-    used = _virtual_memory()
-    if used:
-        limit = used + memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 2**20, 64 * 2**20))
+MAX_RECORD = 256 * 2**20  # bytes of one record (a case's output)
+MAX_DEPTH = 4  # of nested tuples in an output
+MAX_ITEMS = 256  # in one tuple
+MAX_TEXT = 1000  # characters of a string in a record
+DTYPES = {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64, torch.complex128,
+          torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8, torch.bool}  # fmt: skip
+STATUSES = ("raised", "memory", "library")
 
 
 def child(out: Any, data: bytes, work: str) -> None:
-    """The sandbox's side: run the submission on every case, send what happened through ``out``."""
-    import builtins
-    import inspect
-
+    """The process's side: run the submission on every case (:func:`inside.run_exercise`), send what
+    happened through ``out``."""
     os.setsid()  # a session of its own: the parent kills it, and anything it starts, as a whole
     os.chdir(work)
     payload = torch.load(io.BytesIO(data), weights_only=True)
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 1)
-    os.dup2(quiet, 2)
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    inside.quiet()
     torch.set_num_threads(1)
     if payload["folder"]:
         sys.path.insert(0, payload["folder"])
-    _limit(payload["memory_mb"], payload["cpu_seconds"])
-    files = {filename for filename, _ in payload["blocks"]}
-    namespace: dict[str, Any] = {"__name__": "submission", "__builtins__": builtins}
-    name = payload["function"]
+    inside.limit(payload["memory_mb"], payload["cpu_seconds"])
+
+    def send(record: dict[str, Any]) -> None:
+        out.send_bytes(inside.frame(record)[inside.FRAME.size :])
+
+    inside.run_exercise(send, payload)
+
+
+# ---- what may come back ---------------------------------------------------------------------------------
+
+
+class Malformed(ValueError):
+    """A record from a sandbox that is not what the protocol allows."""
+
+
+def valid_output(value: Any, depth: int = 0) -> None:
+    """Raise :class:`Malformed` unless ``value`` is what :func:`inside.plain` makes of a return value: a dense
+    tensor of a numeric dtype, a bool, an int that fits 64 bits, a float, a short string, or a tuple of these
+    (at most ``MAX_ITEMS``, nested ``MAX_DEPTH`` deep)."""
+    if isinstance(value, Tensor):
+        if value.layout != torch.strided or value.dtype not in DTYPES or value.is_quantized:
+            raise Malformed(f"a tensor of layout {value.layout} and dtype {value.dtype}")
+        return
+    if isinstance(value, bool | float):
+        return
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise Malformed("an integer beyond 64 bits")
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise Malformed(f"a string of {len(value):,} characters")
+        return
+    if isinstance(value, tuple):
+        if depth >= MAX_DEPTH:
+            raise Malformed(f"tuples nested more than {MAX_DEPTH} deep")
+        if len(value) > MAX_ITEMS:
+            raise Malformed(f"a tuple of {len(value):,} items")
+        for v in value:
+            valid_output(v, depth + 1)
+        return
+    raise Malformed(f"a value of type {type(value).__name__}")
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise Malformed(f"{what} is not a string of at most {MAX_TEXT} characters")
+    return value
+
+
+def read_record(data: bytes, cases: int) -> dict[str, Any]:
+    """One frame's record, checked against the protocol (:mod:`inside`); :class:`Malformed` otherwise."""
     try:
-        for filename, source in payload["blocks"]:
-            namespace["__file__"] = filename
-            exec(compile(source, filename, "exec"), namespace)
-    except BaseException as e:
-        status, message = _error(e, files)
-        verb = "ran out of memory" if status == "memory" else "raised"
-        _send(out, {"kind": "problem", "message": f"loading the code {verb}: {message}"})
-        return
-    fn = namespace.get(name)
-    if not callable(fn):
-        _send(out, {"kind": "problem", "message": f"it defines no function {name}"})
-        return
-    cases = payload["cases"]
-    try:
-        sig = inspect.signature(fn)
-        if cases:
-            sig.bind(*cases[0])
-    except TypeError:
-        expected = f"{name}({', '.join(payload['parameters'])})"
-        _send(out, {"kind": "problem", "message": f"wrong signature: {name}{sig} cannot be called as {expected}"})
-        return
-    except ValueError:
-        pass  # a builtin without a signature: let the calls tell
-    _send(out, {"kind": "loaded"})
-    for i, args in enumerate(cases):
-        try:
-            result = fn(*args)
-            _send(out, {"kind": "case", "index": i, "output": plain(result)})
-        except BaseException as e:
-            status, message = _error(e, files)
-            _send(out, {"kind": "case", "index": i, "error": (status, message)})
-    _send(out, {"kind": "done"})
+        record = torch.load(io.BytesIO(data), weights_only=True)
+    except Exception as e:
+        raise Malformed(f"a record that does not load ({type(e).__name__})") from None
+    if not isinstance(record, dict) or not all(isinstance(k, str) for k in record):
+        raise Malformed("a record that is not a dict of names")
+    kind = record.get("kind")
+    allowed = {"start": {"exercise"}, "loaded": set(), "done": set(), "problem": {"message", "status"},
+               "case": {"index", "output", "error"}}  # fmt: skip
+    if kind not in allowed or not set(record) - {"kind"} <= allowed[kind]:
+        raise Malformed(f"a record of kind {str(kind)[:40]!r} with keys {sorted(record)[:8]}")
+    if kind == "start" and type(record.get("exercise")) is not int:
+        raise Malformed("a start record without an exercise number")
+    if kind == "problem":
+        _text(record.get("message"), "a problem's message")
+    if kind == "case":
+        index = record.get("index")
+        if type(index) is not int or not 0 <= index < cases:
+            raise Malformed(f"a case index out of range 0..{cases - 1}")
+        if ("output" in record) == ("error" in record):
+            raise Malformed("a case with both or neither of an output and an error")
+        if "error" in record:
+            err = record["error"]
+            if not isinstance(err, tuple) or len(err) != 2 or err[0] not in STATUSES:
+                raise Malformed("a case error that is not (status, message)")
+            _text(err[1], "a case error's message")
+        else:
+            valid_output(record["output"])
+    return record
 
 
 # ---- the parent -----------------------------------------------------------------------------------------
@@ -222,13 +199,14 @@ def run(
                     continue
                 try:
                     data = receive.recv_bytes(MAX_RECORD)
-                    records.append(torch.load(io.BytesIO(data), weights_only=True))
+                    records.append(read_record(data, len(cases)))
                 except EOFError:  # it ended
                     break
                 except OSError:  # an output over MAX_RECORD
                     records.append({"kind": "problem", "message": f"an output over {MAX_RECORD // 2**20} MiB"})
                     break
-                except Exception:  # a record garbled by the submission
+                except Malformed as e:  # a record garbled by the submission
+                    records.append({"kind": "problem", "message": f"malformed result: {e}"})
                     break
                 if records[-1].get("kind") in ("done", "problem"):
                     break

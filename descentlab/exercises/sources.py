@@ -1,8 +1,11 @@
 """A submission's code: a ``.py`` file, or the cells of a Jupyter notebook that define the exercises.
 
-A notebook is not run as a whole (its other cells may train for an hour): :func:`read_submission` keeps the
-code cells that define an exercise's function and the cells made only of imports, definitions and constants
-(the helpers a function may need), in their order, without IPython's ``%magic`` and ``!shell`` lines. Everything here reads the code; nothing runs it (that happens in
+A notebook is not run as a whole (its other cells may train for an hour): :func:`read_submission` keeps, of
+every code cell, only the statements that define (imports, functions whose decorators, defaults and
+annotations compute nothing, classes made only of such functions and constants, constants), in their order
+and on their lines, without IPython's ``%magic`` and ``!shell`` lines: a training loop, a call, a class body
+that computes, a default argument that calls, or the other statements of the cell that defines the function
+never run. Everything here reads the code; nothing runs it (that happens in
 :mod:`descentlab.exercises.sandbox`, in another process).
 """
 
@@ -77,20 +80,50 @@ def _quiet(value: ast.expr | None) -> bool:
     return isinstance(value, ast.Constant | ast.Name | ast.Attribute)
 
 
-def _definitions_only(tree: ast.Module) -> bool:
-    """A cell that only imports, defines functions or classes, or assigns constants: safe to run, and
-    perhaps needed by the exercise's function (a helper, ``EPS = 1e-8``). A cell with a call or a loop at
-    its top level (training, plotting) is not run."""
-    allowed = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+def _quiet_signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A function whose definition computes nothing: no decorator, and defaults and annotations that are
+    literals or names (``def f(w, lr=0.1, dtype=torch.float32)``), since those run when it is defined."""
+    a = node.args
+    exprs = [*a.defaults, *[d for d in a.kw_defaults if d is not None], node.returns]
+    exprs += [x.annotation for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if x is not None]
+    return not node.decorator_list and all(e is None or _quiet(e) for e in exprs)
+
+
+def _safe(node: ast.stmt) -> bool:
+    """A statement that only defines: an import, a function (:func:`_quiet_signature`), a class whose body is
+    such functions and constants, a constant, a docstring. Running it computes nothing else."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return True
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return _quiet_signature(node)
+    if isinstance(node, ast.ClassDef):
+        plain_class = not node.decorator_list and not node.keywords and all(_quiet(b) for b in node.bases)
+        return plain_class and all((_safe(n) and not isinstance(n, ast.Import | ast.ImportFrom)) or isinstance(n, ast.Pass)
+                                   for n in node.body)  # fmt: skip
+    if isinstance(node, ast.Assign):
+        return _quiet(node.value) and all(isinstance(t, ast.Name) for t in node.targets)
+    if isinstance(node, ast.AnnAssign):
+        return (
+            isinstance(node.target, ast.Name) and _quiet(node.annotation) and (node.value is None or _quiet(node.value))
+        )
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+
+
+def _only_safe(block: Block, tree: ast.Module) -> tuple[Block, ast.Module]:
+    """The cell with every statement that is not :func:`_safe` blanked out (a training loop, a call, a plot;
+    the other statements of the cell that defines the function), its lines where they were."""
+    lines = block.source.splitlines()
+    dropped = set()
     for node in tree.body:
-        if isinstance(node, allowed):
-            continue
-        if isinstance(node, ast.Assign | ast.AnnAssign) and _quiet(node.value):
-            continue
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue
-        return False
-    return bool(tree.body)
+        if not _safe(node):
+            dropped.update(range(node.lineno - 1, (node.end_lineno or node.lineno)))
+    if not dropped:
+        return block, tree
+    kept = "\n".join("" if i in dropped else line for i, line in enumerate(lines)) + "\n"
+    try:
+        return Block(block.filename, kept), ast.parse(kept, block.filename)
+    except SyntaxError:  # a statement that shared a line with a dropped one: keep nothing of the cell
+        return Block(block.filename, "\n"), ast.parse("")
 
 
 def _cells(path: Path, text: str) -> list[Block]:
@@ -99,23 +132,26 @@ def _cells(path: Path, text: str) -> list[Block]:
         cells = notebook["cells"]
         if not isinstance(cells, list):
             raise TypeError
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, RecursionError) as e:  # JSONDecodeError is a ValueError
         raise UserError(f"{shown(path)}: not a Jupyter notebook (no list of cells: {type(e).__name__})") from None
     blocks = []
     for i, cell in enumerate(cells, 1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)
+        elif not isinstance(source, str):
+            raise UserError(f"{shown(path)}: cell {i}'s source is not text (a string or a list of strings)")
         lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
         blocks.append(Block(f"{path.name}, cell {i}", "\n".join(lines) + "\n"))
     return blocks
 
 
 def read_submission(path: str | Path, wanted: tuple[str, ...] = ()) -> Submission:
-    """The code of the ``.py`` file or notebook at ``path``. From a notebook, the cells that define one of
-    ``wanted`` (or any function, when ``wanted`` is empty) and the cells of imports, definitions and
-    constants only."""
+    """The code of the ``.py`` file or notebook at ``path``; from a notebook, the statements of its code cells
+    that only define (see the module's docstring). ``wanted``: the exercises looked for, which decides
+    whether a notebook cell that does not parse is reported."""
     path = Path(path)
     if path.suffix not in SUFFIXES:
         raise UserError(f"{shown(path)}: a submission is a .py file or a Jupyter notebook (.ipynb)")
@@ -136,19 +172,17 @@ def read_submission(path: str | Path, wanted: tuple[str, ...] = ()) -> Submissio
     for block in blocks:
         try:
             tree = ast.parse(block.source, block.filename)
-        except SyntaxError as e:
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:  # ValueError: a null byte
             if path.suffix == ".py" or any(f"def {n}(" in block.source for n in wanted) or not wanted:
-                syntax_error = syntax_error or f"{block.filename}, line {e.lineno}: {e.msg}"
+                line = getattr(e, "lineno", None)
+                why = getattr(e, "msg", None) or type(e).__name__
+                syntax_error = syntax_error or f"{block.filename}, line {line}: {why}"
                 kept.append(block)
             continue
+        if path.suffix != ".py":  # a notebook runs only what defines
+            block, tree = _only_safe(block, tree)
         names = _top_level_names(tree)
-        functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
-        keep = (
-            path.suffix == ".py"
-            or _definitions_only(tree)
-            or any(n in functions for n in wanted)
-            or (not wanted and functions)
-        )
+        keep = path.suffix == ".py" or bool(tree.body)
         if keep:
             kept.append(block)
             defines += names
