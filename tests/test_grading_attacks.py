@@ -386,3 +386,22 @@ def test_repository_root_is_not_in_the_sandbox() -> None:
     """The sandbox's command binds the system, Python and torch, never the folder the library's source lives in."""
     command = " ".join(jail.command())
     assert str(REPO / "descentlab") not in command.replace(str(REPO / "descentlab" / "exercises" / "inside.py"), "")
+
+
+@pytest.mark.skipif(bool(jail.unavailable()), reason=f"no sandbox here: {jail.unavailable()}")
+def test_a_sandbox_holds_a_bounded_number_of_processes() -> None:
+    """A submission that forks 300 sleeping children gets at most ``PROCESSES`` (a pids cgroup as root, RLIMIT_NPROC
+    otherwise); the rest fail to start, inside its own sandbox."""
+    code = ("import os, time, torch\n"
+            "def gd_step(w, grad, lr):\n    made = 0\n    for _ in range(300):\n        try:\n"
+            "            if os.fork() == 0:\n                time.sleep(30)\n                os._exit(0)\n"
+            "            made += 1\n        except OSError:\n            break\n"
+            "    return torch.tensor(float(made))\n")  # fmt: skip
+    start = time.monotonic()
+    (outcome,) = jail.run_sandboxed(
+        [jail.Exercise((("f.py", code),), "gd_step", ("w", "grad", "lr"), ((1.0, 1.0, 1.0),))]
+    )
+    assert not outcome.problem and outcome.errors == [None], outcome
+    assert 0 < float(outcome.outputs[0]) < jail.PROCESSES
+    assert time.monotonic() - start < 30  # the sleeping children went with the sandbox
+    assert survivors() == [] or all("sleep" not in s for s in survivors())

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -36,7 +38,7 @@ from descentlab.exercises.sandbox import MAX_RECORD, Malformed, Outcome, read_re
 STARTUP_SECONDS = 120.0  # for the sandbox's Python to import torch, on a busy machine
 WORK_MB = 64  # the sandbox's working folder and /tmp, each
 WORKDIR = "/submission"  # the working folder inside (not a path of the host, whose folders it would hide)
-PROCESSES = 64  # processes a submission may have (where the kernel enforces RLIMIT_NPROC: not for root)
+PROCESSES = 64  # processes and threads a sandbox may have (a pids cgroup where one can be made, else RLIMIT_NPROC)
 INSTALL = "install bubblewrap (Debian and Ubuntu: apt-get install bubblewrap; bash scripts/setup.sh does it)"
 
 
@@ -125,6 +127,52 @@ def unavailable() -> str:
     return ""
 
 
+# ---- a limit on processes ----------------------------------------------------------------------------------
+
+_COUNTER = itertools.count()
+
+
+def pids_cgroup() -> Path | None:
+    """A new cgroup whose ``pids.max`` is ``PROCESSES``, where this process may make one (root, with cgroup v2's
+    pids controller or v1's pids hierarchy); None elsewhere, where RLIMIT_NPROC limits processes instead (the
+    kernel does not apply it to root)."""
+    for base in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/pids")):
+        if not (base / "cgroup.procs").is_file() or not os.access(base, os.W_OK):
+            continue
+        group = base / f"descentlab-grade-{os.getpid()}-{next(_COUNTER)}"
+        try:
+            group.mkdir()
+            (group / "pids.max").write_text(str(PROCESSES))
+            return group
+        except OSError:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+    return None
+
+
+def _in_cgroup(group: Path | None, line: list[str]) -> list[str]:
+    """``line`` run as a member of ``group`` (a shell joins it, then becomes the command)."""
+    if group is None:
+        return line
+    return ["/bin/sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh", str(group / "cgroup.procs"), *line]
+
+
+def _remove(group: Path | None) -> None:
+    """Kill whatever is left in ``group``, then remove it."""
+    for _ in range(100):
+        if group is None or not group.exists():
+            return
+        with contextlib.suppress(OSError, ValueError):
+            for pid in (group / "cgroup.procs").read_text().split():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(pid), signal.SIGKILL)
+        try:
+            group.rmdir()
+            return
+        except OSError:  # its last processes are still being reaped
+            time.sleep(0.05)
+
+
 # ---- running one student's exercises -------------------------------------------------------------------
 
 
@@ -179,11 +227,15 @@ def _one_sandbox(
     torch.save(payload, buffer)
     read_end, write_end = os.pipe()
     outcomes: list[Outcome] = []
+    group = pids_cgroup()
     try:
         proc = subprocess.Popen(
-            [*command(allow_library), str(write_end)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, pass_fds=(write_end,),
+            _in_cgroup(group, [*command(allow_library), str(write_end)]), stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,),
         )  # fmt: skip
+    except BaseException:
+        _remove(group)
+        raise
     finally:
         os.close(write_end)
     frames = _Frames(read_end)
@@ -248,6 +300,7 @@ def _one_sandbox(
     finally:
         _kill(proc)
         os.close(read_end)
+        _remove(group)
     return outcomes, stopped
 
 
