@@ -24,6 +24,7 @@ its metrics and figures, so a trial can be listed, compared and reported like an
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -84,8 +85,23 @@ def open_storage(url: str) -> Any:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(url, heartbeat_interval=10, grace_period=30)
     except Exception as e:  # a bad URL, a missing driver, a server that does not answer
+        _raise_if_disk_full(e, url)
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise UserError(f"--storage {_safe_url(url)}: cannot open: {first}; {VALID_STORAGE}") from None
+
+
+DISK_FULL = ("database or disk is full", "no space left on device", "disk full")
+
+
+def _raise_if_disk_full(e: BaseException, url: str) -> None:
+    """A storage error that is the disk's (full, or failing a write: SQLite's "disk I/O error", which is what a
+    file-size limit gives it) is a system error (exit 1), not a bad ``--storage`` (exit 2)."""
+    text = str(e).lower()
+    where = make_url(url).database if url.startswith("sqlite") else _safe_url(url)
+    if (isinstance(e, OSError) and e.errno == errno.ENOSPC) or any(m in text for m in DISK_FULL):
+        raise OSError(errno.ENOSPC, "No space left on device (the study's storage)", where) from None
+    if "disk i/o error" in text:
+        raise OSError(errno.EIO, "disk I/O error writing the study's storage (is the disk full?)", where) from None
 
 
 def _check_folder_for(path: Path, what: str) -> None:
@@ -187,7 +203,7 @@ def search(
             raise optuna.TrialPruned() from None
         except Interrupted as e:
             study.enqueue_trial(trial.params)  # the next worker tries these settings first
-            raise Interrupted(e.checkpoint, resume_command) from None
+            raise Interrupted(e.checkpoint, resume_command, e.signum) from None
         trial.set_user_attr("run", str(path))
         return space.value(cfg, load_run(path).final())
 
@@ -203,11 +219,15 @@ def search(
     done = len(study.get_trials(deepcopy=False, states=finished))
     if done < trials:
         log(f"study {name!r} in {_safe_url(url)}: {done} of {trials} trials finished; running the rest")
-        study.optimize(
-            objective,
-            n_trials=trials - done,
-            callbacks=[optuna.study.MaxTrialsCallback(trials, states=finished), announce],
-        )
+        try:
+            study.optimize(
+                objective,
+                n_trials=trials - done,
+                callbacks=[optuna.study.MaxTrialsCallback(trials, states=finished), announce],
+            )
+        except Exception as e:
+            _raise_if_disk_full(e, url)
+            raise
     else:
         log(f"study {name!r} already holds {done} finished trials (asked for {trials})")
     return _write_result(study, name, folder, cfg, space, url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -296,3 +297,42 @@ def test_bad_search_seeds_and_outputs_are_one_line(tmp_path: Path, args: list[st
     args = [a.format(file=tmp_path / "file") for a in args]
     result = cli("hpo", "optim-race", "--trials", "2", *BOWL, *args)
     assert_one_line_error(result, fragment.format(file=tmp_path / "file"))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_stop_signal_ends_a_search_with_its_own_exit_code(tmp_path: Path, signum: int, code: int) -> None:
+    """As every other command: 128 + the signal's number (the interrupted trial's checkpoint kept, its
+    settings queued first)."""
+    args = ["hpo", "optim-train", "--trials", "3", *TINY, "--epochs", "2", "--batch-size", "10", "--no-prune"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "descentlab.cli", *args, "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if any(p.stat().st_size > 500 for p in tmp_path.glob("hpo/*/optim-train/trial-0__*/metrics.jsonl")):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "resume with: descentlab hpo optim-train" in err
+
+
+@pytest.mark.e2e
+def test_a_full_disk_under_the_study_is_a_system_error_on_one_line(tmp_path: Path) -> None:
+    def small_disk() -> None:  # writes past 40 kB fail with EFBIG, as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+    args = ["hpo", "optim-train", "--trials", "2", *TINY, "--epochs", "1", "--out", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, "-m", "descentlab.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            preexec_fn=small_disk)  # fmt: skip
+    _, err = proc.communicate(timeout=300)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1, err
+    assert ("No space left on device" in lines[0] or "disk I/O error" in lines[0]) and "optuna.db" in lines[0]
+    assert "Traceback" not in err
