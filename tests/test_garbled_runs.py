@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -54,6 +55,14 @@ def _folder(name: str) -> Callable[[Path], None]:
     return garble
 
 
+def _fifo(name: str) -> Callable[[Path], None]:
+    def garble(run: Path) -> None:  # a read of it would wait for a writer forever
+        (run / name).unlink()
+        os.mkfifo(run / name)
+
+    return garble
+
+
 # What a user, a full disk or another program can leave in a run folder; each is found by name.
 GARBLED: dict[str, Callable[[Path], None]] = {
     "summary is a list": _write("summary.json", "[]"),
@@ -79,6 +88,12 @@ GARBLED: dict[str, Callable[[Path], None]] = {
     "config without experiment": _edit_json("config.json", lambda d: d.pop("experiment")),
     "config settings not an object": _edit_json("config.json", lambda d: d.update(config=5)),
     "config a folder": _folder("config.json"),
+    "metrics nested 100,000 deep": _write(
+        "metrics.jsonl", '{"step": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}\n" + '{"step": 2, "x": 1}\n'
+    ),
+    "summary nested 100,000 deep": _write("summary.json", '{"metrics": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    "metrics a FIFO": _fifo("metrics.jsonl"),
+    "summary a FIFO": _fifo("summary.json"),
 }
 
 
@@ -133,8 +148,8 @@ def test_runs_compare_names_the_damaged_run(garbled: tuple[Path, Path, Path]) ->
     )
 
 
-@pytest.mark.parametrize("garbled", ["summary is a list", "metric null", "metrics not UTF-8", "config a folder"],
-                         indirect=True)  # fmt: skip
+@pytest.mark.parametrize("garbled", ["summary is a list", "metric null", "metrics not UTF-8", "config a folder",
+                                     "metrics nested 100,000 deep", "metrics a FIFO"], indirect=True)  # fmt: skip
 def test_report_skips_the_damaged_run(garbled: tuple[Path, Path, Path], tmp_path: Path) -> None:
     root, bad, _ = garbled
     out = tmp_path / "report.html"

@@ -56,13 +56,22 @@ def _json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode()
 
 
+def _regular(path: Path) -> None:
+    """A FIFO, a socket or a device in a run folder would block or never end a read: refused first."""
+    if path.exists() and not path.is_file():
+        raise UserError(f"{path}: not a regular file")
+
+
 def read_json(path: Path) -> Any:
+    _regular(path)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"{path}: missing; is {path.parent} a descentlab run folder?") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise UserError(f"{path}: JSON nested too deeply to be a run's file") from None
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -70,6 +79,7 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     if not path.exists():
         return records
+    _regular(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as e:
@@ -79,6 +89,8 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             records.append(json.loads(line))
+        except RecursionError:
+            raise UserError(f"{path}: line {i + 1} is nested too deeply to be a record") from None
         except json.JSONDecodeError:
             if i == len(lines) - 1:
                 break
