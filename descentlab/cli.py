@@ -16,6 +16,7 @@ import dataclasses
 import errno
 import functools
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -123,12 +124,34 @@ def _worded(e: UserError, cmd: Command, args: argparse.Namespace) -> str:
     return str(e)
 
 
+def _os_error_line(e: OSError) -> str:
+    name = str(e.filename) if e.filename else ""
+    where = f"{name if len(name) <= 120 else name[:100] + f'... ({len(name)} characters)'}: " if name else ""
+    return f"descentlab: error: {printable(where + (e.strerror or first_line(e)))}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser("exercise" if argv[:1] == ["exercise"] else "").parse_args(argv)
     cmd: Command = args.declaration
+    # A system error in another thread (TensorBoard's event writer on a full disk) is the command's error,
+    # said on one line like the main thread's, not a thread's traceback.
+    thread_errors: list[OSError] = []
+    default_hook = threading.excepthook
+
+    def thread_error(hook: threading.ExceptHookArgs) -> None:
+        if isinstance(hook.exc_value, OSError):
+            thread_errors.append(hook.exc_value)
+        else:
+            default_hook(hook)
+
+    threading.excepthook = thread_error
     try:
-        return cmd.run(_call(cmd, args, argv))
+        code = cmd.run(_call(cmd, args, argv))
+        if thread_errors and code == 0:
+            print(_os_error_line(thread_errors[0]), file=sys.stderr)
+            return EXIT_SYSTEM
+        return code
     except UserError as e:
         print(f"descentlab: error: {printable(_worded(e, cmd, args))}", file=sys.stderr)
         return EXIT_USAGE
@@ -140,10 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except OSError as e:
-        name = str(e.filename) if e.filename else ""
-        where = f"{name if len(name) <= 120 else name[:100] + f'... ({len(name)} characters)'}: " if name else ""
-        print(f"descentlab: error: {printable(where + (e.strerror or first_line(e)))}", file=sys.stderr)
+        print(_os_error_line(e), file=sys.stderr)
         return EXIT_USAGE if isinstance(e, PATH_ERRORS) or e.errno in PATH_ERRNOS else EXIT_SYSTEM
+    finally:
+        threading.excepthook = default_hook
 
 
 if __name__ == "__main__":
