@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import errno
 import functools
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from descentlab.command import Call, Command, Group
 from descentlab.config import read_config_file
 from descentlab.errors import Interrupted, ParameterError, UserError, first_line, printable
 from descentlab.flags import add_arguments, flag, given_flags, options, resolve
+from descentlab.runs import distributed
 
 EXIT_SYSTEM = 1
 EXIT_USAGE = 2
@@ -156,8 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"descentlab: error: {printable(_worded(e, cmd, args))}", file=sys.stderr)
         return EXIT_USAGE
     except Interrupted as e:
-        print(f"\ninterrupted: checkpoint written to {e.checkpoint}", file=sys.stderr)
-        print(f"resume with: {e.resume_command}", file=sys.stderr)
+        if distributed.from_environment().main:  # once for a torchrun group, not once a rank
+            print(f"\ninterrupted: checkpoint written to {e.checkpoint}", file=sys.stderr)
+            print(f"resume with: {e.resume_command}", file=sys.stderr)
         return 128 + e.signum  # 130 for Ctrl-C, 143 for SIGTERM, as a shell reports a process killed by it
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
@@ -165,6 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as e:
         print(_os_error_line(e), file=sys.stderr)
         return EXIT_USAGE if isinstance(e, PATH_ERRORS) or e.errno in PATH_ERRNOS else EXIT_SYSTEM
+    except RuntimeError as e:
+        if not distributed.peer_lost(e):
+            raise
+        if not os.environ.get("DESCENTLAB_TORCHRUN"):  # python -m descentlab.torchrun says it itself
+            print(f"descentlab: error: {printable(distributed.lost_message(e))}", file=sys.stderr)
+        return EXIT_SYSTEM
     finally:
         threading.excepthook = default_hook
 

@@ -31,9 +31,11 @@ SMALL = ["optim", "train", "--train-size", "640", "--val-size", "200", "--hidden
 LONGER = [*SMALL[:3], "6400", *SMALL[4:]]
 
 
-def torchrun(*args: str, nproc: int = 2, restarts: int = 0) -> subprocess.Popen[str]:
+def torchrun(*args: str, nproc: int = 2, restarts: int = 0, launcher: str = "torch.distributed.run"
+             ) -> subprocess.Popen[str]:  # fmt: skip
+    """``torchrun`` (or ``python -m descentlab.torchrun``) on ``nproc`` processes of ``descentlab ARGS``."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+    command = [sys.executable, "-m", launcher, "--standalone", f"--nproc-per-node={nproc}",
                f"--max-restarts={restarts}", "-m", "descentlab", *args]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -228,3 +230,37 @@ def test_sigterm_checkpoints_every_rank_and_the_group_resumes(tmp_path: Path) ->
     assert '"interrupted"' in summary and (folder / "checkpoint.pt").exists()
     finished(torchrun("optim", "train", "--resume", str(folder)))
     assert_same_metrics(the_run(tmp_path / "unbroken"), folder)
+
+
+def test_a_killed_rank_is_one_line_naming_it(tmp_path: Path) -> None:
+    """``python -m descentlab.torchrun``: a worker killed (SIGKILL) mid-run ends the group with one line that
+    names it, exit 1; under plain torchrun, rank 0 says the same in one line instead of gloo's traceback."""
+    proc = torchrun(*LONGER, "--out", str(tmp_path / "ours"), launcher="descentlab.torchrun")
+    wait_for_records(tmp_path / "ours", 8, proc)
+    os.kill(workers(proc)[1], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1, err
+    assert lines[0].startswith("descentlab: error: the group failed: rank 1 (exit code -9, SIGKILL) first"), err
+
+
+@pytest.mark.slow  # 15 s; the test above covers the default suite with descentlab's launcher
+def test_under_plain_torchrun_rank_0_names_the_lost_rank_in_one_line(tmp_path: Path) -> None:
+    proc = torchrun(*LONGER, "--out", str(tmp_path / "plain"))
+    wait_for_records(tmp_path / "plain", 8, proc)
+    os.kill(workers(proc)[1], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "descentlab: error: rank 0: rank 1 of the group is gone (" in err and "Connection reset by peer" in err
+    assert "[rank0]: Traceback" not in err  # torch's launcher still prints its own ChildFailedError page
+
+
+def test_sigterm_to_the_launcher_checkpoints_every_rank_and_exits_143(tmp_path: Path) -> None:
+    proc = torchrun(*LONGER, "--checkpoint-every", "1000", "--out", str(tmp_path / "stopped"),
+                    launcher="descentlab.torchrun")  # fmt: skip
+    folder = wait_for_records(tmp_path / "stopped", 4, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and err.count("interrupted: checkpoint written to") == 1, err  # said once
+    assert '"interrupted"' in (folder / "summary.json").read_text() and (folder / "checkpoint.pt").exists()

@@ -210,3 +210,59 @@ def restart_record(out: str | Path, experiment: str) -> Path | None:
 def restarted() -> bool:
     """Whether torchrun restarted this group after a worker failed (``TORCHELASTIC_RESTART_COUNT`` > 0)."""
     return _int_env("TORCHELASTIC_RESTART_COUNT", 0) > 0
+
+
+PEER_LOST = ("connection reset by peer", "connection closed by peer", "broken pipe", "socket closed",
+             "connection refused", "timed out")  # fmt: skip
+
+
+def peer_lost(e: BaseException) -> bool:
+    """Whether ``e`` is a collective failing because another rank of the group is gone (gloo's "Connection
+    reset by peer"), in a process that torchrun started."""
+    if _int_env("WORLD_SIZE", 1) < 2 or not isinstance(e, RuntimeError):
+        return False
+    text = str(e).lower()
+    return ("gloo" in text or "nccl" in text or isinstance(e, dist.DistError)) and any(m in text for m in PEER_LOST)
+
+
+def _rank_of(pid: str) -> int | None:
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    value = next((v.split(b"=", 1)[1] for v in env if v.startswith(b"RANK=")), None)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def lost_ranks() -> list[int] | None:
+    """The ranks of this machine whose processes are gone: torchrun's other workers here, found among the
+    children of this process's parent (the agent). None where that cannot be read (not Linux, another
+    machine's ranks)."""
+    rank, local_rank, local_size = _int_env("RANK", 0), _int_env("LOCAL_RANK", 0), _int_env("LOCAL_WORLD_SIZE", 1)
+    parent = Path(f"/proc/{os.getppid()}/task")
+    if not parent.is_dir():
+        return None
+    alive = set()
+    for task in parent.iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            return None
+        alive.update(r for r in map(_rank_of, children) if r is not None)
+    first = rank - local_rank
+    return [r for r in range(first, first + local_size) if r not in alive]
+
+
+def lost_message(e: BaseException) -> str:
+    """One line: which rank this process lost, and what torchrun does next."""
+    lost = lost_ranks()
+    who = (
+        f"rank {', '.join(map(str, lost))} of the group is gone" if lost
+        else "a rank of the group on another machine is gone"
+    )  # fmt: skip
+    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    cause = first.split("] ", 1)[-1].split(". ", 1)[0][
+        :160
+    ]  # gloo's "Read error [HOST]:PORT: Connection reset by peer"
+    return (f"rank {_int_env('RANK', 0)}: {who} ({cause}); torchrun restarts the group where --max-restarts allows, "
+            "and the run resumes from its last checkpoint")  # fmt: skip
