@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+import descentlab
 from descentlab.exercises import inside
 from descentlab.exercises.sandbox import MAX_RECORD, Malformed, Outcome, read_record
 
@@ -73,8 +74,6 @@ def _system_binds() -> list[str]:
 
 def _python_binds(allow_library: bool) -> list[str]:
     """Python and its packages read-only; the library hidden unless ``allow_library``."""
-    import descentlab
-
     roots: list[Path] = []
     for p in (Path(sys.base_prefix), Path(sys.prefix), Path(torch.__file__).resolve().parents[1]):
         p = p.resolve()

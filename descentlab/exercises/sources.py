@@ -113,7 +113,7 @@ def _only_safe(block: Block, tree: ast.Module) -> tuple[Block, ast.Module]:
     """The cell with every statement that is not :func:`_safe` blanked out (a training loop, a call, a plot;
     the other statements of the cell that defines the function), its lines where they were."""
     lines = block.source.splitlines()
-    dropped = set()
+    dropped: set[int] = set()
     for node in tree.body:
         if not _safe(node):
             dropped.update(range(node.lineno - 1, (node.end_lineno or node.lineno)))

@@ -242,7 +242,7 @@ def lost_ranks() -> list[int] | None:
     parent = Path(f"/proc/{os.getppid()}/task")
     if not parent.is_dir():
         return None
-    alive = set()
+    alive: set[int] = set()
     for task in parent.iterdir():
         try:
             children = (task / "children").read_text().split()
