@@ -125,22 +125,30 @@ def test_bad_search_settings_give_one_line_errors(tmp_path: Path, args: list[str
     assert "secret" not in result.stderr
 
 
-@pytest.mark.slow  # 29 s
-@pytest.mark.e2e
-def test_ctrl_c_fails_the_trial_and_the_next_run_retries_its_settings_first(tmp_path: Path) -> None:
-    args = ["hpo", "optim-train", "--trials", "3", *TINY, "--epochs", "2", "--batch-size", "10", "--no-prune"]
+def _signal_mid_trial(args: list[str], out: Path, trial: int, logged: int, signum: int
+                      ) -> tuple[subprocess.Popen[str], str]:  # fmt: skip
+    """``descentlab ARGS --out OUT`` in a process, sent ``signum`` once trial ``trial`` has logged ``logged``
+    bytes of metrics; the process, ended, and its stderr."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "descentlab.cli", *args, "--out", str(tmp_path)],
+        [sys.executable, "-m", "descentlab.cli", *args, "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        if any(p.stat().st_size > 2000 for p in tmp_path.glob("hpo/*/optim-train/trial-1__*/metrics.jsonl")):
+        if any(p.stat().st_size > logged for p in out.glob(f"hpo/*/optim-train/trial-{trial}__*/metrics.jsonl")):
             break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
+    return proc, err
+
+
+@pytest.mark.slow  # 29 s
+@pytest.mark.e2e
+def test_ctrl_c_fails_the_trial_and_the_next_run_retries_its_settings_first(tmp_path: Path) -> None:
+    args = ["hpo", "optim-train", "--trials", "3", *TINY, "--epochs", "2", "--batch-size", "10", "--no-prune"]
+    proc, err = _signal_mid_trial(args, tmp_path, trial=1, logged=2000, signum=signal.SIGINT)
     assert proc.returncode == 130, err
     assert "resume with: descentlab hpo optim-train --trials 3" in err and "Traceback" not in err
 
@@ -305,18 +313,7 @@ def test_a_stop_signal_ends_a_search_with_its_own_exit_code(tmp_path: Path, sign
     """As every other command: 128 + the signal's number (the interrupted trial's checkpoint kept, its
     settings queued first)."""
     args = ["hpo", "optim-train", "--trials", "3", *TINY, "--epochs", "2", "--batch-size", "10", "--no-prune"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "descentlab.cli", *args, "--out", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if any(p.stat().st_size > 500 for p in tmp_path.glob("hpo/*/optim-train/trial-0__*/metrics.jsonl")):
-            break
-        time.sleep(0.05)
-    proc.send_signal(signum)
-    _, err = proc.communicate(timeout=120)
+    proc, err = _signal_mid_trial(args, tmp_path, trial=0, logged=500, signum=signum)
     assert proc.returncode == code, err
     assert "Traceback" not in err and "resume with: descentlab hpo optim-train" in err
 
