@@ -405,3 +405,12 @@ def test_a_sandbox_holds_a_bounded_number_of_processes() -> None:
     assert 0 < float(outcome.outputs[0]) < jail.PROCESSES
     assert time.monotonic() - start < 30  # the sleeping children went with the sandbox
     assert survivors() == [] or all("sleep" not in s for s in survivors())
+
+
+@pytest.mark.skipif(bool(jail.unavailable()), reason=f"no sandbox here: {jail.unavailable()}")
+def test_a_python_that_lives_under_tmp_runs_in_the_sandbox() -> None:
+    """The sandbox's /tmp is an empty tmpfs: a clone (and its .venv) under /tmp must still be bound after it."""
+    line = jail.command()
+    tmpfs = line.index("/tmp", line.index("--tmpfs") - 1)
+    binds = [i for i, a in enumerate(line) if a == "--ro-bind"]
+    assert line[tmpfs - 1] == "--tmpfs" and all(i > tmpfs for i in binds)

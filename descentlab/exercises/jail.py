@@ -98,10 +98,10 @@ def command(allow_library: bool = False) -> list[str]:
     size = str(WORK_MB * 2**20)
     return [
         exe, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        # the empty folders first: Python and the library, bound after them, may live under /tmp
+        "--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", WORKDIR,
         *_system_binds(), *_python_binds(allow_library),
-        "--ro-bind", str(Path(inside.__file__).resolve()), "/sandbox/inside.py",
-        "--proc", "/proc", "--dev", "/dev",
-        "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", WORKDIR, "--chdir", WORKDIR,
+        "--ro-bind", str(Path(inside.__file__).resolve()), "/sandbox/inside.py", "--chdir", WORKDIR,
         "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", WORKDIR, "--setenv", "LANG", "C.UTF-8",
         "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "MKL_NUM_THREADS", "1",
         "--", sys.executable, "-I", "-B", "/sandbox/inside.py",
