@@ -308,7 +308,10 @@ def test_bad_search_seeds_and_outputs_are_one_line(tmp_path: Path, args: list[st
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+@pytest.mark.parametrize(("signum", "code"), [
+    (signal.SIGTERM, 143),
+    pytest.param(signal.SIGHUP, 129, marks=pytest.mark.slow),  # the same path as SIGTERM's, another number
+])  # fmt: skip
 def test_a_stop_signal_ends_a_search_with_its_own_exit_code(tmp_path: Path, signum: int, code: int) -> None:
     """As every other command: 128 + the signal's number (the interrupted trial's checkpoint kept, its
     settings queued first)."""
