@@ -255,6 +255,7 @@ def test_under_plain_torchrun_rank_0_names_the_lost_rank_in_one_line(tmp_path: P
     assert "[rank0]: Traceback" not in err  # torch's launcher still prints its own ChildFailedError page
 
 
+@pytest.mark.slow  # 12 s; test_a_killed_rank_is_one_line_naming_it runs descentlab.torchrun in the default suite
 def test_sigterm_to_the_launcher_checkpoints_every_rank_and_exits_143(tmp_path: Path) -> None:
     proc = torchrun(*LONGER, "--checkpoint-every", "1000", "--out", str(tmp_path / "stopped"),
                     launcher="descentlab.torchrun")  # fmt: skip

@@ -192,7 +192,7 @@ def test_printing_megabytes_costs_only_time(tmp_path: Path, sandbox: bool) -> No
     assert result.ok
 
 
-@pytest.mark.parametrize("sandbox", RUNNERS)
+@pytest.mark.parametrize("sandbox", RUNNERS_SHARED)
 def test_code_that_fails_to_load_or_exits_is_reported(tmp_path: Path, sandbox: bool) -> None:
     (r,) = check_file(
         write(tmp_path / "a.py", "import nosuchmodule\n\ndef gd_step(w, grad, lr):\n    return w\n"),
@@ -210,7 +210,7 @@ def test_code_that_fails_to_load_or_exits_is_reported(tmp_path: Path, sandbox: b
     assert r.problem.startswith("does not parse:") and "line 1" in r.problem
 
 
-@pytest.mark.parametrize("sandbox", RUNNERS)
+@pytest.mark.parametrize("sandbox", RUNNERS_SHARED)
 def test_a_notebook_cell_that_defines_the_function_is_checked_and_others_are_not_run(
     tmp_path: Path, sandbox: bool
 ) -> None:

@@ -76,7 +76,8 @@ def attackers(root: Path, paths: dict[str, str], port: int) -> dict[str, str]:
         # another student's file, found and run
         "reader": "import glob\n"
                   "def gd_step(w, grad, lr):\n"
-                  f"    for path in [{p['ana']}] + glob.glob('/**/gd_step.py', recursive=True):\n"
+                  f"    for path in [{p['ana']}] + glob.glob('/*/*/gd_step.py') + glob.glob('/*/*/*/gd_step.py')"
+                  " + glob.glob('/tmp/**/gd_step.py', recursive=True):\n"
                   "        try:\n            text = open(path).read()\n        except OSError:\n            continue\n"
                   "        if 'w - lr' in text:\n            found = {}\n            exec(text, found)\n"
                   "            return found['gd_step'](w, grad, lr)\n"
