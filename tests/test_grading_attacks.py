@@ -368,6 +368,8 @@ def test_grade_without_a_sandbox_refuses_on_one_line_unless_told_and_then_says_s
     assert "NOT SANDBOXED" in loud.stderr and "NOT SANDBOXED" in out.with_suffix(".html").read_text()
     assert "--no-sandbox" in out.with_suffix(".html").read_text()  # in the command that repeats the grades
     assert rows_of(out)["ana"]["gd_step"] == "1.00"
+    check = cli("exercise", "check", str(tmp_path / "c" / "ana" / "gd_step.py"), "--seed", "1")
+    assert check.returncode == 0 and check.stderr.startswith("not sandboxed (bubblewrap (bwrap) is not installed")
 
 
 def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path: Path) -> None:
