@@ -121,6 +121,8 @@ def run_tour(scale: str, seed: int, capability: str, threads: int, chapter: str,
     if capability != NATIVE:
         env["ATEN_CPU_CAPABILITY"] = capability
         env["DNNL_MAX_CPU_ISA"] = DNNL_ISA[capability]
+        # inductor's on-disk kernels are not keyed by the capability: one cache per capability
+        env["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"torchinductor-claims-{capability}")
     tmp = Path(tempfile.mkdtemp(prefix=f"claims-{scale}-{seed}-"))
     line = [sys.executable, "-m", "descentlab", "tour", "--seed", str(seed), "--out", str(tmp), "--device", "cpu"]
     line += ["--quick"] if scale == "quick" else []
