@@ -58,10 +58,16 @@ def plain(value: Any) -> Any:
     return f"<{type(value).__name__}>"
 
 
-def frame(record: dict[str, Any]) -> bytes:
+def encode(record: dict[str, Any]) -> bytes:
+    """A record as ``torch.save`` writes it."""
     buffer = io.BytesIO()
     torch.save(record, buffer)
-    data = buffer.getvalue()
+    return buffer.getvalue()
+
+
+def frame(record: dict[str, Any]) -> bytes:
+    """A record with its length before it, as it goes through the sandbox's pipe."""
+    data = encode(record)
     return FRAME.pack(len(data)) + data
 
 

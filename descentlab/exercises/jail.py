@@ -34,7 +34,15 @@ import torch
 
 import descentlab
 from descentlab.exercises import inside
-from descentlab.exercises.sandbox import MAX_RECORD, Malformed, Outcome, read_record
+from descentlab.exercises.sandbox import (
+    MAX_RECORD,
+    Malformed,
+    Outcome,
+    new_outcome,
+    read_record,
+    record_onto,
+    unfinished,
+)
 
 STARTUP_SECONDS = 120.0  # for the sandbox's Python to import torch, on a busy machine
 WORK_MB = 64  # the sandbox's working folder and /tmp, each
@@ -249,26 +257,25 @@ def _one_sandbox(
         records: list[dict[str, Any]] = []
         started = 0.0
         while True:
+            cases = len(exercises[len(outcomes) - 1].cases) if outcomes else 0  # of the exercise under way
             try:
                 data = frames.next(deadline)
-                record = read_record(data, len(exercises[len(outcomes) - 1].cases) if outcomes else 0) \
-                    if data is not None else None  # fmt: skip
+                record = None if data is None else read_record(data, cases)
             except Malformed as e:
                 if current is not None:
                     current.problem = f"malformed result: {e}"
                 break
             if record is None:  # the deadline, or the sandbox ended
                 if current is not None:
-                    _ended(current, records, time.monotonic() >= deadline, timeout, proc)
+                    late = time.monotonic() >= deadline
+                    unfinished(current, records, late, timeout, _why_ended(late, timeout, proc))
                 break
             if record["kind"] == "start":
                 if record["exercise"] != len(outcomes) or record["exercise"] >= len(exercises):
                     if current is not None:
                         current.problem = "malformed result: an exercise started out of order"
                     break
-                ex = exercises[len(outcomes)]
-                current = Outcome(outputs=[None] * len(ex.cases),
-                                  errors=[("not run", "not run: an earlier case did not return")] * len(ex.cases))  # fmt: skip
+                current = new_outcome(len(exercises[len(outcomes)].cases))
                 outcomes.append(current)
                 records = []
                 started = time.monotonic()
@@ -278,20 +285,8 @@ def _one_sandbox(
                 break  # a record before any exercise started: the sandbox is not speaking the protocol
             records.append(record)
             current.seconds = time.monotonic() - started
-            if record["kind"] == "case":
-                i = record["index"]
-                if "error" in record:
-                    current.errors[i] = tuple(record["error"])
-                else:
-                    current.outputs[i], current.errors[i] = record["output"], None
-            elif record["kind"] == "problem":
-                status = record.get("status")
-                current.problem = ("uses the library: " if status == "library" else "") + record["message"]
-                current = None
-                if len(outcomes) == len(exercises):
-                    stopped = False
-                    break
-            elif record["kind"] == "done":
+            record_onto(current, record)
+            if record["kind"] in ("problem", "done"):  # this exercise is over
                 current = None
                 if len(outcomes) == len(exercises):
                     stopped = False
@@ -303,25 +298,13 @@ def _one_sandbox(
     return outcomes, stopped
 
 
-def _ended(current: Outcome, records: list[dict[str, Any]], late: bool, timeout: float,
-           proc: subprocess.Popen[bytes]) -> None:  # fmt: skip
+def _why_ended(late: bool, timeout: float, proc: subprocess.Popen[bytes]) -> tuple[str, str]:
     """Why an exercise stopped before its last case: the time limit, or the sandbox's end."""
-    kinds = [r["kind"] for r in records]
-    finished = sum(k == "case" for k in kinds)
     if late:
-        why = ("timeout", f"did not return within the time limit of {timeout:g} s")
-    else:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
-        code = proc.returncode
-        why = ("raised", f"the sandbox ended (exit code {code}) before returning")
-    if "loaded" not in kinds:
-        current.problem = (
-            f"loading the code did not finish within the time limit of {timeout:g} s" if late
-            else f"loading the code failed: {why[1]}"
-        )  # fmt: skip
-    elif finished < len(current.errors):
-        current.errors[finished] = why
+        return "timeout", f"did not return within the time limit of {timeout:g} s"
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+    return "raised", f"the sandbox ended (exit code {proc.returncode}) before returning"
 
 
 def run_sandboxed(

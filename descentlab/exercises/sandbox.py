@@ -60,7 +60,7 @@ def child(out: Any, data: bytes, work: str) -> None:
     inside.limit(payload["memory_mb"], payload["cpu_seconds"])
 
     def send(record: dict[str, Any]) -> None:
-        out.send_bytes(inside.frame(record)[inside.FRAME.size :])
+        out.send_bytes(inside.encode(record))
 
     inside.run_exercise(send, payload)
 
@@ -216,42 +216,54 @@ def run(
             proc.kill()  # in case it was stopped before it made its session
             proc.join()
             receive.close()
-    seconds = time.perf_counter() - started
-    outcome = Outcome(
-        outputs=[None] * len(cases),
-        errors=[("not run", "not run: an earlier case did not return")] * len(cases),
-        seconds=seconds,
-    )
-    kinds = [r.get("kind") for r in records]
+    outcome = new_outcome(len(cases))
+    outcome.seconds = time.perf_counter() - started
     for r in records:
-        if r.get("kind") == "problem":
-            outcome.problem = str(r.get("message", "failed"))
-        elif r.get("kind") == "case":
-            i = int(r["index"])
-            if "error" in r:
-                outcome.errors[i] = tuple(r["error"])
-            else:
-                outcome.outputs[i], outcome.errors[i] = r.get("output"), None
-    if outcome.problem:
+        record_onto(outcome, r)
+    if outcome.problem or "done" in [r.get("kind") for r in records]:
         return outcome
-    if "done" not in kinds:
-        finished = sum(k == "case" for k in kinds)
-        if killed:
-            why = ("timeout", f"did not return within the time limit of {timeout:g} s")
-        elif proc.exitcode and proc.exitcode < 0:
-            name = signal.Signals(-proc.exitcode).name
-            why = (
-                "memory" if -proc.exitcode == signal.SIGKILL else "raised",
-                f"the process was killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else ""),
-            )
-        else:
-            why = ("raised", f"the process ended (exit code {proc.exitcode}) before returning")
-        if "loaded" not in kinds:
-            outcome.problem = (
-                f"loading the code did not finish within the time limit of {timeout:g} s"
-                if killed
-                else f"loading the code failed: {why[1]}"
-            )
-        elif finished < len(cases):
-            outcome.errors[finished] = why
+    if killed:
+        why = ("timeout", f"did not return within the time limit of {timeout:g} s")
+    elif proc.exitcode and proc.exitcode < 0:
+        name = signal.Signals(-proc.exitcode).name
+        why = (
+            "memory" if -proc.exitcode == signal.SIGKILL else "raised",
+            f"the process was killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else ""),
+        )
+    else:
+        why = ("raised", f"the process ended (exit code {proc.exitcode}) before returning")
+    unfinished(outcome, records, killed, timeout, why)
     return outcome
+
+
+def new_outcome(cases: int) -> Outcome:
+    """An exercise's outcome before any record: every case not run."""
+    return Outcome(outputs=[None] * cases, errors=[("not run", "not run: an earlier case did not return")] * cases)
+
+
+def record_onto(outcome: Outcome, record: dict[str, Any]) -> None:
+    """A ``case`` or ``problem`` record (checked by :func:`read_record`) written onto ``outcome``."""
+    if record.get("kind") == "problem":
+        library = record.get("status") == "library"
+        outcome.problem = ("uses the library: " if library else "") + str(record.get("message", "failed"))
+    elif record.get("kind") == "case":
+        i = int(record["index"])
+        if "error" in record:
+            outcome.errors[i] = tuple(record["error"])
+        else:
+            outcome.outputs[i], outcome.errors[i] = record.get("output"), None
+
+
+def unfinished(outcome: Outcome, records: Sequence[dict[str, Any]], late: bool, timeout: float,
+               why: tuple[str, str]) -> None:  # fmt: skip
+    """An exercise that stopped before its ``done``: at its time limit (``late``) or for ``why``. Loading its
+    code had not finished, or the first case without a record gets ``why``."""
+    kinds = [r.get("kind") for r in records]
+    finished = sum(k == "case" for k in kinds)
+    if "loaded" not in kinds:
+        outcome.problem = (
+            f"loading the code did not finish within the time limit of {timeout:g} s" if late
+            else f"loading the code failed: {why[1]}"
+        )  # fmt: skip
+    elif finished < len(outcome.errors):
+        outcome.errors[finished] = why
