@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, assert_one_line_error, cli, cli_process
+from conftest import REPO, assert_one_line_error, cli, cli_process, needs_sandbox
 
 from descentlab.exercises import EXERCISES, NAMES, check_function, compare, exercise
 from descentlab.exercises.core import Tolerance
@@ -29,9 +29,9 @@ SOLUTIONS = REPO / "tests" / "exercise_solutions"
 SEEDS = (0, 1, 2)
 MISTAKES = [(e, m) for e in EXERCISES for m in e.mistakes]
 # a check runs under bubblewrap (a process started: e2e), or in a forked process of its own
-RUNNERS = [pytest.param(True, marks=pytest.mark.e2e, id="bwrap"), pytest.param(False, id="process")]
+RUNNERS = [pytest.param(True, marks=[pytest.mark.e2e, needs_sandbox], id="bwrap"), pytest.param(False, id="process")]
 # behaviour both runners take from descentlab.exercises.inside.run_exercise: its bwrap case is -m slow
-RUNNERS_SHARED = [pytest.param(True, marks=[pytest.mark.e2e, pytest.mark.slow], id="bwrap"),
+RUNNERS_SHARED = [pytest.param(True, marks=[pytest.mark.e2e, pytest.mark.slow, needs_sandbox], id="bwrap"),
                   pytest.param(False, id="process")]  # fmt: skip
 
 
@@ -391,6 +391,7 @@ def test_grading_a_class_of_30_gives_the_expected_csv(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e  # under bubblewrap
+@needs_sandbox
 def test_the_same_submissions_and_seed_give_the_same_grades(tmp_path: Path) -> None:
     for i, name in enumerate(("gd_step", "dropout")):
         write(tmp_path / "c" / f"s{i}" / f"{name}.py", WRONG[name][0])

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, assert_one_line_error, cli, cli_process
+from conftest import REPO, assert_one_line_error, cli, cli_process, needs_sandbox
 
 import descentlab
 from descentlab.exercises import jail
@@ -207,7 +207,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, st
     return rows
 
 
-@pytest.mark.skipif(bool(jail.unavailable()), reason=f"no sandbox here: {jail.unavailable()}")
+@needs_sandbox
 def test_attackers_earn_nothing_and_change_nothing_of_the_class_the_grader_or_the_machine(
     tmp_path: Path, baseline: dict[str, dict[str, str]]
 ) -> None:
@@ -260,7 +260,7 @@ def test_attackers_earn_nothing_and_change_nothing_of_the_class_the_grader_or_th
     assert survivors() == []
 
 
-@pytest.mark.skipif(bool(jail.unavailable()), reason=f"no sandbox here: {jail.unavailable()}")
+@needs_sandbox
 def test_malformed_results_and_files_are_that_students_row(tmp_path: Path, baseline: dict[str, dict[str, str]]) -> None:
     """A tuple of 3, a range, a value nested deeper than the protocol allows (or so deep that Python cannot
     copy it), an integer of 400 digits, a notebook nested 100,000 deep or whose source holds integers, an
@@ -301,7 +301,7 @@ def test_malformed_results_and_files_are_that_students_row(tmp_path: Path, basel
     assert "expected a tensor" in diagnoses["tuple3"][1] or diagnoses["tuple3"][1]
 
 
-@pytest.mark.skipif(bool(jail.unavailable()), reason=f"no sandbox here: {jail.unavailable()}")
+@needs_sandbox
 def test_links_out_of_the_folder_are_not_followed(tmp_path: Path, baseline: dict[str, dict[str, str]]) -> None:
     root = tmp_path / "class"
     honest(root)
@@ -391,7 +391,7 @@ def test_repository_root_is_not_in_the_sandbox() -> None:
     assert str(REPO / "descentlab") not in command.replace(str(REPO / "descentlab" / "exercises" / "inside.py"), "")
 
 
-@pytest.mark.skipif(bool(jail.unavailable()), reason=f"no sandbox here: {jail.unavailable()}")
+@needs_sandbox
 def test_a_sandbox_holds_a_bounded_number_of_processes() -> None:
     """A submission that forks 300 sleeping children gets at most ``PROCESSES`` (a pids cgroup as root, RLIMIT_NPROC
     otherwise); the rest fail to start, inside its own sandbox."""
@@ -410,7 +410,7 @@ def test_a_sandbox_holds_a_bounded_number_of_processes() -> None:
     assert survivors() == [] or all("sleep" not in s for s in survivors())
 
 
-@pytest.mark.skipif(bool(jail.unavailable()), reason=f"no sandbox here: {jail.unavailable()}")
+@needs_sandbox
 def test_a_python_that_lives_under_tmp_runs_in_the_sandbox() -> None:
     """The sandbox's /tmp is an empty tmpfs: a clone (and its .venv) under /tmp must still be bound after it."""
     line = jail.command()

@@ -89,9 +89,9 @@ def _check_sandboxed(
     """One student's exercises in one bubblewrap sandbox (:mod:`descentlab.exercises.jail`)."""
     results: dict[int, Result] = {}
     runnable = []
+    warnings = [(IMPORTS_WARNING,) if sub.imports_descentlab and allow_library else () for _, sub in work]
     for i, (exp, sub) in enumerate(work):
-        warnings = (IMPORTS_WARNING,) if sub.imports_descentlab and allow_library else ()
-        early = _unparsed(exp, sub, warnings)
+        early = _unparsed(exp, sub, warnings[i])
         if early is not None:
             results[i] = early
         else:
@@ -103,9 +103,7 @@ def _check_sandboxed(
     ]  # fmt: skip
     outcomes = jail.run_sandboxed(jobs, files, timeout, memory_mb, allow_library) if jobs else []
     for i, outcome in zip(runnable, outcomes, strict=True):
-        exp, sub = work[i]
-        warnings = (IMPORTS_WARNING,) if sub.imports_descentlab and allow_library else ()
-        results[i] = _verdict(exp, outcome, warnings)
+        results[i] = _verdict(work[i][0], outcome, warnings[i])
     return [results[i] for i in range(len(work))]
 
 
@@ -119,15 +117,11 @@ def student_files(paths: Sequence[Path], base: Path) -> list[tuple[str, bytes]]:
     return out
 
 
-def sandbox_choice(sandbox: bool) -> str:
-    """How the checks will run: "" under bubblewrap; else the sentence that says they are not sandboxed.
-    :class:`UserError` when a sandbox is asked for and none is available."""
-    if not sandbox:
-        return NOT_SANDBOXED
+def require_sandbox() -> None:
+    """:class:`UserError`, naming what to install, where no bubblewrap sandbox can be made."""
     why = jail.unavailable()
     if why:
         raise UserError(f"cannot sandbox the submissions: {why}; or pass --no-sandbox to run them unconfined")
-    return ""
 
 
 def _valid_names(names: Sequence[str]) -> list[str]:
@@ -170,7 +164,7 @@ def check_file(
     if sandbox is None:
         sandbox = not jail.unavailable()
     if sandbox:
-        sandbox_choice(True)
+        require_sandbox()
         own = student_files([sub.path], sub.path.parent)
         return _check_sandboxed([(e, sub) for e in exps], own, timeout, memory_mb, allow_library=True)
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
@@ -252,7 +246,8 @@ def grade(
     does, it is that student's result: an error while reading, running or judging it becomes its diagnosis.
     ``progress`` hears of each result."""
     names = _valid_names(names)
-    sandbox_choice(sandbox)
+    if sandbox:
+        require_sandbox()
     root = Path(folder)
     students = submissions(folder)
     subs: dict[str, list[Submission]] = {}
