@@ -32,7 +32,7 @@ CHAPTERS = tuple(ch.id for ch in chapters())
 class TourConfig(RunConfig):
     """Settings of ``descentlab tour``."""
 
-    quick: bool = param(False, "a short version on small subsets (about a minute and a half on 2 CPU cores)")
+    quick: bool = param(False, "a short version on small subsets (about two and a half minutes on one CPU core)")
     chapter: str = param("", "run one chapter of the lab book (default: all)", choices=("", *CHAPTERS))
 
     def settings(self) -> TourSettings:

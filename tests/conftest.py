@@ -24,10 +24,9 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-# torch's inductor keeps the kernels it compiled on disk under a key that leaves out the vector instructions it
-# chose (ATEN_CPU_CAPABILITY picks them): a suite run under ATEN_CPU_CAPABILITY=avx2 on an AVX-512 machine
-# loaded the AVX-512 run's kernels and computed wrong numbers (the 13 compiled-path tests failed; with a
-# cache of its own each passed). One cache folder per capability, here and in the processes tests start.
+# A suite run under ATEN_CPU_CAPABILITY=avx2 on an AVX-512 machine, with the inductor cache the AVX-512 runs
+# had filled, failed the 13 compiled-path tests with wrong numbers; with a cache of its own each passed (torch's
+# on-disk key seems to leave out the vector instructions ATEN_CPU_CAPABILITY picks). One cache folder per capability, here and in the processes tests start.
 os.environ.setdefault(
     "TORCHINDUCTOR_CACHE_DIR",
     str(Path(tempfile.gettempdir()) / f"torchinductor-descentlab-{torch.backends.cpu.get_cpu_capability().lower()}"),

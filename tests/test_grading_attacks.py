@@ -15,6 +15,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import socket
 import threading
 import time
@@ -400,6 +401,10 @@ def test_a_sandbox_holds_a_bounded_number_of_processes() -> None:
             "            if os.fork() == 0:\n                time.sleep(30)\n                os._exit(0)\n"
             "            made += 1\n        except OSError:\n            break\n"
             "    return torch.tensor(float(made))\n")  # fmt: skip
+    group = jail.pids_cgroup()
+    jail._remove(group)
+    if group is None and os.geteuid() == 0:
+        pytest.skip("no pids cgroup can be made here, and the kernel does not apply RLIMIT_NPROC to root")
     start = time.monotonic()
     (outcome,) = jail.run_sandboxed(
         [jail.Exercise((("f.py", code),), "gd_step", ("w", "grad", "lr"), ((1.0, 1.0, 1.0),))]
