@@ -19,6 +19,10 @@ Worker processes: as many as there are cores divided by the thread count (``--wo
 tour's claims are appended to ``claims-SCALE.jsonl`` beside the table as it ends, so a run that is stopped
 continues where it was (the same command again), and ``--fresh`` starts over. The table goes to
 ``benchmarks/results/cpu-DATE/claims.txt`` (``--out``), which keeps one part for each scale.
+
+A chapter run again (``--chapter``, after its demonstration changed) goes to ``claims-SCALE-CHAPTER.jsonl``;
+the table of the whole tour takes that chapter's claims from there, for every (seed, condition) the chapter
+was run at after the whole tour was, and says so. Every record names the commit it ran.
 """
 
 from __future__ import annotations
@@ -131,7 +135,8 @@ def run_tour(scale: str, seed: int, capability: str, threads: int, chapter: str,
     try:
         done = subprocess.run(line, capture_output=True, text=True, env=env, cwd=tmp)
         record: dict = {"scale": scale, "seed": seed, "capability": capability, "threads": threads,
-                        "chapter": chapter, "seconds": round(time.time() - started, 1)}  # fmt: skip
+                        "chapter": chapter, "seconds": round(time.time() - started, 1), "commit": COMMIT,
+                        "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}  # fmt: skip
         claims = tmp / "tour" / "claims.json"
         if done.returncode != 0 or not claims.is_file():
             record["error"] = f"exit {done.returncode}: {done.stderr.strip().splitlines()[-1:] or ['no output']}"
@@ -147,6 +152,48 @@ def run_tour(scale: str, seed: int, capability: str, threads: int, chapter: str,
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def commit() -> str:
+    """The commit of the code the tours run (with ``+`` where the working tree differs from it)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True)  # fmt: skip
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
+
+
+COMMIT = commit()
+
+
+def with_reruns(records: list[dict], reruns: dict[str, list[dict]]) -> tuple[list[dict], list[str]]:
+    """``records`` of whole tours with the claims of each chapter run again after them taken from its rerun
+    (the latest rerun of the same scale, seed and condition that finished after the tour); and a line for
+    each chapter saying how many it replaced."""
+    out, notes = [], []
+    replaced = {chapter: 0 for chapter in reruns}
+    for r in records:
+        if "error" in r:
+            out.append(r)
+            continue
+        claims = list(r["claims"])
+        for chapter, runs in reruns.items():
+            later = [x for x in runs if "error" not in x and (x["capability"], x["threads"], x["seed"])
+                     == (r["capability"], r["threads"], r["seed"]) and x.get("finished", "") > r.get("finished", "")]  # fmt: skip
+            if not later:
+                continue
+            new = {c["id"]: c for c in max(later, key=lambda x: x["finished"])["claims"]}
+            claims = [new.get(c["id"], c) for c in claims]
+            replaced[chapter] += 1
+        out.append({**r, "claims": claims})
+    for chapter, n in replaced.items():
+        if n:
+            commits = sorted({x.get("commit", "?") for x in reruns[chapter]})
+            notes.append(f"chapter {chapter}: its claims from claims-{records[0]['scale']}-{chapter}.jsonl (run "
+                         f"again at {', '.join(commits)}) for {n} of the {len(records)} tours")  # fmt: skip
+    return out, notes
+
+
 def fmt_margin(m: float) -> str:
     if math.isinf(m):
         return "inf"
@@ -159,7 +206,7 @@ def allowed_failures(scale: str, seeds: int) -> int:
 
 
 def table(scale: str, records: list[dict], conditions: list[tuple[str, int]], seeds: list[int], skipped: list[str],
-          machine: str) -> str:  # fmt: skip
+          machine: str, notes: Iterable[str] = ()) -> str:  # fmt: skip
     """The table of every claim over the records of ``seeds`` under ``conditions``."""
     names = [condition_name(*c) for c in conditions]
     by_claim: dict[str, dict] = {}
@@ -183,6 +230,9 @@ def table(scale: str, records: list[dict], conditions: list[tuple[str, int]], se
         f"machine: {machine}",
         f"required: every claim holds at {n - allowed} of {n} seeds or more under every condition",
     ]
+    commits = sorted({r.get("commit", "before records named it") for r in records})
+    lines.append(f"code: {', '.join(commits)}")
+    lines += list(notes)
     lines += [f"skipped: {s}" for s in skipped]
     lines += [f"failed run: {e}" for e in errors]
     width = max([len(k) for k in by_claim] + [5])
@@ -284,7 +334,13 @@ def main() -> None:
     chosen = [latest[k] for k in sorted(wanted) if k in latest]
     machine = f"{cpu_name()} ({cores} cores), torch {torch.__version__}, native capability " \
               f"{torch.backends.cpu.get_cpu_capability()}"  # fmt: skip
-    text = table(args.scale, chosen, conditions, seeds, skipped, machine)
+    notes: list[str] = []
+    if not args.chapter:
+        reruns = {}
+        for f in sorted(out.glob(f"claims-{args.scale}-*.jsonl")):
+            reruns[f.stem.split("-", 2)[2]] = [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
+        chosen, notes = with_reruns(chosen, reruns)
+    text = table(args.scale, chosen, conditions, seeds, skipped, machine, notes)
     print(text)
     if not args.chapter:
         write_part(out / "claims.txt", args.scale, text)

@@ -116,6 +116,23 @@ def test_the_claims_table_requires_19_of_20_seeds_under_every_condition() -> Non
     assert "0 of 1 claims" in claims_bench.table("full", full, [("native", 1)], list(range(5)), [], "m")
 
 
+def test_a_chapter_run_again_replaces_only_its_claims_and_only_where_it_ran_later() -> None:
+    """benchmarks/claims.py: after a demonstration changes, its chapter is run again (``--chapter``); the
+    table takes that chapter's claims from the rerun where the rerun finished after the whole tour, keeps
+    every other claim, and says what it replaced."""
+    tours = [{**_record(s, "native", {"a#1": 2.0, "lm#1": 1.2}), "finished": "2026-12-06T10:00:00+00:00"}
+             for s in range(3)]  # fmt: skip
+    rerun = [{**_record(s, "native", {"lm#1": 1.6}), "finished": "2026-12-06T12:00:00+00:00", "commit": "abc1234"}
+             for s in (0, 1)]  # fmt: skip
+    rerun.append({**_record(2, "avx2", {"lm#1": 0.5}), "finished": "2026-12-06T12:00:00+00:00"})  # another condition
+    stale = {**_record(1, "native", {"lm#1": 0.1}), "finished": "2026-12-06T09:00:00+00:00"}  # before the tour
+    merged, notes = claims_bench.with_reruns(tours, {"lm": [*rerun, stale]})
+    margins = [{c["id"]: c["margin"] for c in r["claims"]} for r in merged]
+    assert margins == [{"a#1": 2.0, "lm#1": 1.6}, {"a#1": 2.0, "lm#1": 1.6}, {"a#1": 2.0, "lm#1": 1.2}]
+    assert notes == ["chapter lm: its claims from claims-quick-lm.jsonl (run again at ?, abc1234) for 2 of the 3 tours"]
+    assert tours[0]["claims"][1]["margin"] == 1.2  # the records themselves are left as they were
+
+
 def test_the_claims_benchmark_parses_seeds_and_refuses_bad_ones() -> None:
     assert claims_bench.seeds_of("0-3,7") == [0, 1, 2, 3, 7]
     for bad in ("3-1", "a-b", "-2"):

