@@ -230,7 +230,7 @@ def table(scale: str, records: list[dict], conditions: list[tuple[str, int]], se
         f"machine: {machine}",
         f"required: every claim holds at {n - allowed} of {n} seeds or more under every condition",
     ]
-    commits = sorted({r.get("commit", "before records named it") for r in records})
+    commits = sorted({r.get("commit", "not recorded (tours before a2f242e)") for r in records})
     lines.append(f"code: {', '.join(commits)}")
     lines += list(notes)
     lines += [f"skipped: {s}" for s in skipped]
