@@ -22,7 +22,9 @@ continues where it was (the same command again), and ``--fresh`` starts over. Th
 
 A chapter run again (``--chapter``, after its demonstration changed) goes to ``claims-SCALE-CHAPTER.jsonl``;
 the table of the whole tour takes that chapter's claims from there, for every (seed, condition) the chapter
-was run at after the whole tour was, and says so. Every record names the commit it ran.
+was run at after the whole tour was, and says so. Every record names the commit it ran. ``--recorded`` runs
+no tour and writes the table of the conditions asked for that have tours recorded (naming those that have
+none).
 """
 
 from __future__ import annotations
@@ -287,6 +289,8 @@ def main() -> None:
     )
     parser.add_argument("--fresh", action="store_true", help="forget the tours already recorded in the folder")
     parser.add_argument("--keep-runs", type=Path, default=None, help="copy every tour's run folders here")
+    parser.add_argument("--recorded", action="store_true",
+                        help="run no tour: the table of the conditions asked for that have tours recorded")  # fmt: skip
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     seeds = args.seeds if args.seeds is not None else list(range(20 if args.scale == "quick" else 5))
@@ -309,7 +313,11 @@ def main() -> None:
             continue
         conditions += [(cap, t) for t in threads]
     done = {(r["capability"], r["threads"], r["seed"]) for r in records if "error" not in r}
-    for cap, t in conditions:
+    if args.recorded:
+        missing = [c for c in conditions if not any((*c, s) in done for s in seeds)]
+        skipped += [f"{condition_name(*c)}: no tour recorded" for c in missing]
+        conditions = [c for c in conditions if c not in missing]
+    for cap, t in conditions if not args.recorded else []:
         jobs = [s for s in seeds if (cap, t, s) not in done]
         workers = args.workers or max(1, cores // t)
         print(f"{condition_name(cap, t)}: {len(jobs)} tours to run ({len(seeds) - len(jobs)} recorded), "
