@@ -95,12 +95,14 @@ def check_data(call: Call) -> int:
 class ReportOptions(Options):
     run_dirs: tuple[str, ...] = param((), "run folders, or folders holding run folders", positional=True,
                                       metavar="RUN_DIR")  # fmt: skip
-    output: str = param("runs/report.html", "the HTML file to write", short="-o")
+    output: str = param("runs/report.html", "a name ending in .html writes one page; a folder, the book's pages",
+                        short="-o")  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if Path(self.output).suffix.lower() not in (".html", ".htm"):
-            raise ParameterError("output", f"{self.output}: the report is an HTML file; give a name ending in .html")
+        if Path(self.output).suffix.lower() not in ("", ".html", ".htm"):
+            raise ParameterError("output", f"{self.output}: give a name ending in .html (one page) or a folder "
+                                           "(the book's pages: index.html, a page per chapter)")  # fmt: skip
 
 
 def check_output_file(path: str | Path) -> None:
@@ -108,6 +110,24 @@ def check_output_file(path: str | Path) -> None:
     path = Path(path)
     if path.is_dir():
         raise ParameterError("output", f"{path}: is a folder; give a file name ending in .html")
+    check_writable(path)
+
+
+def check_output_folder(path: str | Path) -> None:
+    """Refuse, before any work, a folder for the book's pages that is a file, cannot be written, or holds
+    files that are not a book's (nothing already written is overwritten but an earlier book)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(
+            "output", f"{path}: is a file; give a folder for the book's pages, or a name ending in .html"
+        )
+    if path.is_dir() and any(path.iterdir()) and not (path / "style.css").is_file():
+        raise ParameterError("output", f"{path}: holds other files; give a new or empty folder for the book's pages")
+    check_writable(path / "index.html")
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a file that cannot be written: a file where a folder above it should be, or no permission."""
     folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("."))
     if not folder.is_dir():
         raise ParameterError("output", f"{folder}: is a file, so nothing can be written under it")
@@ -134,7 +154,7 @@ def run_folders(paths: Sequence[str]) -> list[Path]:
 
 def report(call: Call) -> int:
     opts: ReportOptions = call.options
-    check_output_file(opts.output)
+    (check_output_file if Path(opts.output).suffix else check_output_folder)(opts.output)
     scan = load_runs(run_folders(opts.run_dirs))
     warn_damaged(scan.damaged)
     if not scan.runs:
@@ -170,9 +190,18 @@ DATA_CHECK = Command(
 )
 REPORT = Command(
     command="report",
-    help="report: build the self-contained HTML report of some runs",
-    description="One HTML file, a section per concept of the unit, built only from what the runs logged.",
-    examples=("descentlab report runs/tour -o tour.html", "descentlab report runs/optim-train/*"),
+    help="report: build the lab book of some runs (one HTML page, or a folder of pages)",
+    description=(
+        "The lab book of some runs, built only from what they logged: the unit's chapters with each run's\n"
+        "figures, table and claims in place. -o NAME.html writes one self-contained page (for printing and\n"
+        "mailing); -o FOLDER writes the book's pages there (index.html, a page per chapter, the terms, the\n"
+        "exercises), sharing one stylesheet and the math font."
+    ),
+    examples=(
+        "descentlab report runs/tour -o book",
+        "descentlab report runs/tour -o tour.html",
+        "descentlab report runs/optim-train/*",
+    ),
     run=report,
     options=ReportOptions,
 )

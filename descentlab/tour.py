@@ -3,8 +3,9 @@
 The plan follows the lab book's chapters (:func:`descentlab.labbook.plan_names`), in the unit's order: for
 each ``@runs NAME`` of a chapter, the declaration's ``tour(settings)`` gives the configs to run (shorter ones
 with ``--quick``), or, for a command such as ``landscape hessian``, its ``tour(settings, paths)`` step works
-on the runs made so far. ``--chapter`` runs one chapter. Then ``runs/tour/report.html`` is built, the
-terminal shows one line per run with its headline numbers, and how many of the report's claims held.
+on the runs made so far. ``--chapter`` runs one chapter. Then the lab book is built, as pages in
+``runs/tour/book/`` and as the single page ``runs/tour/report.html``; the terminal shows one line per run
+with its headline numbers, and how many of the report's claims held.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import torch
 
 from descentlab.config import Options, RunConfig, param
 from descentlab.experiments import DECLARATIONS, Call, Command, Declaration, Experiment, TourSettings, start
-from descentlab.labbook import build_chapters, chapters, front_matter, plan_names
-from descentlab.report import Chapter, write_report
+from descentlab.labbook import build_chapters, chapters, plan_names, write_book
+from descentlab.report import Chapter
 from descentlab.runs import RunRecord, load_run
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -64,7 +65,8 @@ def summary_line(record: RunRecord) -> str:
 
 
 def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = print) -> Path:
-    """Run the tour's plan under ``out/tour`` and write ``out/tour/report.html``; returns its path."""
+    """Run the tour's plan under ``out/tour`` and write the lab book (``out/tour/book/`` and
+    ``out/tour/report.html``); returns the single page's path."""
     root = Path(out) / "tour"
     started = time.time()
     threads = torch.get_num_threads()
@@ -86,7 +88,8 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = prin
     built = build_chapters(records)
     title = "descentlab: the lab book of the unit 'Optimization and Generalization'"
     subtitle = f"{len(records)} runs of descentlab tour{' --quick' if cfg.quick else ''} (seed {cfg.seed})."
-    report = write_report(built, root / "report.html", title, subtitle, front_matter(built))
+    write_book(built, root / "book", title, subtitle)
+    report = write_book(built, root / "report.html", title, subtitle)
     for r in records:
         log(summary_line(r))
     verdicts = [c for ch in built for s in ch.sections for c in s.claims]
@@ -94,7 +97,9 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = prin
     failed = [c for c in verdicts if not c.holds]
     log(f"claims: {len(verdicts) - len(failed)} of {len(verdicts)} hold in these runs"
         + "".join(f"\n  does not hold: {c.text} ({c.evidence})" for c in failed))  # fmt: skip
-    log(f"tour finished in {time.time() - started:.1f} s; report: {report}")
+    log(
+        f"tour finished in {time.time() - started:.1f} s; lab book: {root / 'book' / 'index.html'} (one page: {report})"
+    )
     return report
 
 
@@ -121,11 +126,12 @@ def run(call: Call) -> int:
 
 TOUR = Command(
     command="tour",
-    help="tour: a short run of every demonstration and the lab book of them (runs/tour/report.html)",
+    help="tour: a short run of every demonstration and the lab book of them (runs/tour/book/index.html)",
     description=(
         "Run a short version of every demonstration of the lab book, chapter by chapter in the unit's order,\n"
-        "and write runs/tour/report.html: the unit's concepts, equations and diagrams, each run's figures and\n"
-        "table, the claim it demonstrates with its verdict, and the unit's revision questions answered."
+        "and write the lab book: the unit's concepts, equations and diagrams, each run's figures and table,\n"
+        "the claim it demonstrates with its verdict, and the unit's revision questions answered. Its pages go\n"
+        "to runs/tour/book/ (open index.html), the same as one page for printing to runs/tour/report.html."
     ),
     examples=("descentlab tour", "descentlab tour --quick --device cpu", "descentlab tour --quick --chapter rnn"),
     run=run,

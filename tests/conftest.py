@@ -8,8 +8,11 @@ process without ``e2e``, or compiles without ``compile``, fails and says which m
 
 from __future__ import annotations
 
+import html
 import io
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -102,6 +105,56 @@ def assert_one_line_error(result: Result, *fragments: str) -> None:
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+def printed_commands(page: str) -> list[str]:
+    """Every ``descentlab`` command an HTML page prints: each line of a ``<pre>`` block, and each inline
+    ``<code>`` outside them."""
+    found = []
+    for block in re.findall(r"<pre\b[^>]*>(.*?)</pre>", page, flags=re.S):
+        found += [line.strip() for line in html.unescape(re.sub(r"<[^>]+>", "", block)).splitlines()]
+    outside = re.sub(r"<pre\b.*?</pre>", "", page, flags=re.S)
+    found += [html.unescape(c).strip() for c in re.findall(r"<code>([^<]*)</code>", outside)]
+    return sorted({c for c in found if c.startswith("descentlab ")})
+
+
+def broken_links(pages: dict[str, str]) -> list[str]:
+    """Every internal link of a set of pages (file name to HTML) that does not resolve to an anchor."""
+    ids = {name: set(re.findall(r'\bid="([^"]+)"', text)) for name, text in pages.items()}
+    broken = []
+    for name, text in pages.items():
+        for href in re.findall(r'href="([^"]+)"', text):
+            page, _, anchor = href.partition("#")
+            if page.endswith(".css"):
+                continue
+            target = page or name
+            if target not in ids or (anchor and anchor not in ids[target]):
+                broken.append(f"{name}: {href}")
+    return broken
+
+
+def command_error(command: str) -> str:
+    """What is wrong with a printed command ("" when the CLI accepts it), found by parsing it as ``main``
+    would, without running it. A word in capitals is a placeholder (``NAME``): its value is not checked.
+    A command named without its required arguments (``descentlab exercise grade`` in a sentence) passes."""
+    from descentlab.cli import _call, parser
+    from descentlab.errors import UserError
+
+    argv = shlex.split(command)[1:]
+    err = io.StringIO()
+    try:
+        with redirect_stderr(err):
+            args = parser("exercise" if argv[:1] == ["exercise"] else "").parse_args(argv)
+    except SystemExit:
+        message = err.getvalue().strip()
+        return "" if "the following arguments are required" in message else message
+    if any(word.isupper() for word in argv):
+        return ""
+    try:
+        _call(args.declaration, args, argv)
+    except UserError as e:
+        return str(e)
+    return ""
 
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

@@ -11,7 +11,16 @@ from html import unescape as html_unescape
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Result, background_tour, chromium, cli_process
+from conftest import (
+    REPO,
+    Result,
+    background_tour,
+    broken_links,
+    chromium,
+    cli_process,
+    command_error,
+    printed_commands,
+)
 from record_tour_digests import tour_fingerprints, tour_machine
 
 from descentlab.experiments import experiment
@@ -117,7 +126,7 @@ def test_the_terminal_summary_is_one_short_line_per_run(quick_tour: tuple[Path, 
     lines = [line for line in result.stdout.splitlines() if re.match(r"[a-z-]+ \S+: complete; ", line)]
     assert len(lines) == len(runs) == 34
     assert max(map(len, lines)) < 240
-    assert f"report: {tour / 'report.html'}" in result.stdout
+    assert f"lab book: {tour / 'book' / 'index.html'} (one page: {tour / 'report.html'})" in result.stdout
 
 
 def test_the_lab_book_renders_in_headless_chromium(quick_tour: tuple[Path, Result], tmp_path: Path) -> None:
@@ -130,7 +139,7 @@ def test_the_lab_book_renders_in_headless_chromium(quick_tour: tuple[Path, Resul
     sections = _sections(dom)
 
     # 12 of 12 revision questions link to an answer, which has prose, a figure of this tour and a command
-    index = dom[dom.index('<nav class="questions">') :].split("</nav>", 1)[0]
+    index = dom[dom.index('<nav class="questions" id="questions">') :].split("</nav>", 1)[0]
     links = re.findall(r'<a href="#answer-(\w+)">', index)
     assert sorted(links) == sorted([f"A{i}" for i in range(1, 9)] + [f"B{i}" for i in range(1, 5)])
     for q in links:
@@ -156,6 +165,25 @@ def test_the_lab_book_renders_in_headless_chromium(quick_tour: tuple[Path, Resul
         assert re.search(rf'<figure class="diagram" id="diagram-{name}"><svg\b', dom), name
     # every claim shows its verdict
     assert dom.count('<div class="claim ') == len(CLAIM.findall(dom)) > 30
+
+
+def test_the_lab_book_as_pages_and_every_command_it_prints(quick_tour: tuple[Path, Result]) -> None:
+    """The book's pages: a start page, one per chapter, the terms and the exercises; every internal link
+    resolves; every ``descentlab`` command printed anywhere in the book parses (flags and values) as the
+    CLI would read it."""
+    tour, _ = quick_tour
+    pages = {p.name: p.read_text() for p in (tour / "book").glob("*.html")}
+    chapters = ["optimization", "nonconvex", "generalization", "stn", "rnn", "lm", "rl", "neuro"]
+    assert sorted(pages) == sorted(["index.html", "glossary.html", "exercises.html", *(f"{c}.html" for c in chapters)])
+    assert broken_links(pages) == []
+    shown = [sid for c in chapters for sid in _sections(pages[f"{c}.html"])]
+    assert shown == SECTIONS
+    single = (tour / "report.html").read_text()
+    assert broken_links({"report.html": single}) == []
+    commands = printed_commands(single)
+    assert len(commands) > 80
+    assert {c: command_error(c) for c in commands if command_error(c)} == {}
+    assert commands == sorted({c for page in pages.values() for c in printed_commands(page)})
 
 
 def test_the_lab_book_prints_to_pdf(quick_tour: tuple[Path, Result], tmp_path: Path) -> None:

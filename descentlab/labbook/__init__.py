@@ -10,7 +10,12 @@ of its own:
 * ``@diagram NAME Caption``: ``diagrams/NAME.svg``, inline, with its caption.
 
 ``questions.toml`` holds the unit's revision questions; a chapter answers one in a ``::: answer ID`` box,
-and the report's index links each question to its answer. The report is built only from what runs logged.
+and the report's index links each question to its answer. ``start.md`` is the book's first page (how to
+install, read a run section, do the exercises, and teach with them), ``glossary.md`` its terms.
+
+The book is written either as one page (:func:`build_report` with a name ending in ``.html``: for printing
+and mailing) or as a folder of pages (any other name): a start page with the questions and the contents, a
+page per chapter, the terms and the exercises. It is built only from what runs logged.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from pathlib import Path
 
 from descentlab.exercises import EXERCISES
 from descentlab.experiments import DECLARATIONS, Declaration, Experiment
-from descentlab.report import Chapter, Section, generic_section, write_report
+from descentlab.report import Chapter, Page, Section, generic_section, write_report, write_site
+from descentlab.report.html import chapter_html, contents
 from descentlab.report.markup import markdown
 from descentlab.runs import RunRecord, load_run
 
@@ -140,9 +146,10 @@ def exercises_section(chapter: str) -> str:
         for e in mine
     )
     return (
-        f'<section class="exercises" id="{html.escape(chapter)}-exercises"><h3>Exercises</h3><p>Write these '
+        f'<section class="exercises"><h3 id="{html.escape(chapter)}-exercises">Exercises</h3><p>Write these '
         "functions yourself: each template states the equation, the shapes and what the checker tries, and the "
-        "checker compares your function with descentlab's own on cases drawn when you run it.</p>"
+        "checker compares your function with descentlab's own on cases drawn when you run it (all of them: "
+        'the <a href="#exercises">exercises page</a>).</p>'
         f"<ul>{items}</ul></section>"
     )
 
@@ -190,7 +197,7 @@ def question_index(chapters: Sequence[Chapter]) -> str:
         items.append(f'<li value="{q.id[1:]}">{link}</li>')
     part_a = [i for q, i in zip(questions(), items, strict=True) if q.id.startswith("A")]
     part_b = [i for q, i in zip(questions(), items, strict=True) if q.id.startswith("B")]
-    return ('<nav class="questions"><h2>The unit\'s revision questions</h2><p>Part A</p><ol>' + "".join(part_a)
+    return ('<nav class="questions" id="questions"><h2>The unit\'s revision questions</h2><p>Part A</p><ol>' + "".join(part_a)
             + "</ol><p>Part B</p><ol>" + "".join(part_b) + "</ol></nav>")  # fmt: skip
 
 
@@ -201,8 +208,57 @@ def glossary() -> str:
 
 
 def front_matter(built: Sequence[Chapter]) -> str:
-    """What comes before the chapters: the revision questions linked to their answers, and the glossary."""
-    return question_index(built) + glossary()
+    """What comes before the chapters on the single page: how to read the book, the revision questions
+    linked to their answers, the glossary and the exercises."""
+    return start_here() + question_index(built) + glossary() + exercises_page(built)
+
+
+def start_here() -> str:
+    """The first page: installing, how to read a run section, the exercises, and teaching with them."""
+    text = (HERE / "start.md").read_text(encoding="utf-8")
+    return f'<section class="start" id="start">{markdown(text, headings_below=2, prefix="start-")}</section>'
+
+
+def exercises_page(built: Sequence[Chapter]) -> str:
+    """Every exercise by chapter (anchored at ``#exercises``), each linked to its place in its chapter
+    where the book has that chapter."""
+    level = {1: "easy", 2: "medium", 3: "hard"}
+    shown = {ch.id for ch in built}
+    rows = []
+    for e in EXERCISES:
+        ch = next(c for c in chapters() if c.id == e.chapter)
+        name, title = html.escape(e.name), html.escape(f"{ch.number}. {ch.title}")
+        if f"chapter-{e.chapter}" in shown:
+            name, title = f'<a href="#exercise-{name}">{name}</a>', f'<a href="#chapter-{ch.id}">{title}</a>'
+        rows.append(f"<tr><td>{name}</td><td>{title}</td><td>{level[e.difficulty]}</td><td>{html.escape(e.title)}</td>"
+                    f"<td>{len(e.mistakes)}</td></tr>")  # fmt: skip
+    return (
+        '<section class="exercises-all" id="exercises"><h2>Exercises</h2><p>Each exercise is a function of the '
+        "unit to write yourself, checked against descentlab's own on cases drawn when you run the checker, "
+        "which names the mistakes it knows (the last column counts them). <code>descentlab exercise start "
+        "NAME</code> writes its template, <code>descentlab exercise check NAME.py</code> checks it; a teacher "
+        "grades a class with <code>descentlab exercise grade</code>.</p><table><thead><tr><th>exercise</th>"
+        "<th>chapter</th><th>difficulty</th><th>what to write</th><th>known mistakes</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def book_pages(built: Sequence[Chapter]) -> list[Page]:
+    """The pages of the book as a site: the start page (how to read it, the questions, the contents), a
+    page per chapter, the terms and the exercises."""
+    front = start_here() + question_index(built) + contents(built)
+    pages = [Page("index.html", "Start", front)]
+    pages += [Page(f"{ch.id.removeprefix('chapter-')}.html", ch.title, chapter_html(ch)) for ch in built]
+    return [*pages, Page("glossary.html", "Terms", glossary(), pinned=True),
+            Page("exercises.html", "Exercises", exercises_page(built), pinned=True)]  # fmt: skip
+
+
+def write_book(built: Sequence[Chapter], out: str | Path, title: str, subtitle: str) -> Path:
+    """The book at ``out``: one page if its name ends in ``.html``, else a folder of pages; returns the
+    page to open."""
+    if Path(out).suffix.lower() in (".html", ".htm"):
+        return write_report(built, out, title, subtitle, front_matter(built))
+    return write_site(book_pages(built), out, title, subtitle)
 
 
 def build_report(
@@ -211,8 +267,8 @@ def build_report(
     title: str = "descentlab report",
     every_chapter: bool = False,
 ) -> Path:
-    """Build the HTML lab book of ``runs`` (records, or run folders to read) at ``out``."""
+    """Build the HTML lab book of ``runs`` (records, or run folders to read) at ``out``: one page if its
+    name ends in ``.html``, else a folder of pages (its ``index.html`` is returned)."""
     records = [r if isinstance(r, RunRecord) else load_run(r) for r in runs]
     built = build_chapters(records, every_chapter)
-    subtitle = f"{len(records)} run(s) of the unit 'Optimization and Generalization'."
-    return write_report(built, out, title, subtitle, front_matter(built))
+    return write_book(built, out, title, f"{len(records)} run(s) of the unit 'Optimization and Generalization'.")

@@ -2,10 +2,34 @@
 
 ``report`` renders what it is given: :class:`Chapter` objects holding HTML fragments (Markdown with math,
 :mod:`descentlab.report.markup`) and :class:`Section` objects (figures, tables, claims with verdicts)
-become one HTML page with the figures embedded. It imports no experiment.
+become one HTML page with the figures embedded, or a site of pages (:class:`Page`). It imports no experiment.
 """
 
 from descentlab.report.claim import Bound, Claim
-from descentlab.report.html import Chapter, Section, fmt, generic_section, pct, render, write_report
+from descentlab.report.html import (
+    Chapter,
+    Page,
+    Section,
+    commands_block,
+    fmt,
+    generic_section,
+    pct,
+    render,
+    write_report,
+    write_site,
+)
 
-__all__ = ["Bound", "Chapter", "Claim", "Section", "fmt", "generic_section", "pct", "render", "write_report"]
+__all__ = [
+    "Bound",
+    "Chapter",
+    "Claim",
+    "Page",
+    "Section",
+    "commands_block",
+    "fmt",
+    "generic_section",
+    "pct",
+    "render",
+    "write_report",
+    "write_site",
+]

@@ -1,9 +1,15 @@
-"""The report: one self-contained HTML file, in chapters, that prints cleanly.
+"""The report: one self-contained HTML page in chapters that prints cleanly, or a small site of pages.
 
 A :class:`Chapter` is a sequence of parts: HTML fragments (prose, equations as MathML, diagrams, made by
 :mod:`descentlab.report.markup`) and :class:`Section` objects, each the results of some runs: a caption,
 figures drawn from logged metrics (embedded as base64 PNG), a table, the :class:`Claim` the runs demonstrate
 with its verdict, and the commands that reproduce them. Nothing here knows a domain; nothing is retrained.
+
+:func:`write_report` writes the single page, every figure and the math font embedded (for printing and
+mailing); :func:`write_site` writes :class:`Page` objects as a folder of pages sharing ``style.css`` and the
+font, each with a navigation bar, links between pages resolved from the anchors each page has. Neither
+needs a script or a network to be read. The math font (STIX Two Math, SIL Open Font License) has an
+OpenType MATH table, which browsers need to stretch brackets and enlarge sums in display style.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
@@ -59,42 +66,19 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-_CSS = """
-body { font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #222;
-       line-height: 1.45; }
-h1 { border-bottom: 2px solid #345; padding-bottom: .3em; }
-article.chapter { border-top: 2px solid #345; margin-top: 2.5em; }
-section.run { border-top: 1px solid #ccc; padding-top: .4em; margin-top: 1.6em; }
-img { max-width: 100%; display: block; margin: .8em 0; }
-svg.diagram { max-width: 100%; height: auto; display: block; margin: .8em auto; }
-figure { margin: 1em 0; } figcaption { font-size: 90%; color: #555; text-align: center; }
-table { border-collapse: collapse; font-size: 90%; margin: .6em 0; }
-th, td { border: 1px solid #bbb; padding: .25em .6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-pre { background: #f4f4f4; padding: .6em; overflow-x: auto; white-space: pre-wrap; }
-.caption { color: #444; }
-.box { border-left: 4px solid #888; background: #f7f7f7; padding: .3em .9em; margin: .8em 0; }
-.box-title { font-weight: 600; margin: .3em 0; }
-.erratum { border-color: #d08000; background: #fff8e8; }
-.note { border-color: #5080c0; background: #f0f5fc; }
-.definition { border-color: #50a050; background: #f2faf2; }
-.answer { border-color: #8050b0; background: #f7f2fc; }
-.claim { padding: .35em .8em; margin: .5em 0; border-radius: 4px; }
-.claim.holds { background: #e8f6e8; border: 1px solid #6a6; }
-.claim.fails { background: #fbe9e9; border: 1px solid #c66; }
-.verdict { font-weight: 600; }
-div.math.block { overflow-x: auto; margin: .6em 0; }
-nav li { margin: .15em 0; }
-ul.contents { list-style: none; padding-left: 0; }
-@media print {
-  body { max-width: none; margin: 0; font-size: 10.5pt; }
-  article.chapter { break-before: page; border: none; }
-  img, svg, figure, table, pre, .box, .claim, div.math.block { break-inside: avoid; }
-  div.math.block { overflow: visible; }
-  h2, h3, h4 { break-after: avoid; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
+ASSETS = Path(__file__).with_name("assets")
+FONT = "stix-two-math.woff2"  # STIX Two Math, cut to the characters of mathematics (scripts/subset_math_font.py)
+
+
+def stylesheet(font_url: str) -> str:
+    """The lab book's CSS, its math font loaded from ``font_url`` (a file beside it, or a data: URL)."""
+    face = f'@font-face {{ font-family: "STIX Two Math"; src: url({font_url}) format("woff2"); }}\n'
+    return face + (ASSETS / "book.css").read_text(encoding="utf-8")
+
+
+def _embedded_font() -> str:
+    return "data:font/woff2;base64," + base64.b64encode((ASSETS / FONT).read_bytes()).decode("ascii")
+
 
 # Marks every image that decoded, so a headless browser test can read what rendered.
 _SCRIPT = """
@@ -111,13 +95,22 @@ window.addEventListener('load', function () {
 """
 
 
+def commands_block(commands: Sequence[str]) -> str:
+    """Commands as a ``<pre>`` whose lines wrap between words only (never inside a flag such as
+    ``--learning-rate``, which a browser would break at its hyphen), a wrapped line hanging under its start."""
+    esc = html.escape
+    lines = [" ".join(f'<span class="tok">{esc(tok)}</span>' for tok in c.split(" ")) for c in commands]
+    return '<pre class="commands">' + "\n".join(lines) + "</pre>"
+
+
 def _section(s: Section) -> list[str]:
     esc = html.escape
     out = [f'<section class="run" id="{esc(s.id)}"><h4>{esc(s.title)}</h4>']
     if s.caption:
         out.append(f'<p class="caption">{esc(s.caption)}</p>')
-    for png in s.pngs:
-        out.append(f'<img alt="{esc(s.title)}" src="data:image/png;base64,{png}">')
+    for i, png in enumerate(s.pngs, 1):
+        alt = f"Figure {i} of {len(s.pngs)} of {s.title}" + (f": {s.caption}" if s.caption else "")
+        out.append(f'<img alt="{esc(alt)}" src="data:image/png;base64,{png}">')
     if s.table is not None:
         header, rows = s.table
         out.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>")
@@ -128,34 +121,66 @@ def _section(s: Section) -> list[str]:
         out.append(f'<div class="claim {"holds" if c.holds else "fails"}"><span class="claim-text">{esc(c.text)}</span>'
                    f' <span class="verdict">{verdict}</span>: <span class="evidence">{esc(c.evidence)}</span></div>')  # fmt: skip
     if s.commands:
-        out.append("<p>Reproduce with:</p><pre>" + esc("\n".join(s.commands)) + "</pre>")
-    out.append("</section>")
+        out.append(f'<div class="reproduce"><p>Reproduce with:</p>{commands_block(s.commands)}</div>')
+    out.append('<p class="back"><a href="#top">back to the top</a></p></section>')
     return out
 
 
-def render(chapters: Sequence[Chapter], title: str, subtitle: str = "", front: str = "") -> str:
-    """The page: title, ``front`` (HTML: an index, say), a table of contents, then the chapters."""
+def chapter_html(ch: Chapter) -> str:
+    """A chapter as an ``<article>``: its prose, equations and diagrams, and its run sections in place."""
+    out = [f'<article class="chapter" id="{html.escape(ch.id)}"><h2>{html.escape(ch.title)}</h2>']
+    for part in ch.parts:
+        out += _section(part) if isinstance(part, Section) else [part]
+    out.append("</article>")
+    return "\n".join(out)
+
+
+_HEADING = re.compile(
+    r'<h3 id="([^"]+)">(.*?)</h3>|<section class="[^"]*\brun\b[^"]*" id="([^"]+)"><h4>(.*?)</h4>', re.S
+)
+
+
+def contents(chapters: Sequence[Chapter]) -> str:
+    """The contents: every chapter with its concept sections (its ``<h3>`` headings: the unit's topics and
+    the exercises) and, under them, its run sections; each a link to its anchor."""
     esc = html.escape
-    out = [
+    out = ['<nav class="contents" id="contents"><h2>Contents</h2><ul class="contents">']
+    for ch in chapters:
+        items: list[str] = []
+        open_topic = False
+        for topic_id, topic, run_id, run in _HEADING.findall(chapter_html(ch)):
+            if topic_id:
+                items.append(("</ul></li>" if open_topic else "") + f'<li><a href="#{topic_id}">{topic}</a><ul>')
+                open_topic = True
+            else:
+                items.append(f'<li class="run"><a href="#{run_id}">{run}</a></li>')
+        items.append("</ul></li>" if open_topic else "")
+        out.append(f'<li><a href="#{esc(ch.id)}">{esc(ch.title)}</a><ul>{"".join(items)}</ul></li>')
+    out.append("</ul></nav>")
+    return "".join(out).replace("<ul></ul>", "")
+
+
+def _document(title: str, head: str, body: str) -> str:
+    return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{esc(title)}</title><style>{_CSS}</style><script>{_SCRIPT}</script></head><body>",
-        f"<h1>{esc(title)}</h1>",
-        f"<p>{esc(subtitle)} Built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from logged runs only.</p>",
-        front,
-        '<nav><h2>Contents</h2><ul class="contents">',
-    ]
-    for ch in chapters:
-        runs = "".join(f'<li><a href="#{esc(s.id)}">{esc(s.title)}</a></li>' for s in ch.sections)
-        out.append(f'<li><a href="#{esc(ch.id)}">{esc(ch.title)}</a>' + (f"<ul>{runs}</ul>" if runs else "") + "</li>")
-    out.append("</ul></nav>")
-    for ch in chapters:
-        out.append(f'<article class="chapter" id="{esc(ch.id)}"><h2>{esc(ch.title)}</h2>')
-        for part in ch.parts:
-            out += _section(part) if isinstance(part, Section) else [part]
-        out.append("</article>")
-    out.append("</body></html>")
-    return "\n".join(out)
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title>{head}<script>{_SCRIPT}</script></head><body>",
+        body,
+        "</body></html>",
+    ])  # fmt: skip
+
+
+def _built(subtitle: str) -> str:
+    return f"{html.escape(subtitle)} Built {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from logged runs only."
+
+
+def render(chapters: Sequence[Chapter], title: str, subtitle: str = "", front: str = "") -> str:
+    """The single page: title, ``front`` (HTML: an index, say), the contents, then the chapters. It needs no
+    other file: the figures and the math font are embedded."""
+    body = "\n".join([f'<header id="top"><h1>{html.escape(title)}</h1><p>{_built(subtitle)}</p></header>', front,
+                      contents(chapters), *(chapter_html(ch) for ch in chapters)])  # fmt: skip
+    return _document(title, f"<style>{stylesheet(_embedded_font())}</style>", _relink(body, "", {"": _anchors(body)}))
 
 
 def write_report(
@@ -165,6 +190,69 @@ def write_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, render(chapters, title, subtitle, front).encode("utf-8"))
     return path
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the site: its file name, its name in the navigation, its HTML, and whether every page's
+    navigation links to it (beside the start page and the previous and next pages)."""
+
+    name: str
+    title: str
+    body: str
+    pinned: bool = False
+
+
+def _relink(body: str, here: str, ids: dict[str, set[str]]) -> str:
+    """A link to an anchor on another page points at that page (``page.html#x``); a link to an anchor that
+    no page has (a run section of a run not in this book) becomes plain text."""
+
+    def fix(found: re.Match[str]) -> str:
+        target, text = found.group(1), found.group(2)
+        if target in ids[here]:
+            return found.group(0)
+        page = next((name for name, anchors in ids.items() if target in anchors), None)
+        return text if page is None else f'<a href="{page}#{target}">{text}</a>'
+
+    return re.sub(r'<a href="#([^"]+)">(.*?)</a>', fix, body, flags=re.S)
+
+
+def _anchors(body: str) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', body))
+
+
+def site(pages: Sequence[Page], title: str, subtitle: str = "") -> dict[str, str]:
+    """The site's pages (file name to HTML), the first its start page. Each page has a navigation bar at its
+    top and bottom; a link to an anchor on another page is made to point at that page."""
+    esc = html.escape
+    ids = {p.name: _anchors(p.body) | {"top"} for p in pages}
+    out = {}
+    for i, page in enumerate(pages):
+        links = [f'<a href="{pages[0].name}">Start</a>']
+        if i > 1:
+            links.append(f'<a href="{pages[i - 1].name}" rel="prev">previous: {esc(pages[i - 1].title)}</a>')
+        if i + 1 < len(pages):
+            links.append(f'<a href="{pages[i + 1].name}" rel="next">next: {esc(pages[i + 1].title)}</a>')
+        links += [f'<a href="{p.name}">{esc(p.title)}</a>' for p in pages if p.pinned and p is not page]
+        nav = "".join(links)
+        header = f"<header><h1>{esc(title)}</h1><p>{_built(subtitle)}</p></header>" if i == 0 else ""
+        body = (f'<nav class="pages" id="top">{nav}</nav>{header}{_relink(page.body, page.name, ids)}'
+                f'<nav class="pages bottom">{nav}</nav>')  # fmt: skip
+        out[page.name] = _document(
+            f"{page.title} - {title}" if i else title, '<link rel="stylesheet" href="style.css">', body
+        )
+    return out
+
+
+def write_site(pages: Sequence[Page], folder: str | Path, title: str, subtitle: str = "") -> Path:
+    """Write the site into ``folder`` (its pages, ``style.css`` and the math font); returns its start page."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in site(pages, title, subtitle).items():
+        atomic_write_bytes(folder / name, text.encode("utf-8"))
+    atomic_write_bytes(folder / "style.css", stylesheet(FONT).encode("utf-8"))
+    atomic_write_bytes(folder / FONT, (ASSETS / FONT).read_bytes())
+    return folder / pages[0].name
 
 
 def generic_section(experiment: str, runs: Sequence[RunRecord]) -> Section:

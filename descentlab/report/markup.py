@@ -43,13 +43,20 @@ def math(latex: str, display: bool = False) -> str:
     if depth != 0:
         raise MathError(f"cannot render the formula {latex!r}: its braces do not balance")
     try:
-        out = str(latex_to_mathml(latex, display="block" if display else "inline"))
+        out = str(
+            latex_to_mathml(re.sub(r"(?<!\\):=", r"\\coloneqq ", latex), display="block" if display else "inline")
+        )
     except Exception as e:  # latex2mathml raises several kinds on bad input, some without a message
         raise MathError(f"cannot render the formula {latex!r}: {type(e).__name__} {e}".rstrip()) from None
     unknown = re.search(r">[^<]*(\\[A-Za-z]+)", out)
     if unknown:
         raise MathError(f"cannot render the formula {latex!r}: unknown command {unknown.group(1)}")
-    return out
+    # \log p: TeX puts a thin space between a function's name and an argument without brackets
+    out = re.sub(r"(<mi>[a-z]{2,}</mi>)(?=<m(?:i|n|sub|sup|frac)\b)", r'\1<mspace width="0.1667em" />', out)
+    # the source as an annotation, for screen readers and for copying
+    head, _, body = out.partition(">")
+    tex = f'<annotation encoding="application/x-tex">{html.escape(latex)}</annotation>'
+    return f"{head}><semantics>{body.removesuffix('</math>')}{tex}</semantics></math>"
 
 
 def _render_math(content: str, options: dict[str, Any]) -> str:
@@ -60,7 +67,8 @@ def _box(kind: str, answers: Mapping[str, str]) -> Any:
     def render(self: Any, tokens: Sequence[Token], idx: int, _options: Any, env: Any) -> str:
         token = tokens[idx]
         if token.nesting != 1:
-            return "</div>\n"
+            back = '<p class="back"><a href="#questions">back to the questions</a></p>' if kind == "answer" else ""
+            return f"{back}</div>\n"
         if kind == "answer":
             key = token.info.strip().split(maxsplit=1)[1] if len(token.info.split()) > 1 else ""
             heading = answers.get(key, key)
