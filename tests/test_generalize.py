@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from descentlab.errors import ParameterError
+from descentlab.experiments.generalization import make_mlp
 from descentlab.generalize import Dropout, EarlyStopping, mnist_splits, split
 from descentlab.runs import load_run
 from tests.conftest import StopAfter, assert_one_line_error, cli
@@ -269,3 +270,26 @@ def test_a_variant_checkpoints_every_checkpoint_every_steps(tmp_path: Path) -> N
                       checkpoint_every=5)  # fmt: skip
     run_variant(variant, data, SilentRun(tmp_path, "x"), Never(), 0, 60, 0, None, lambda s: saved.append(s["t"]))  # type: ignore[arg-type]
     assert saved == [5, 10, 15, 20]  # 2 epochs of 12 steps
+
+
+def test_no_dropout_on_the_output_layer_and_no_update_for_a_dropped_unit() -> None:
+    """The unit's two rules (lab book, chapter 3): the network ends in its output layer with no dropout
+    after it, and for one example, the weights entering and leaving a dropped hidden unit get zero gradient
+    while those of a kept, active unit do not."""
+    torch.manual_seed(0)
+    net = make_mlp([64], keep_input=0.8, keep_hidden=0.5).train()
+    assert isinstance(net[-1], nn.Linear) and net[-1].out_features == 10
+    assert [type(m).__name__ for m in net] == ["Dropout", "Linear", "ReLU", "Dropout", "Linear"]
+    seen: dict[str, torch.Tensor] = {}
+    net[2].register_forward_hook(lambda m, i, o: seen.__setitem__("active", o.detach()))
+    net[3].register_forward_hook(lambda m, i, o: seen.__setitem__("kept", o.detach()))
+    nn.functional.cross_entropy(net(torch.rand(1, 784)), torch.tensor([3])).backward()
+    dropped = (seen["kept"][0] == 0) & (seen["active"][0] > 0)
+    kept = (seen["kept"][0] != 0) & (seen["active"][0] > 0)
+    assert dropped.sum() >= 5 and kept.sum() >= 5  # both kinds are there to check
+    hidden, output = net[1], net[4]
+    assert torch.all(hidden.weight.grad[dropped] == 0) and torch.all(hidden.bias.grad[dropped] == 0)  # entering
+    assert torch.all(output.weight.grad[:, dropped] == 0)  # leaving
+    assert torch.all(hidden.weight.grad[kept].abs().sum(1) > 0) and torch.all(
+        output.weight.grad[:, kept].abs().sum(0) > 0
+    )

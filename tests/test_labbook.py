@@ -77,16 +77,20 @@ ERRATA = [  # (chapter, words that must be inside an erratum box): the unit's sl
     ("optimization", r"small positive \*real\*"),  # AdaDelta's "integer" epsilon
     ("optimization", r"bias\s+corrections"),  # Adam
     ("generalization", r"\*keeping\*"),  # dropout's p
-    ("stn", r"2 x 3 matrix"),  # the affine parameters' order
     ("rnn", r"h_\{t-1\}\$, the previous \*hidden state\*"),  # the RNN's input is h(t-1), not x(t-1)
     ("rnn", r"four neural networks"),  # three gates and the candidate
+]
+NOTES = [  # not the unit's errors: a convention, and a distinction its text leaves open, in note boxes
+    ("stn", r"2 x 3 matrix"),  # the affine parameters' order
     ("rl", r"not punishment"),
 ]
 
 
-@pytest.mark.parametrize(("chapter", "words"), ERRATA)
-def test_the_units_slips_are_in_erratum_boxes(chapter: str, words: str) -> None:
-    boxes = re.findall(r"^::: erratum\n(.*?)^:::$", _text(chapter), flags=re.M | re.S)
+@pytest.mark.parametrize(
+    ("kind", "chapter", "words"), [("erratum", *e) for e in ERRATA] + [("note", *n) for n in NOTES]
+)
+def test_the_units_slips_are_in_erratum_boxes_and_its_conventions_in_notes(kind: str, chapter: str, words: str) -> None:
+    boxes = re.findall(rf"^::: {kind}\n(.*?)^:::$", _text(chapter), flags=re.M | re.S)
     assert any(re.search(words, box) for box in boxes), words
 
 

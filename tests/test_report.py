@@ -6,11 +6,14 @@ import re
 from pathlib import Path
 
 import matplotlib.image
+import matplotlib.pyplot as plt
 import pytest
 from conftest import TINY, broken_links, chromium, cli, command_error, printed_commands
+from matplotlib.text import Text
 
 from descentlab.labbook import build_chapters, front_matter
 from descentlab.report import Chapter, render
+from descentlab.report.html import COLUMN_PX, DPI, LEAST_TEXT_PX, legible
 from descentlab.report.markup import MathError, markdown, math
 
 
@@ -196,3 +199,26 @@ $$L(w) = \frac{1}{n} \sum_{i=1}^{n} Q_i(w)$$
     assert got["math-font"].group(1) == "yes"  # type: ignore[union-attr]
     assert bracket > 1.5 * line, (bracket, line)
     assert sum_ > 1.4 * letter, (sum_, letter)
+
+
+def test_every_text_of_a_figure_is_at_least_9_pt_as_the_page_shows_it() -> None:
+    """A wide figure (shown scaled down to the page's column) with a 7 pt legend outside its axes and
+    default 10 pt ticks: after ``legible`` every text, drawn, is at least 12 CSS px (9 pt) at the width the
+    page shows the PNG (its tight box, at most the column's 948 px)."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
+    for ax in axes:
+        ax.plot([1, 10, 100], [1, 0.1, 0.01], label="a long legend label")
+        ax.set(xscale="log", yscale="log", title="against epochs", xlabel="epochs")
+    axes[-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+
+    def smallest_px() -> float:
+        fig.canvas.draw()
+        width = fig.get_tightbbox(fig.canvas.get_renderer()).width * DPI  # type: ignore[attr-defined]
+        shown = min(1.0, COLUMN_PX / width)
+        return min(t.get_fontsize() * DPI / 72 * shown for t in fig.findobj(Text) if t.get_visible() and t.get_text())
+
+    assert smallest_px() < 7  # the defect: a 7 pt legend in a figure scaled to two thirds
+    legible(fig)
+    assert smallest_px() >= LEAST_TEXT_PX
+    plt.close(fig)

@@ -75,6 +75,10 @@ def test_gradient_flow_command_explodes_vanishes_and_clipping_keeps_training_fin
     assert m["rnn x4/first_over_last"] > 1e3  # exploding
     assert math.isfinite(m["clipped/final_mse"])
     assert m["clipped/max_grad_norm"] > 1.0  # clipping had something to clip
+    # the LSTM's cell carries the gradient back times the forget gate, sigmoid(bias) at the start, at each step
+    ratios = [m[f"lstm b{b}/first_over_last"] for b in (0, 1, 3)]
+    assert ratios[0] < ratios[1] < ratios[2], ratios
+    assert ratios[2] > 1e3 * ratios[0], ratios  # about (0.95 / 0.5)**39 = 7e10 along the cell alone
     assert (run / "gradient_flow.png").stat().st_size > 10_000
 
 
@@ -99,4 +103,5 @@ def test_topology_tasks_run_and_learn(tmp_path: Path) -> None:
 def test_rnn_commands_reject_bad_settings(tmp_path: Path) -> None:
     assert_one_line_error(cli("rnn", "adding", "--cells", "rnn,transformer"), "cells", "rnn, gru, lstm")
     assert_one_line_error(cli("rnn", "gradient-flow", "--scales", "1,-2"), "scales", "positive")
+    assert_one_line_error(cli("rnn", "gradient-flow", "--forget-biases", "1,x"), "forget-biases", "-100 to 100")
     assert_one_line_error(cli("rnn", "topology", "--task", "two-to-two"), "task", "many-to-one")

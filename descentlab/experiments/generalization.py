@@ -400,20 +400,29 @@ def optimizers_train(
 
 
 def time_to_target(record: RunRecord) -> Figure:
-    """Validation accuracy against seconds of training for each optimizer, with the target marked."""
+    """Validation accuracy against seconds of training for each optimizer (a log time axis: they differ by
+    orders of magnitude), with the target marked and each one's first crossing of it circled."""
     seconds_at = record.seconds_at()
     target = float(record.config.get("target", 0.97))
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    lowest = 100 * target
     for i, name in enumerate(unit_variants()):
         steps, values = record.series(f"{name}/val/accuracy")
-        if steps:
-            ax.plot([seconds_at.get(s, math.nan) for s in steps], [100 * v for v in values], ".-", color=f"C{i}",
-                    label=name)  # fmt: skip
+        points = [(seconds_at[s], 100 * v) for s, v in zip(steps, values, strict=True) if seconds_at.get(s, 0) > 0]
+        if not points:
+            continue
+        ax.plot([t for t, _ in points], [a for _, a in points], color=f"C{i}", label=name,
+                marker="o" if len(points) < 4 else ".", linestyle=("-", "--", ":", "-.")[i % 4])  # fmt: skip
+        first = next(((t, a) for t, a in points if a >= 100 * target), None)
+        if first is not None:
+            ax.plot(*first, "o", markersize=11, markerfacecolor="none", color=f"C{i}")
+        lowest = min(lowest, min(a for _, a in points))
     ax.axhline(100 * target, color="k", linewidth=0.8, linestyle=":", label=f"target {100 * target:g}%")
-    ax.set(xlabel="seconds of training (evaluation excluded)", ylabel="validation accuracy %",
-           title="time to a target (AlgoPerf-style)", ylim=(80, 100))  # fmt: skip
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set(xlabel="seconds of training (evaluation excluded, log scale)", ylabel="validation accuracy %",
+           title="time to a target (AlgoPerf-style): the circle is each optimizer's first crossing",
+           xscale="log", ylim=(max(0.0, lowest - 3), 100))  # fmt: skip
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig
 
@@ -447,9 +456,9 @@ def target_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
         if f"{name}/test/accuracy" not in m:
             continue
         reached = m[f"{name}/seconds_to_target"]
-        rows.append([name, "not reached" if reached < 0 else f"{reached:.1f}",
+        rows.append([name, "not reached" if reached < 0 else f"{reached:.2f}",
                      f"{100 * (1 - m[f'{name}/val/error']):.2f}", f"{100 * m[f'{name}/test/accuracy']:.2f}",
-                     f"{m[f'{name}/epochs']:.2f}", f"{m[f'{name}/train_seconds']:.0f}"])  # fmt: skip
+                     f"{m[f'{name}/epochs']:.2f}", f"{m[f'{name}/train_seconds']:.2f}"])  # fmt: skip
     return ["optimizer", f"seconds to {100 * target:g}% val acc", "final val acc %", "test acc %", "epochs",
             "train s"], rows  # fmt: skip
 

@@ -110,6 +110,17 @@ class AddingConfig(RunConfig):
         return f"T{self.length}"
 
 
+def _numbers(name: str, text: str, low: float, what: str) -> list[float]:
+    """A comma list of numbers above ``low`` (and at most ``-low`` when ``low`` is negative), or the flag's error."""
+    try:
+        values = [float(s) for s in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or not all(math.isfinite(v) and v > low and (low >= 0 or v <= -low) for v in values):
+        raise ParameterError(name, f"{text!r} is not valid; valid: {what}, comma-separated")
+    return values
+
+
 @dataclass(frozen=True)
 class GradientFlowConfig(RunConfig):
     """Settings of ``descentlab rnn gradient-flow``."""
@@ -117,8 +128,8 @@ class GradientFlowConfig(RunConfig):
     length: int = param(100, "sequence length T", low=2, high=100_000)
     hidden: int = param(64, "hidden units", low=1, high=4096)
     scales: str = param("0.5,1.0,2.0,4.0", "tanh RNN: recurrent weights = scale x a random orthogonal matrix")
-    forget_bias: float = param(
-        1.0, "LSTM: initial forget-gate bias (1 keeps the memory open at the start)", low=-100.0, high=100.0
+    forget_biases: str = param(
+        "0,1,3", "LSTM: initial forget-gate biases, a curve each (0: gates half open, 1: the usual start, 3: open)"
     )
     batch_size: int = param(64, "sequences averaged over", low=1, high=10_000)
     explode_scale: float = param(
@@ -129,17 +140,15 @@ class GradientFlowConfig(RunConfig):
     steps: int = param(300, "the clipping experiment: training steps for each of clipped and not", low=1, high=10**8)
 
     def scale_values(self) -> list[float]:
-        try:
-            values = [float(s) for s in self.scales.split(",")]
-        except ValueError:
-            values = []
-        if not values or not all(math.isfinite(v) and v > 0 for v in values):
-            raise ParameterError("scales", f"{self.scales!r} is not valid; valid: positive numbers, comma-separated")
-        return values
+        return _numbers("scales", self.scales, low=0.0, what="positive numbers")
+
+    def forget_bias_values(self) -> list[float]:
+        return _numbers("forget_biases", self.forget_biases, low=-100.0, what="numbers from -100 to 100")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.scale_values()
+        self.forget_bias_values()
 
     @property
     def run_name(self) -> str:
@@ -374,13 +383,15 @@ def gradient_flow_train(
     curves: dict[str, list[float]] = {}
     for scale in cfg.scale_values():
         curves[f"rnn x{scale:g}"] = hidden_gradients(_tanh_rnn(cfg, scale), x, y, head)
-    lstm = LSTMCell(2, cfg.hidden)
     forget = slice(cfg.hidden, 2 * cfg.hidden)  # gates are stacked i, f, g, o
-    with torch.no_grad():
-        for bias, value in ((lstm.bias_hh, cfg.forget_bias), (lstm.bias_ih, 0.0)):
-            if bias is not None:
-                bias[forget].fill_(value)
-    curves["lstm"] = hidden_gradients(lstm, x, y, head)
+    for forget_bias in cfg.forget_bias_values():
+        torch.manual_seed(cfg.seed)  # the same weights but for the forget gates' bias
+        lstm = LSTMCell(2, cfg.hidden)
+        with torch.no_grad():
+            for bias, value in ((lstm.bias_hh, forget_bias), (lstm.bias_ih, 0.0)):
+                if bias is not None:
+                    bias[forget].fill_(value)
+        curves[f"lstm b{forget_bias:g}"] = hidden_gradients(lstm, x, y, head)
     for t in range(cfg.length):
         run.log(t + 1, {f"flow/{k}": v[t] for k, v in curves.items()})
     metrics = {f"{k}/first_over_last": v[0] / v[-1] for k, v in curves.items()}
@@ -475,29 +486,35 @@ def adding_curves(record: RunRecord) -> Figure:
 def gradient_flow(record: RunRecord) -> Figure:
     """Left: ||dL/dh_t|| against t at initialization (loss at the last step). Right: the exploding tanh
     RNN's gradient norm during training, with and without clipping."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6))
     length = int(record.config.get("length", 100))
     flow = [r for r in record.metrics if r["step"] <= length]
-    keys = sorted({k for r in flow for k in r if k.startswith("flow/")}, key=lambda k: (k == "flow/lstm", k))
+    keys = sorted({k for r in flow for k in r if k.startswith("flow/")}, key=lambda k: (k.startswith("flow/lstm"), k))
     for key in keys:
-        pts = [(r["step"], r[key]) for r in flow if key in r]
-        left.plot(*zip(*pts, strict=True), label=key.removeprefix("flow/"))
+        pts = [(r["step"], r[key]) for r in flow if key in r and r[key] > 0]  # an underflow to 0 has no logarithm
+        lstm = key.startswith("flow/lstm")
+        label = key.removeprefix("flow/").replace(" b", ", forget bias ") if lstm else key.removeprefix("flow/")
+        if pts:
+            left.plot(*zip(*pts, strict=True), label=label, linestyle="--" if lstm else "-")
     left.set(xlabel="time step t", ylabel="||dL/dh_t||", yscale="log",
              title="gradient reaching each step (loss at the last step)")  # fmt: skip
     left.grid(alpha=0.3, which="both")
-    left.legend(fontsize=8)
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)  # below: the curves fill the axes
     for i, name in enumerate(("unclipped", "clipped")):
         pts = [(r["step"] - length, r[f"{name}/grad_norm"]) for r in record.metrics if f"{name}/grad_norm" in r]
         if pts:
             offset = i * int(record.config.get("steps", 0))
-            right.plot(
-                [s - offset for s, _ in pts], [v for _, v in pts], label=f"{name} (gradient norm before clipping)"
-            )
+            finite = [(s - offset, v) for s, v in pts if math.isfinite(v)]
+            right.plot([s for s, _ in finite], [v for _, v in finite], color=f"C{i}",
+                       label=f"{name} (gradient norm before clipping)")  # fmt: skip
+            broken = next((s - offset for s, v in pts if not math.isfinite(v)), None)
+            if broken is not None:  # from here on the weights are inf or NaN: no norm left to draw
+                right.axvline(broken, color=f"C{i}", ls="--", label=f"{name}: gradient inf or NaN from step {broken}")
     right.axhline(float(record.config.get("clip", 1.0)), color="gray", ls=":", label="clipping threshold")
     right.set(xlabel="training step", ylabel="gradient norm", yscale="log",
               title=f"tanh RNN, recurrent scale {record.config.get('explode_scale')}")  # fmt: skip
     right.grid(alpha=0.3, which="both")
-    right.legend(fontsize=8)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
     fig.tight_layout()
     return fig
 
@@ -521,7 +538,8 @@ def adding_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
 
 def flow_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
     m = record.final()
-    rows = [[k.split("/")[0], f"{v:.3g}"] for k, v in m.items() if k.endswith("/first_over_last")]
+    rows = [[k.split("/")[0], f"{v:.3g}" if v > 0 else "0 (below float32's smallest number: it underflowed)"]
+            for k, v in m.items() if k.endswith("/first_over_last")]  # fmt: skip
     rows += [[f"{n}: final MSE, largest gradient norm", f"{m[f'{n}/final_mse']:.3g}, {m[f'{n}/max_grad_norm']:.3g}"]
              for n in ("unclipped", "clipped") if f"{n}/final_mse" in m]  # fmt: skip
     return ["model", "||dL/dh_1|| / ||dL/dh_T|| (or result)"], rows
@@ -628,6 +646,17 @@ def flow_claims(record: RunRecord) -> list[Claim]:
             [Bound(f"{low}: ||dL/dh_1|| / ||dL/dh_T||", small, "<", 1e-6),
              Bound(f"{high}: ||dL/dh_1|| / ||dL/dh_T||", large, ">", 1e6)],
         ))  # fmt: skip
+    lstms = {float(k.split("/")[0].removeprefix("lstm b")): v for k, v in m.items()
+             if k.startswith("lstm b") and k.endswith("/first_over_last")}  # fmt: skip
+    if 0.0 in lstms and 3.0 in lstms:
+        closed, opened = lstms[0.0], lstms[3.0]
+        out.append(Claim(
+            "An LSTM passes the gradient back through its cell as far as its forget gates are open: with forget-gate "
+            "bias 3 (gates near 0.95) the first step gets more than 1,000 times the share of the last step's "
+            "gradient it gets with bias 0 (gates near 0.5, which halve it at every step)",
+            f"||dL/dh_1|| / ||dL/dh_T||: bias 3 {opened:.3g}, bias 0 {closed:.3g}",
+            [Bound("LSTM bias 3 over LSTM bias 0", opened / max(closed, 1e-45), ">", 1e3)],
+        ))  # fmt: skip
     if "clipped/final_mse" in m and "unclipped/final_mse" in m:
         clipped, unclipped = m["clipped/final_mse"], m["unclipped/final_mse"]
         out.append(Claim(
@@ -647,7 +676,13 @@ def gradient_flow_sections(runs: Sequence[RunRecord]) -> list[Section]:
             title="The gradient reaching each step",
             caption=(
                 f"Left: ||dL/dh_t|| at initialization for the loss at the last of {r.config.get('length')} steps, "
-                f"tanh RNNs with recurrent weights scale x an orthogonal matrix, and an LSTM. Right: the RNN of scale "
+                f"tanh RNNs with recurrent weights scale x an orthogonal matrix, and the same LSTM at several initial "
+                "forget-gate biases: the gradient through its cell is multiplied at each step by the forget gate, "
+                "sigmoid(bias) at the start (0.5 at bias 0, 0.73 at 1, 0.95 at 3), so an LSTM vanishes too until "
+                "its forget gates are open, which training learns (the adding problem below measures a trained "
+                "one). The tanh RNN keeps a share only on the knife-edge of scale 1 (norm-preserving weights), "
+                "between vanishing at 0.5 and exploding at 2; the LSTM's gates choose, step by step and input by "
+                "input, what to keep. Right: the RNN of scale "
                 f"{r.config.get('explode_scale')} trained with plain SGD, with and without clipping at "
                 f"{r.config.get('clip')}."
             ),

@@ -18,6 +18,7 @@ import base64
 import html
 import io
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import TightLayoutEngine
+from matplotlib.text import Text
 
 from descentlab.report.claim import Claim
 from descentlab.runs import RunRecord
@@ -59,9 +62,35 @@ class Chapter:
         return [p for p in self.parts if isinstance(p, Section)]
 
 
+DPI = 100  # pixels per inch of a figure's PNG
+COLUMN_PX = 948  # the width the page shows a figure at most (980 px less padding): a wider PNG is scaled down
+LEAST_TEXT_PX = 12  # 9 pt on a screen of 96 px to the inch: the smallest text a figure may show
+
+
+def legible(fig: Figure) -> Figure:
+    """Raise every text of ``fig`` (tick labels, legends, titles) to at least 9 pt at the size the page shows
+    the figure, then lay it out again. A figure wider than the column is scaled down, so its text must be
+    larger; its width on the page is taken as 1.1 times its own (a legend outside the axes widens it), which
+    costs no drawing."""
+    shown = min(1.0, COLUMN_PX / (1.1 * fig.get_figwidth() * DPI))
+    least_pt = LEAST_TEXT_PX / shown * 72 / DPI
+    small = [t for t in fig.findobj(Text) if t.get_text() and t.get_fontsize() < least_pt]
+    for ax in fig.axes:  # ticks made when the figure is drawn take their size from here
+        labels = ax.xaxis.get_ticklabels() + ax.yaxis.get_ticklabels()
+        if any(t.get_fontsize() < least_pt for t in labels) or not labels:
+            ax.tick_params(which="both", labelsize=least_pt)
+    for text in small:
+        text.set_fontsize(least_pt)
+    if small and isinstance(fig.get_layout_engine(), (TightLayoutEngine, type(None))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an axes tight_layout cannot place keeps its place
+            fig.tight_layout()
+    return fig
+
+
 def _png(fig: Figure) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    legible(fig).savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
