@@ -170,8 +170,9 @@ COMMIT = commit()
 
 def with_reruns(records: list[dict], reruns: dict[str, list[dict]]) -> tuple[list[dict], list[str]]:
     """``records`` of whole tours with the claims of each chapter run again after them taken from its rerun
-    (the latest rerun of the same scale, seed and condition that finished after the tour); and a line for
-    each chapter saying how many it replaced."""
+    (the latest rerun of the same scale, seed and condition that finished after the tour): every claim of
+    the rerun's sections is replaced, so a claim the chapter added or dropped is added or dropped too; and a
+    line for each chapter saying how many it replaced."""
     out, notes = [], []
     replaced = {chapter: 0 for chapter in reruns}
     for r in records:
@@ -184,8 +185,11 @@ def with_reruns(records: list[dict], reruns: dict[str, list[dict]]) -> tuple[lis
                      == (r["capability"], r["threads"], r["seed"]) and x.get("finished", "") > r.get("finished", "")]  # fmt: skip
             if not later:
                 continue
-            new = {c["id"]: c for c in max(later, key=lambda x: x["finished"])["claims"]}
-            claims = [new.get(c["id"], c) for c in claims]
+            new = max(later, key=lambda x: x["finished"])["claims"]
+            sections = {c["id"].split("#")[0] for c in new}  # the chapter's sections: all of their claims go
+            kept = [i for i, c in enumerate(claims) if c["id"].split("#")[0] not in sections]
+            at = next((i for i in range(len(claims)) if i not in kept), len(claims))  # where the chapter was
+            claims = [claims[i] for i in kept if i < at] + list(new) + [claims[i] for i in kept if i > at]
             replaced[chapter] += 1
         out.append({**r, "claims": claims})
     for chapter, n in replaced.items():

@@ -129,6 +129,17 @@ def test_a_chapter_run_again_replaces_only_its_claims_and_only_where_it_ran_late
     merged, notes = claims_bench.with_reruns(tours, {"lm": [*rerun, stale]})
     margins = [{c["id"]: c["margin"] for c in r["claims"]} for r in merged]
     assert margins == [{"a#1": 2.0, "lm#1": 1.6}, {"a#1": 2.0, "lm#1": 1.6}, {"a#1": 2.0, "lm#1": 1.2}]
+    # a chapter whose demonstration gained a claim: the rerun's claims replace all of its sections' claims
+    tour = {**_record(0, "native", {"a#1": 2.0, "flow#1": 3.0, "flow#2": 4.0, "z#1": 5.0}), "finished": "1"}
+    again = {**_record(0, "native", {"flow#1": 3.5, "flow#2": 4.5, "flow#3": 6.0}), "finished": "2"}
+    (merged_one,), _ = claims_bench.with_reruns([tour], {"rnn": [again]})
+    assert [(c["id"], c["margin"]) for c in merged_one["claims"]] == [
+        ("a#1", 2.0),
+        ("flow#1", 3.5),
+        ("flow#2", 4.5),
+        ("flow#3", 6.0),
+        ("z#1", 5.0),
+    ]
     assert notes == ["chapter lm: its claims from claims-quick-lm.jsonl (run again at ?, abc1234) for 2 of the 3 tours"]
     assert tours[0]["claims"][1]["margin"] == 1.2  # the records themselves are left as they were
 
