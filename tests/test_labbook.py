@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from conftest import assert_one_line_error, cli
 
+from descentlab.exercises import EXERCISES
 from descentlab.experiments import DECLARATIONS
 from descentlab.labbook import HERE, Directive, build_chapters, chapters, glossary, plan_names, questions
 
@@ -112,3 +113,15 @@ def test_every_chapter_renders_with_math_and_no_latex_left() -> None:
 
 def test_tour_rejects_an_unknown_chapter() -> None:
     assert_one_line_error(cli("tour", "--chapter", "optimisation"), "--chapter", "optimization", "neuro")
+
+
+def test_every_exercise_links_to_the_section_it_practises() -> None:
+    """Each exercise's section (``Exercise.section``) is an anchor of its own chapter, and the chapter's
+    list of exercises links to it."""
+    built = build_chapters([], every_chapter=True)
+    page = "".join(p for ch in built for p in ch.parts if isinstance(p, str))
+    anchors = set(re.findall(r'\bid="([^"]+)"', page)) | {ch.id for ch in built}
+    assert {e.name: e.section for e in EXERCISES if e.section not in anchors} == {}
+    for e in EXERCISES:
+        assert e.section == f"chapter-{e.chapter}" or e.section.startswith(f"{e.chapter}-"), e.name
+        assert f'<li id="exercise-{e.name}">' in page and f'practises <a href="#{e.section}">' in page, e.name

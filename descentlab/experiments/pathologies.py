@@ -4,9 +4,10 @@
   r exp(-r^2 / 2) all but vanishes far from the well, so the steps gradient descent needs to leave the
   plateau grow like exp(r^2 / 2). Momentum accumulates the small gradients (up to 1 / (1 - beta) times
   the step); RMSProp and Adam divide by the gradient's own scale, so their steps stay about lr long.
-* ``descentlab landscape steep``: from (-2, -1) on Rosenbrock the curvature is about 5,200, so a step
-  size that is stable near the minimum (curvature about 1,000) throws gradient descent off the map
-  within two steps. Clipping the gradient's norm bounds the step; an adaptive method scales it.
+* ``descentlab landscape steep``: from (-2, -1) on Rosenbrock the curvature (the Hessian's largest
+  eigenvalue) is about 5,300, so a step size that is stable near the minimum (curvature about 1,000)
+  throws gradient descent off the map within two steps. Clipping the gradient's norm bounds the step;
+  an adaptive method scales it.
 
 Read top to bottom: configs, the variants each runs, what is logged (``pathology.json``).
 """
@@ -264,7 +265,8 @@ def steep_sections(runs: Sequence[RunRecord]) -> list[Section]:
         Section(
             id="steep",
             title="A steep wall: divergence, and clipping or adaptive steps",
-            caption="From (-2, -1) on Rosenbrock's function, where the curvature is about 5,200.",
+            caption="From (-2, -1) on Rosenbrock's function, where the curvature (the largest eigenvalue of the "
+            "Hessian) is about 5,300, against about 1,000 at the minimum.",
             figures=[race_paths(_data(r))],
             table=steep_table(r),
             commands=[str(r.meta.get("command"))],
@@ -304,7 +306,7 @@ LANDSCAPE_STEEP = Experiment(
     command="landscape steep",
     help="high curvature: gradient descent diverges; clipping or an adaptive method does not",
     description=(
-        "From (-2, -1) on Rosenbrock, where the curvature is about 5,200, gradient descent with a step\n"
+        "From (-2, -1) on Rosenbrock, where the curvature is about 5,300, gradient descent with a step\n"
         "size that is stable near the minimum diverges; with its gradient clipped, or with RMSProp or\n"
         "Adam, it does not. Writes pathology.json and steep.png."
     ),

@@ -466,14 +466,15 @@ def rl_curves(record: RunRecord) -> Figure:
 def route_figure(pictures: Sequence[tuple[str, Any, Any]]) -> Figure:
     """GridRoute episodes before and after learning: the map (walls dark), an optimal path (green), the
     path taken (blue), the agent (red) and the goal (gold)."""
-    fig, axes = plt.subplots(2, len(pictures), figsize=(3.2 * len(pictures), 6.8), squeeze=False)
+    fig, axes = plt.subplots(2, len(pictures), figsize=(3.2 * len(pictures), 7.2), squeeze=False)
     for j, (caption, before, after) in enumerate(pictures):
-        for i, (image, when) in enumerate(((before, "before learning"), (after, "after learning"))):
+        for i, image in enumerate((before, after)):
             axes[i][j].imshow(image)
             axes[i][j].set_xticks([])
             axes[i][j].set_yticks([])
-            axes[i][j].set_title(when, fontsize=9)
-        axes[1][j].set_xlabel(caption.replace("; ", "\n"), fontsize=8)
+        axes[0][j].set_title(caption.replace("; ", "\n"))  # one title a column, above it: nothing to overlap
+    for i, when in enumerate(("before learning", "after learning")):
+        axes[i][0].set_ylabel(when)  # the rows named once, at their left
     fig.tight_layout()
     return fig
 
@@ -494,7 +495,7 @@ def reward_scheme_curves(record: RunRecord) -> Figure:
     ax.set(xlabel="environment steps", ylabel="greedy effectiveness %", ylim=(0, 105),
            title=f"{cfg.get('algo')} on a {cfg.get('grid_size')}x{cfg.get('grid_size')} GridRoute, route {cfg.get('route')}")  # fmt: skip
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below the axes: a curve at 0% stays visible
     fig.tight_layout()
     return fig
 

@@ -177,7 +177,7 @@ def claims(record: RunRecord) -> list[Claim]:
         "Trained with surrogate gradients, the spiking network classifies about as well as the same-size ReLU "
         "network: its test accuracy is within 5 points",
         f"test accuracy: spiking {100 * snn:.2f}%, ReLU {100 * ann:.2f}%; "
-        f"{m.get('snn/synops', math.nan):,.0f} synaptic operations a image after the input layer",
+        f"{m.get('snn/synops', math.nan):,.0f} synaptic operations per image after the input layer",
         [Bound("the ReLU network's test accuracy less the spiking network's", ann - snn, "<", 0.05 + 1e-12)],
     )]  # fmt: skip
 

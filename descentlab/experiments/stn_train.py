@@ -177,7 +177,10 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
                     f"Digits {kind.get(str(r.config.get('distortion')), '')}; {r.config.get('train_size') or 55_000:,} "
                     f"training images, {r.config.get('epochs')} epochs, an {r.config.get('transform')} transformer "
                     f"whose output is {r.config.get('out_size')} x {r.config.get('out_size')}. The top row of the first "
-                    "figure is test digits, the bottom row what the trained transformer made of them."
+                    "figure is test digits, the bottom row what the trained transformer made of them. The paper's "
+                    "column is Jaderberg et al.'s Table 1 (their networks, full training on the whole training set): a "
+                    "scale for the error, not a target for a run this short. The ST-CNN is the same CNN with a "
+                    "localisation network in front, so it has more parameters (the table counts both)."
                 ),
                 figures=figs,
                 table=error_table(r),

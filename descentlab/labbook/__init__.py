@@ -140,7 +140,8 @@ def exercises_section(chapter: str) -> str:
     level = {1: "easy", 2: "medium", 3: "hard"}
     items = "".join(
         f'<li id="exercise-{html.escape(e.name)}"><code>{html.escape(e.signature)}</code>: {html.escape(e.title)} '
-        f"({level[e.difficulty]}). Start it with <code>descentlab exercise start {html.escape(e.name)}</code> and "
+        f'({level[e.difficulty]}; it practises <a href="#{e.section}">this section</a>). Start it with '
+        f"<code>descentlab exercise start {html.escape(e.name)}</code> and "
         f"check it with <code>descentlab exercise check {html.escape(e.name)}.py</code>; the checker names these "
         f"mistakes: {html.escape('; '.join(m.name for m in e.mistakes))}.</li>"
         for e in mine
@@ -229,7 +230,7 @@ def exercises_page(built: Sequence[Chapter]) -> str:
         ch = next(c for c in chapters() if c.id == e.chapter)
         name, title = html.escape(e.name), html.escape(f"{ch.number}. {ch.title}")
         if f"chapter-{e.chapter}" in shown:
-            name, title = f'<a href="#exercise-{name}">{name}</a>', f'<a href="#chapter-{ch.id}">{title}</a>'
+            name, title = f'<a href="#exercise-{name}">{name}</a>', f'<a href="#{e.section}">{title}</a>'
         rows.append(f"<tr><td>{name}</td><td>{title}</td><td>{level[e.difficulty]}</td><td>{html.escape(e.title)}</td>"
                     f"<td>{len(e.mistakes)}</td></tr>")  # fmt: skip
     return (
