@@ -67,6 +67,10 @@ COLUMN_PX = 948  # the width the page shows a figure at most (980 px less paddin
 LEAST_TEXT_PX = 12  # 9 pt on a screen of 96 px to the inch: the smallest text a figure may show
 
 
+def _points(text: Text) -> float:
+    return float(text.get_fontsize())  # matplotlib types it float | str; a drawn text's size is in points
+
+
 def legible(fig: Figure) -> Figure:
     """Raise every text of ``fig`` (tick labels, legends, titles) to at least 9 pt at the size the page shows
     the figure, then lay it out again. A figure wider than the column is scaled down, so its text must be
@@ -74,10 +78,10 @@ def legible(fig: Figure) -> Figure:
     costs no drawing."""
     shown = min(1.0, COLUMN_PX / (1.1 * fig.get_figwidth() * DPI))
     least_pt = LEAST_TEXT_PX / shown * 72 / DPI
-    small = [t for t in fig.findobj(Text) if t.get_text() and t.get_fontsize() < least_pt]
+    small = [t for t in fig.findobj(Text) if t.get_text() and _points(t) < least_pt]
     for ax in fig.axes:  # ticks made when the figure is drawn take their size from here
         labels = ax.xaxis.get_ticklabels() + ax.yaxis.get_ticklabels()
-        if any(t.get_fontsize() < least_pt for t in labels) or not labels:
+        if any(_points(t) < least_pt for t in labels) or not labels:
             ax.tick_params(which="both", labelsize=least_pt)
     for text in small:
         text.set_fontsize(least_pt)
