@@ -12,7 +12,7 @@ from conftest import TINY, broken_links, chromium, cli, command_error, printed_c
 from matplotlib.text import Text
 
 from descentlab.labbook import build_chapters, front_matter
-from descentlab.report import Chapter, render
+from descentlab.report import Chapter, commands_block, render
 from descentlab.report.html import COLUMN_PX, DPI, LEAST_TEXT_PX, legible
 from descentlab.report.markup import MathError, markdown, math
 
@@ -222,3 +222,13 @@ def test_every_text_of_a_figure_is_at_least_9_pt_as_the_page_shows_it() -> None:
     legible(fig)
     assert smallest_px() >= LEAST_TEXT_PX
     plt.close(fig)
+
+
+def test_commands_wrap_between_words_each_command_a_block_of_its_own() -> None:
+    block = commands_block(["descentlab optim train --lr 0.01 --optimizer adam", "descentlab rl eval " + "r" * 50])
+    assert block.count('<span class="cmd">') == 2  # one block each: a second command never reads as a wrapped line
+    assert '<span class="tok">--lr 0.01</span>' in block  # a flag with its value: no line ends between them
+    assert '<span class="tok">--optimizer adam</span>' in block and '<span class="tok">descentlab</span>' in block
+    assert f'<span class="tok long">{"r" * 50}</span>' in block  # a run's path may break where it must
+    assert printed_commands(block) == sorted(["descentlab optim train --lr 0.01 --optimizer adam",
+                                              "descentlab rl eval " + "r" * 50])  # fmt: skip

@@ -42,8 +42,8 @@ SECTIONS = [
     "neuro-patterns", "snn", "stdp",  # 8. neuroscience
 ]  # fmt: skip
 DIAGRAMS = ["stn-pipeline", "rnn-unrolled", "rnn-topologies", "lstm-cell", "rnn-lm", "agent-environment"]
-CLAIM = re.compile(r'<div class="claim (holds|fails)"><span class="claim-text">(.*?)</span> <span class="verdict">'
-                   r"(holds in this run|does not hold in this run)</span>: <span class=\"evidence\">(.*?)</span></div>")  # fmt: skip
+CLAIM = re.compile(r'<div class="claim (holds|fails)"><span class="verdict">(Holds in this run|Does not hold in this '
+                   r'run):</span> <span class="claim-text">(.*?)</span>\. <span class="evidence">(.*?)</span></div>')  # fmt: skip
 
 
 def _tour(root: Path, seed: int) -> tuple[Path, Result]:
@@ -63,7 +63,7 @@ def assert_every_claim_holds(tour: Path, result: Result) -> None:
     assert list(sections) == SECTIONS
     claims = {sid: CLAIM.findall(body) for sid, body in sections.items()}
     assert all(claims.values()), [sid for sid, c in claims.items() if not c]  # each section states its point
-    failing = [(sid, text, evidence) for sid, cs in claims.items() for verdict, text, _, evidence in cs
+    failing = [(sid, text, evidence) for sid, cs in claims.items() for verdict, _, text, evidence in cs
                if verdict != "holds"]  # fmt: skip
     assert not failing, failing
     total = sum(map(len, claims.values()))
@@ -72,7 +72,7 @@ def assert_every_claim_holds(tour: Path, result: Result) -> None:
     # claims.json, what benchmarks/claims.py reads, says the same, with each claim's margin
     written = json.loads((tour / "claims.json").read_text())["claims"]
     assert [(c["section"], html_unescape(c["text"])) for c in written] == [
-        (sid, html_unescape(text)) for sid, cs in claims.items() for _, text, _, _ in cs
+        (sid, html_unescape(text)) for sid, cs in claims.items() for _, _, text, _ in cs
     ]
     assert all(c["holds"] and c["margin"] > 1 for c in written)
 

@@ -83,7 +83,7 @@ def rates_figure(record: RunRecord) -> Figure:
     ax_loss.set(xlabel="step", ylabel="f(w)", yscale="log", title="the loss")
     for a in (ax, ax_loss):
         a.grid(alpha=0.3, which="both")
-        a.legend(fontsize=7)
+        a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)  # below: no curve hidden
     fig.tight_layout()
     return fig
 

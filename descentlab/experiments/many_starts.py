@@ -105,7 +105,7 @@ def many_starts(data: dict[str, Any]) -> Figure:
         ax_hist.hist(data[key]["values"], bins=bins, color=f"C{i}", alpha=0.55, label=label)
         ks = data[key]["best_of"]["k"]
         ax_best.plot(ks, data[key]["best_of"]["mean"], "o-", color=f"C{i}", label=label)
-    ax_map.legend(fontsize=7, loc="lower left")
+    ax_map.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12))  # below the map: no end point hidden
     ax_hist.set(xlabel="final f", ylabel="runs", title="final values of all runs")
     ax_hist.legend(fontsize=8)
     ax_best.set_xscale("log")

@@ -457,8 +457,8 @@ def rl_curves(record: RunRecord) -> Figure:
         twin = ax.twinx()
         twin.plot(*zip(*eff, strict=True), "s--", color="C2", label="greedy effectiveness %")
         twin.set(ylabel="effectiveness %", ylim=(0, 105))
-        twin.legend(loc="lower center")
-    ax.legend(loc="upper left")
+    handles = [h for a in fig.axes for h in a.get_legend_handles_labels()[0]]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # one legend, below
     fig.tight_layout()
     return fig
 

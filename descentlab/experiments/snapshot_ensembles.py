@@ -101,7 +101,7 @@ def snapshots_figure(record: RunRecord) -> Figure:
     ax_acc.set(ylim=(low - 2, 100), xlabel="snapshot", ylabel="test accuracy %", title="each snapshot and the ensemble")
     for a in (ax, ax_acc):
         a.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.set_layout_engine("tight", w_pad=4)  # room between the left panel's right axis and the right panel
     return fig
 
 

@@ -85,10 +85,14 @@ def legible(fig: Figure) -> Figure:
             ax.tick_params(which="both", labelsize=least_pt)
     for text in small:
         text.set_fontsize(least_pt)
-    if small and isinstance(fig.get_layout_engine(), (TightLayoutEngine, type(None))):
+    engine = fig.get_layout_engine()
+    if small and isinstance(engine, (TightLayoutEngine, type(None))):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an axes tight_layout cannot place keeps its place
-            fig.tight_layout()
+            if engine is None:
+                fig.tight_layout()
+            else:
+                engine.execute(fig)  # with the figure's own pads
     return fig
 
 
@@ -128,12 +132,28 @@ window.addEventListener('load', function () {
 """
 
 
+def _words(command: str) -> list[str]:
+    """A command's words, a flag kept with its value (``--lr 0.01``) so that no line ends between them."""
+    out: list[str] = []
+    for word in command.split(" "):
+        if out and out[-1].startswith("-") and " " not in out[-1] and not word.startswith("-"):
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    return out
+
+
 def commands_block(commands: Sequence[str]) -> str:
-    """Commands as a ``<pre>`` whose lines wrap between words only (never inside a flag such as
-    ``--learning-rate``, which a browser would break at its hyphen), a wrapped line hanging under its start."""
+    """Commands as a ``<pre>``, one block each (a wrapped line hangs under its command's start, so where one
+    command ends and the next begins shows), whose lines break between words only: never inside a flag such
+    as ``--learning-rate`` (which a browser would break at its hyphen) nor between a flag and its value. A
+    word too long for a line (a run's path) may break anywhere."""
     esc = html.escape
-    lines = [" ".join(f'<span class="tok">{esc(tok)}</span>' for tok in c.split(" ")) for c in commands]
-    return '<pre class="commands">' + "\n".join(lines) + "</pre>"
+    lines = []
+    for c in commands:
+        words = [f'<span class="tok{" long" if len(w) > 40 else ""}">{esc(w)}</span>' for w in _words(c)]
+        lines.append(f'<span class="cmd">{" ".join(words)}\n</span>')
+    return '<pre class="commands">' + "".join(lines) + "</pre>"
 
 
 def _section(s: Section) -> list[str]:
@@ -149,10 +169,10 @@ def _section(s: Section) -> list[str]:
         out.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>")
         out += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows]
         out.append("</tbody></table>")
-    for c in s.claims:
-        verdict = "holds in this run" if c.holds else "does not hold in this run"
-        out.append(f'<div class="claim {"holds" if c.holds else "fails"}"><span class="claim-text">{esc(c.text)}</span>'
-                   f' <span class="verdict">{verdict}</span>: <span class="evidence">{esc(c.evidence)}</span></div>')  # fmt: skip
+    for c in s.claims:  # the verdict first: a claim worded in the negative cannot read as "does not holds"
+        verdict = "Holds in this run" if c.holds else "Does not hold in this run"
+        out.append(f'<div class="claim {"holds" if c.holds else "fails"}"><span class="verdict">{verdict}:</span> '
+                   f'<span class="claim-text">{esc(c.text)}</span>. <span class="evidence">{esc(c.evidence)}</span></div>')  # fmt: skip
     if s.commands:
         out.append(f'<div class="reproduce"><p>Reproduce with:</p>{commands_block(s.commands)}</div>')
     out.append('<p class="back"><a href="#top">back to the top</a></p></section>')
