@@ -84,6 +84,9 @@ def test_math_reads_as_typeset() -> None:
     assert "<mi>log</mi><mo" in math(r"\log(p)")
     assert math(r"x < y").endswith('<annotation encoding="application/x-tex">x &lt; y</annotation></semantics></math>')
     assert math("x").count("<semantics><mrow>") == 1
+    # a prime stays at its letter's size, beside it (a superscript prime shrinks and floats off)
+    assert '<mi>f</mi><mo lspace="0" rspace="0">&#x02032;</mo>' in math("f'(x)")
+    assert '<msub><mi>&#x003B7;</mi><mi>t</mi></msub><mo lspace="0" rspace="0">&#x02032;</mo>' in math(r"\eta'_t")
 
 
 def test_a_formula_that_cannot_be_read_is_an_error_naming_it() -> None:

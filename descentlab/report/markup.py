@@ -53,6 +53,11 @@ def math(latex: str, display: bool = False) -> str:
         raise MathError(f"cannot render the formula {latex!r}: unknown command {unknown.group(1)}")
     # \log p: TeX puts a thin space between a function's name and an argument without brackets
     out = re.sub(r"(<mi>[a-z]{2,}</mi>)(?=<m(?:i|n|sub|sup|frac)\b)", r'\1<mspace width="0.1667em" />', out)
+    # a prime is a raised glyph already: as a superscript it shrinks and floats off its letter (Unicode TR25)
+    prime = '<mo lspace="0" rspace="0">&#x02032;</mo>'
+    out = re.sub(r"<msup>(<mi>[^<]*</mi>)<mi>&#x02032;</mi></msup>", rf"\1{prime}", out)
+    out = re.sub(r"<msubsup>(<mi>[^<]*</mi>)(<m[a-z]+>[^<]*</m[a-z]+>)<mi>&#x02032;</mi></msubsup>",
+                 rf"<msub>\1\2</msub>{prime}", out)  # fmt: skip
     # the source as an annotation, for screen readers and for copying
     head, _, body = out.partition(">")
     tex = f'<annotation encoding="application/x-tex">{html.escape(latex)}</annotation>'
