@@ -108,9 +108,14 @@ def test_the_claims_table_requires_19_of_20_seeds_under_every_condition() -> Non
     assert "0.5  seed 3 native/1t" in rows["once"]
     assert rows["steady"].split()[3] == f"{statistics.median([2.0 + s / 100 for s in seeds] * 2):.3g}"
     assert "2 of 3 claims meet the requirement" in text
-    # a missing run counts against the claim: 19 runs of 20 is not 19 of 20 held
+    # a missing run is not a pass: 19 runs of 20 is not 19 of 20 held; the claim is "part" (measured in part),
+    # unless it already failed too often where it was measured
     text = claims_bench.table("quick", records[1:], conditions, seeds, [], "test machine")
-    assert "0 of 3 claims meet the requirement" in text
+    assert "0 of 3 claims meet the requirement; 2 held so far where measured" in text
+    part = {
+        line.split()[0]: line for line in text.splitlines() if line.split() and line.split()[0] in ("steady", "twice")
+    }
+    assert " part " in part["steady"] and " NO " in part["twice"]
     # full scale: every seed
     full = [_record(s, "native", {"c": 0.9 if s == 2 else 2.0}) for s in range(5)]
     assert "0 of 1 claims" in claims_bench.table("full", full, [("native", 1)], list(range(5)), [], "m")
