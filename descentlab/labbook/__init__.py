@@ -36,6 +36,7 @@ from descentlab.report.markup import markdown
 from descentlab.runs import RunRecord, load_run
 
 HERE = Path(__file__).parent
+LEVEL = {1: "easy", 2: "medium", 3: "hard"}  # an exercise's difficulty in words
 DIRECTIVE = re.compile(r"^@(runs|diagram)\s+(\S+)\s*(.*)$")
 
 
@@ -137,10 +138,9 @@ def exercises_section(chapter: str) -> str:
     mine = [e for e in EXERCISES if e.chapter == chapter]
     if not mine:
         return ""
-    level = {1: "easy", 2: "medium", 3: "hard"}
     items = "".join(
         f'<li id="exercise-{html.escape(e.name)}"><code>{html.escape(e.signature)}</code>: {html.escape(e.title)} '
-        f'({level[e.difficulty]}; it practises <a href="#{e.section}">this section</a>). Start it with '
+        f'({LEVEL[e.difficulty]}; it practises <a href="#{e.section}">this section</a>). Start it with '
         f"<code>descentlab exercise start {html.escape(e.name)}</code> and "
         f"check it with <code>descentlab exercise check {html.escape(e.name)}.py</code>; the checker names these "
         f"mistakes: {html.escape('; '.join(m.name for m in e.mistakes))}.</li>"
@@ -223,7 +223,6 @@ def start_here() -> str:
 def exercises_page(built: Sequence[Chapter]) -> str:
     """Every exercise by chapter (anchored at ``#exercises``), each linked to its place in its chapter
     where the book has that chapter."""
-    level = {1: "easy", 2: "medium", 3: "hard"}
     shown = {ch.id for ch in built}
     rows = []
     for e in EXERCISES:
@@ -231,7 +230,7 @@ def exercises_page(built: Sequence[Chapter]) -> str:
         name, title = html.escape(e.name), html.escape(f"{ch.number}. {ch.title}")
         if f"chapter-{e.chapter}" in shown:
             name, title = f'<a href="#exercise-{name}">{name}</a>', f'<a href="#{e.section}">{title}</a>'
-        rows.append(f"<tr><td>{name}</td><td>{title}</td><td>{level[e.difficulty]}</td><td>{html.escape(e.title)}</td>"
+        rows.append(f"<tr><td>{name}</td><td>{title}</td><td>{LEVEL[e.difficulty]}</td><td>{html.escape(e.title)}</td>"
                     f"<td>{len(e.mistakes)}</td></tr>")  # fmt: skip
     return (
         '<section class="exercises-all" id="exercises"><h2>Exercises</h2><p>Each exercise is a function of the '
@@ -247,9 +246,12 @@ def exercises_page(built: Sequence[Chapter]) -> str:
 def book_pages(built: Sequence[Chapter]) -> list[Page]:
     """The pages of the book as a site: the start page (how to read it, the questions, the contents), a
     page per chapter, the terms and the exercises."""
-    front = start_here() + question_index(built) + contents(built)
+    bodies = [chapter_html(ch) for ch in built]
+    front = start_here() + question_index(built) + contents(built, bodies)
     pages = [Page("index.html", "Start", front)]
-    pages += [Page(f"{ch.id.removeprefix('chapter-')}.html", ch.title, chapter_html(ch)) for ch in built]
+    pages += [
+        Page(f"{ch.id.removeprefix('chapter-')}.html", ch.title, body) for ch, body in zip(built, bodies, strict=True)
+    ]
     return [*pages, Page("glossary.html", "Terms", glossary(), pinned=True),
             Page("exercises.html", "Exercises", exercises_page(built), pinned=True)]  # fmt: skip
 

@@ -193,15 +193,16 @@ _HEADING = re.compile(
 )
 
 
-def contents(chapters: Sequence[Chapter]) -> str:
+def contents(chapters: Sequence[Chapter], bodies: Sequence[str]) -> str:
     """The contents: every chapter with its concept sections (its ``<h3>`` headings: the unit's topics and
-    the exercises) and, under them, its run sections; each a link to its anchor."""
+    the exercises) and, under them, its run sections; each a link to its anchor. ``bodies`` are the
+    chapters' HTML (:func:`chapter_html`), rendered once by the caller."""
     esc = html.escape
     out = ['<nav class="contents" id="contents"><h2>Contents</h2><ul class="contents">']
-    for ch in chapters:
+    for ch, body in zip(chapters, bodies, strict=True):
         items: list[str] = []
         open_topic = False
-        for topic_id, topic, run_id, run in _HEADING.findall(chapter_html(ch)):
+        for topic_id, topic, run_id, run in _HEADING.findall(body):
             if topic_id:
                 items.append(("</ul></li>" if open_topic else "") + f'<li><a href="#{topic_id}">{topic}</a><ul>')
                 open_topic = True
@@ -231,8 +232,9 @@ def _built(subtitle: str) -> str:
 def render(chapters: Sequence[Chapter], title: str, subtitle: str = "", front: str = "") -> str:
     """The single page: title, ``front`` (HTML: an index, say), the contents, then the chapters. It needs no
     other file: the figures and the math font are embedded."""
+    bodies = [chapter_html(ch) for ch in chapters]
     body = "\n".join([f'<header id="top"><h1>{html.escape(title)}</h1><p>{_built(subtitle)}</p></header>', front,
-                      contents(chapters), *(chapter_html(ch) for ch in chapters)])  # fmt: skip
+                      contents(chapters, bodies), *bodies])  # fmt: skip
     return _document(title, f"<style>{stylesheet(_embedded_font())}</style>", _relink(body, "", {"": _anchors(body)}))
 
 
