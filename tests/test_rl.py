@@ -19,10 +19,12 @@ from gymnasium.utils.env_checker import check_env
 from torch import nn
 
 from descentlab.errors import ParameterError, UserError
+from descentlab.experiments.rl_train import RewardsConfig, pessimistic_start
 from descentlab.rl import ENV_ID, DQNConfig, PPOConfig, agent_config, evaluate, make_agent
 from descentlab.rl.common import flat_parameters, mlp
 from descentlab.rl.envs import GridRoute, distances, generate_map, parse_map, shortest_path
 from descentlab.rl.ppo import ActorCritic, StackedActorCritic, gae, sample
+from descentlab.rl.qlearning import QLearning, QLearningConfig, q_update
 from descentlab.rl.reinforce import discounted_returns
 from tests.conftest import StopAfter, assert_one_line_error, cli
 
@@ -462,6 +464,30 @@ def test_rl_rewards_compares_positive_and_negative(tmp_runs: Path) -> None:
     assert (run / "effectiveness.png").is_file()
     final = json.loads((run / "summary.json").read_text())["metrics"]
     assert not math.isnan(final["negative/steps_to_target"])  # negative reinforcement learns this map
+    assert final["pessimistic/q_init"] == pytest.approx(-2 * 0.1 / (1 - 0.97))  # GridRoute's cost, the preset gamma
+    assert "pessimistic" in r.stdout
+
+
+def test_q_init_sets_every_new_entry_and_the_greedy_default() -> None:
+    agent = QLearning(QLearningConfig(q_init=-2.5), "descentlab/GridRoute-v0", size=(4, 4), obstacles=0.0)
+    obs, _ = agent.env.reset(seed=0)
+    assert agent.q(obs).tolist() == [-2.5] * agent.n_actions
+
+
+def test_pessimistic_start_is_below_the_costs_fixed_point_and_zero_is_above() -> None:
+    """The separation the rl-rewards run rests on, checked on the update rule itself (q_update): from the
+    pessimistic start a tried action's value rises (it looks better than untried ones); from zero it falls."""
+    q0 = pessimistic_start(RewardsConfig())
+    for start, rises in ((q0, True), (0.0, False)):
+        row = np.full(4, start)
+        q_update(row, 0, -0.1, np.full(4, start), False, lr=0.5, gamma=0.97)
+        assert (row[0] > start) == rises, (start, row[0])
+
+
+def test_pessimistic_scheme_needs_a_table() -> None:
+    r = cli("rl", "rewards", "--algo", "dqn")
+    assert r.returncode == 2 and "--algo: dqn has no Q-table" in r.stderr and "--schemes positive,negative" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

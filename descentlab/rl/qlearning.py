@@ -1,13 +1,14 @@
 r"""Tabular Q-learning (Watkins 1989): the baseline on GridRoute.
 
-A table holds :math:`Q(s, a)` for every observation seen (all zeros at first). Acting
+A table holds :math:`Q(s, a)` for every observation seen (all ``q_init``, zero by default, at first). Acting
 epsilon-greedily, after each step the entry of the action taken moves toward the one-step target:
 
 .. math::
     Q(s, a) \leftarrow Q(s, a) + \alpha \big(r + \gamma (1 - d) \max_{a'} Q(s', a') - Q(s, a)\big)
 
 with ``d`` = 1 when the episode terminated. Zero initial values are *optimistic* when rewards are
-negative (every untried action looks better than a tried one), which drives exploration by itself.
+negative (every untried action looks better than a tried one), which drives exploration by itself;
+with positive rewards only a start above every return (``q_init`` at the goal's reward) does that.
 The table needs a finite set of observations: Discrete observation spaces and GridRoute.
 """
 
@@ -37,6 +38,9 @@ class QLearningConfig(Options):
     eps_start: float = param(1.0, "initial epsilon of epsilon-greedy exploration", low=0.0, high=1.0)
     eps_end: float = param(0.05, "final epsilon", low=0.0, high=1.0)
     eps_fraction: float = param(0.5, "fraction of the run over which epsilon falls", low=0.0, high=1.0)
+    q_init: float = param(0.0, "initial value of every table entry; above every return the task gives is "
+                          "optimistic (untried actions look best), as 0 is when every reward is a cost",
+                          low=-1e6, high=1e6)  # fmt: skip
 
 
 PRESETS: dict[str, dict[str, Any]] = {}
@@ -80,13 +84,13 @@ class QLearning:
     def q(self, obs: Any) -> np.ndarray:
         k = self.key(obs)
         if k not in self.table:
-            self.table[k] = np.zeros(self.n_actions)
+            self.table[k] = np.full(self.n_actions, self.cfg.q_init)
         return self.table[k]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Greedy actions for a batch of observations (unseen ones: action 0)."""
-        zeros = np.zeros(self.n_actions)
-        return np.array([int(np.argmax(self.table.get(self.key(o), zeros))) for o in np.asarray(obs)])
+        unseen = np.full(self.n_actions, self.cfg.q_init)
+        return np.array([int(np.argmax(self.table.get(self.key(o), unseen))) for o in np.asarray(obs)])
 
     def learn(self, total_steps: int, log: Log | None = None, callback: Callback | None = None) -> None:
         cfg, log = self.cfg, log or (lambda step, scalars: None)
@@ -98,7 +102,7 @@ class QLearning:
             q_s = self.q(obs)
             if self.rng.random() < epsilon(self.steps):
                 action = int(self.rng.integers(self.n_actions))
-            else:  # greedy, ties broken at random so that equal zeros do not always pick action 0
+            else:  # greedy, ties broken at random so that equal untried values do not always pick action 0
                 action = int(self.rng.choice(np.flatnonzero(q_s == q_s.max())))
             next_obs, reward, terminated, truncated, info = self.env.step(action)
             q_next = None if terminated else self.q(next_obs)  # a terminal state gets no row of its own
