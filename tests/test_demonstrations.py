@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from conftest import assert_one_line_error, cli
 
 from descentlab.data import mnist
-from descentlab.experiments import adagrad_rates, svrg_run
+from descentlab.experiments import adagrad_rates, optim_race, svrg_run
 from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.runs import RunRecord, find_runs
 
@@ -141,3 +141,24 @@ def test_gradients_vanish_through_deep_sigmoids_and_not_with_relu_or_batch_norm(
     for kind in ("sigmoid", "relu", "batchnorm"):
         layers, norms = record.series(f"{kind}/grad_norm")
         assert layers == list(range(1, 10)) and all(n > 0 for n in norms)  # 8 hidden layers and the output
+
+
+def test_turn_cosine_is_minus_one_for_a_zig_zag_and_one_for_a_straight_path() -> None:
+    zig = {"points": [(0.0, 0.0), (1.0, 1.0), (2.0, 0.0), (3.0, 1.0), (4.0, 0.0)]}  # 90-degree turns
+    back = {"points": [(0.0, 0.0), (1.0, 0.0), (0.0, 0.0), (1.0, 0.0)]}
+    line = {"points": [(0.0, 0.0), (1.0, 2.0), (2.0, 4.0), (3.5, 7.0)]}
+    assert optim_race._turn_cosine(zig) == pytest.approx(0.0, abs=1e-12)
+    assert optim_race._turn_cosine(back) == pytest.approx(-1.0)
+    assert optim_race._turn_cosine(line) == pytest.approx(1.0)
+
+
+def test_noisy_race_claims_read_the_paths_and_can_fail() -> None:
+    """The noisy race's claims: gradient descent turning back each step against momentum running on, and
+    the mean f of the second half; swapping the paths makes both fail."""
+    back = {"name": "sgd", "lr": 0.07, "points": [(0.0, 0.0), (1.0, 0.0)] * 3, "losses": [4.0, 3.0, 2.0, 2.0]}
+    line = {"name": "momentum", "lr": 0.007, "points": [(float(i), 0.0) for i in range(6)], "losses": [4.0, 2.0, 1.0, 0.5]}
+    held = optim_race.claims({"landscape": "quadratic-bowl", "paths": [back, line]}, noise=1.0)
+    assert [c.holds for c in held] == [True, True]
+    assert "gradient descent 2" in held[1].evidence and "momentum 0.75" in held[1].evidence  # means of steps 2-3
+    swapped = [dict(line, name="sgd"), dict(back, name="momentum")]
+    assert [c.holds for c in optim_race.claims({"landscape": "quadratic-bowl", "paths": swapped}, noise=1.0)] == [False, False]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,26 +159,39 @@ def contours(ax: Any, landscape_name: str) -> None:
     ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y", title=f"{landscape_name}: paths from the same start")
 
 
-def race_paths(data: dict[str, Any]) -> Figure:
-    """Each optimizer's path over the landscape's contours (start and minima marked), and f against step."""
-    fig, (ax_map, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.8))
-    contours(ax_map, data["landscape"])
-    for i, path in enumerate(data["paths"]):
+LINESTYLES = ("-", "--", "-.", ":")  # with the colours, so that a path under another still shows at its ends
+
+
+def race_paths(data: dict[str, Any], apart: bool = False) -> Figure:
+    """Each optimizer's path over the landscape's contours (start and minima marked), and f against step;
+    ``apart`` gives each path its own map (noisy paths drawn over each other hide each other)."""
+    paths = data["paths"]
+    maps = len(paths) if apart else 1
+    fig, axes = plt.subplots(1, maps + 1, figsize=(4.6 * maps + 5.4, 4.8), squeeze=False)
+    ax_loss = axes[0][-1]
+    for ax in axes[0][:-1]:
+        contours(ax, data["landscape"])
+    for i, path in enumerate(paths):
+        ax_map = axes[0][i if apart else 0]
         xs, ys = zip(*path["points"], strict=True)
         style = {
             "color": f"C{i % 10}",
+            "ls": LINESTYLES[i % len(LINESTYLES)],
             "label": f"{path['name']} (lr={path['lr']:g}){' diverged' if path['diverged'] else ''}",
         }
-        ax_map.plot(xs, ys, "-", linewidth=1.4, **style)
+        ax_map.plot(xs, ys, linewidth=1.4, **style)
         ax_loss.plot(range(len(path["losses"])), path["losses"], **style)
-    start = data["paths"][0]["points"][0]
-    ax_map.plot(*start, "o", color="red", markersize=8, markeredgecolor="k", zorder=6, label="start")
-    values = [v for p in data["paths"] for v in p["losses"]]
+        if apart:
+            ax_map.set_title(f"{path['name']} (lr={path['lr']:g})")
+    start = paths[0]["points"][0]
+    for ax in axes[0][:-1]:
+        ax.plot(*start, "o", color="red", markersize=8, markeredgecolor="k", zorder=6, label="start")
+    values = [v for p in paths for v in p["losses"]]
     if min(values) > 0:
         ax_loss.set_yscale("log")
     ax_loss.set(xlabel="step", ylabel="f(x, y)", title="loss against step")
     ax_loss.grid(alpha=0.3)
-    ax_loss.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    ax_loss.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     fig.tight_layout()
     return fig
 
@@ -205,7 +219,7 @@ def race_animation(data: dict[str, Any], path: str | Path, max_frames: int = 60)
 def figures(record: RunRecord) -> dict[str, Figure]:
     """Trajectories over the contours and f against step, from ``trajectories.json``; a GIF if asked."""
     data = json.loads((record.path / "trajectories.json").read_text())
-    out = {"race.png": race_paths(data)}
+    out = {"race.png": race_paths(data, apart=bool(record.config.get("noise")))}
     if record.config.get("gif"):
         race_animation(data, record.path / "race.gif")
     return out
@@ -236,12 +250,37 @@ def _shrink(path: dict[str, Any]) -> float:
     return (sum(steps[:k]) / k) / max(sum(steps[-k:]) / k, 1e-300)
 
 
+def _turn_cosine(path: dict[str, Any]) -> float:
+    """The mean cosine of the angle between consecutive steps of a logged path (zero-length steps left out)."""
+    steps = [(q[0] - p[0], q[1] - p[1]) for p, q in itertools.pairwise(path["points"])]
+    cosines = [(a[0] * b[0] + a[1] * b[1]) / (math.hypot(*a) * math.hypot(*b))
+               for a, b in itertools.pairwise(steps) if math.hypot(*a) > 0 and math.hypot(*b) > 0]  # fmt: skip
+    return statistics.fmean(cosines) if cosines else math.nan
+
+
 def claims(data: dict[str, Any], noise: float) -> list[Claim]:
     """What the race shows, from its logged paths (``trajectories.json``)."""
     paths = {p["name"]: p for p in data["paths"]}
     out = []
     sgd, momentum = paths.get("sgd"), paths.get("momentum")
-    if sgd is not None and momentum is not None and sgd["lr"] == momentum["lr"]:
+    if sgd is not None and momentum is not None and noise:
+        t_s, t_m = _turn_cosine(sgd), _turn_cosine(momentum)
+        half = len(sgd["losses"]) // 2
+        f_s, f_m = statistics.fmean(sgd["losses"][half:]), statistics.fmean(momentum["losses"][half:])
+        out.append(Claim(
+            "With noisy gradients plain descent zig-zags and momentum runs on: the mean cosine between consecutive "
+            "steps is below 0 for gradient descent (each step turns back) and above 0 for momentum",
+            f"mean cosine between consecutive steps: gradient descent {t_s:.2f}, momentum {t_m:.2f}",
+            [Bound("gradient descent's mean cosine", t_s, "<", 0.0), Bound("momentum's mean cosine", t_m, ">", 0.0)],
+        ))  # fmt: skip
+        out.append(Claim(
+            f"Momentum at learning rate {momentum['lr']:g} (a steady step of {momentum['lr'] / (1 - 0.9):g} times the "
+            f"gradient, at beta 0.9) ends closer to the minimum than gradient descent at {sgd['lr']:g}: its mean f over "
+            "the second half of the run is lower",
+            f"mean f over steps {half}-{len(sgd['losses']) - 1}: momentum {f_m:.3g}, gradient descent {f_s:.3g}",
+            [Bound("momentum's mean f over the second half", f_m, "<", f_s)],
+        ))  # fmt: skip
+    elif sgd is not None and momentum is not None and sgd["lr"] == momentum["lr"]:
         f_s, f_m = sgd["losses"][-1], momentum["losses"][-1]
         out.append(Claim(
             f"At the same learning rate ({sgd['lr']:g}), momentum ends lower on {data['landscape']} than plain "
@@ -271,16 +310,25 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
         landscape = str(r.config.get("landscape"))
         noise = float(r.config.get("noise", 0.0))
         rates = (
-            "tuned to each one's best after 500 steps"
+            "as set: " + str(r.config.get("lr")).replace("=", " ").replace(",", ", ")
+            if r.config.get("lr")
+            else "tuned to each one's best after 500 steps"
             if r.config.get("rates") == "tuned"
             else "that show each one's character"
+        )
+        names = [p["name"] for p in data["paths"]]
+        title = (
+            f"Gradient descent against momentum with noisy gradients, on {landscape}"
+            if noise and names == ["sgd", "momentum"]
+            else f"The optimizers racing on {landscape}"
         )
         out.append(
             Section(
                 id=f"race-{landscape}",
-                title=f"The optimizers racing on {landscape}",
+                title=title,
                 caption=(
-                    f"Every optimizer from the same start, {r.config.get('steps')} steps, learning rates {rates}"
+                    f"{'Every optimizer' if len(names) > 2 else ' and '.join(names).capitalize()} from the same start, "
+                    f"{r.config.get('steps')} steps, learning rates {rates}"
                     + (
                         f", gradient noise of standard deviation {noise:g} on each coordinate"
                         if noise
@@ -288,7 +336,7 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
                     )
                     + ". The table counts the steps until f is within the tolerance of the minimum."
                 ),
-                figures=[race_paths(data)],
+                figures=[race_paths(data, apart=bool(noise))],
                 table=race_table(r),
                 commands=[str(r.meta.get("command"))],
                 claims=claims(data, noise),
@@ -300,8 +348,13 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
 def tour(settings: TourSettings) -> list[RaceConfig]:
     # tol 0.5: in a few hundred steps no optimizer gets within 0.001 of Rosenbrock's minimum; within 0.5
     # tells the ones that reach the valley's floor near the minimum from the ones still on its way
+    # and the unit's picture of SGD's noisy path beside momentum's on an ill-conditioned bowl (curvatures 1 and
+    # 25): plain descent at a rate that zig-zags across the bowl (|1 - 25 x 0.07| = 0.75), momentum (beta 0.9) at
+    # a tenth of it, the same steady step lr / (1 - beta), as the unit advises for a high momentum
     return [RaceConfig(seed=settings.seed, device=settings.device, landscape="rosenbrock",
-                       steps=300 if settings.quick else 500, tol=0.5)]  # fmt: skip
+                       steps=300 if settings.quick else 500, tol=0.5),
+            RaceConfig(seed=settings.seed, device=settings.device, landscape="quadratic-bowl",
+                       optimizers="sgd,momentum", lr="sgd=0.07,momentum=0.007", noise=1.0, steps=200, tol=0.01)]  # fmt: skip
 
 
 def headline(record: RunRecord) -> str:
