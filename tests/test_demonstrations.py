@@ -4,6 +4,7 @@ rate against its formula, the hyperparameter searches' trials, and small gradien
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 from conftest import assert_one_line_error, cli
 
 from descentlab.data import mnist
-from descentlab.experiments import adagrad_rates, optim_race, svrg_run
+from descentlab.experiments import adagrad_rates, momentum_sweep, optim_race, svrg_run
 from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.runs import RunRecord, find_runs
 
@@ -156,9 +157,46 @@ def test_noisy_race_claims_read_the_paths_and_can_fail() -> None:
     """The noisy race's claims: gradient descent turning back each step against momentum running on, and
     the mean f of the second half; swapping the paths makes both fail."""
     back = {"name": "sgd", "lr": 0.07, "points": [(0.0, 0.0), (1.0, 0.0)] * 3, "losses": [4.0, 3.0, 2.0, 2.0]}
-    line = {"name": "momentum", "lr": 0.007, "points": [(float(i), 0.0) for i in range(6)], "losses": [4.0, 2.0, 1.0, 0.5]}
+    line = {
+        "name": "momentum",
+        "lr": 0.007,
+        "points": [(float(i), 0.0) for i in range(6)],
+        "losses": [4.0, 2.0, 1.0, 0.5],
+    }
     held = optim_race.claims({"landscape": "quadratic-bowl", "paths": [back, line]}, noise=1.0)
     assert [c.holds for c in held] == [True, True]
     assert "gradient descent 2" in held[1].evidence and "momentum 0.75" in held[1].evidence  # means of steps 2-3
     swapped = [dict(line, name="sgd"), dict(back, name="momentum")]
-    assert [c.holds for c in optim_race.claims({"landscape": "quadratic-bowl", "paths": swapped}, noise=1.0)] == [False, False]
+    assert [c.holds for c in optim_race.claims({"landscape": "quadratic-bowl", "paths": swapped}, noise=1.0)] == [
+        False,
+        False,
+    ]
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.3, 0.5, 0.8, 0.9, 0.95, 0.99])
+@pytest.mark.parametrize("lr_h", [0.02, 0.1, 0.5, 1.5])
+def test_momentum_swings_exactly_when_the_characteristic_roots_are_complex(beta: float, lr_h: float) -> None:
+    """momentum_sweep.swings against numpy's roots of the same polynomial (independent reference)."""
+    roots = np.roots([1.0, -(1 + beta - lr_h), beta])
+    assert momentum_sweep.swings(beta, lr_h, 1.0) == bool(np.any(np.abs(roots.imag) > 1e-12))
+
+
+def test_crossings_count_sign_changes() -> None:
+    assert momentum_sweep.crossings([-2.0, -1.0, 0.0, 1.0, -0.5, -0.1, 0.2]) == 3
+    assert momentum_sweep.crossings([-1.0, -0.5, -0.1]) == 0
+
+
+def test_momentum_sweep_crosses_the_minimum_as_the_theory_says(tmp_path: Path) -> None:
+    r = cli("optim", "momentum", "--steps", "300", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    (record,) = find_runs(tmp_path).runs
+    m = json.loads((record.path / "momentum.json").read_text())["metrics"]
+    assert m["beta=0/crossings"] == m["beta=0.5/crossings"] == 0  # real roots at lr 0.02, h = 1
+    assert m["beta=0.9/crossings"] > 0 and m["beta=0.99/crossings"] > 0
+    assert m["beta=0.99/final_loss"] > 1e3 * m["beta=0.9/final_loss"]  # still swinging at 0.995 a step
+    assert [c.holds for c in momentum_sweep.claims(record)] == [True, True]
+    assert (record.path / "momentum_x.png").is_file()
+
+
+def test_momentum_sweep_refuses_a_beta_of_one() -> None:
+    assert_one_line_error(cli("optim", "momentum", "--betas", "0,1"), "--betas", "[0, 1)")

@@ -688,10 +688,14 @@ def rewards_sections(runs: Sequence[RunRecord]) -> list[Section]:
                 f"The same {r.config.get('algo')} agent on the same {r.config.get('grid_size')} x "
                 f"{r.config.get('grid_size')} map, once per reward, {r.config.get('total_steps'):,} steps each; the "
                 "effectiveness of greedy evaluations against steps."
-                + (" A Q-table that starts at zero is optimistic under a cost (a tried action's value falls below "
-                   "an untried one's, so the agent tries new actions) and neutral under a reward at the goal; the "
-                   "pessimistic run pays the same cost from a start below every value the cost gives, which "
-                   "separates the cost from that exploration." if "pessimistic" in str(r.config.get("schemes")) else "")
+                + (
+                    " A Q-table that starts at zero is optimistic under a cost (a tried action's value falls below "
+                    "an untried one's, so the agent tries new actions) and neutral under a reward at the goal; the "
+                    "pessimistic run pays the same cost from a start below every value the cost gives, which "
+                    "separates the cost from that exploration."
+                    if "pessimistic" in str(r.config.get("schemes"))
+                    else ""
+                )
             ),
             figures=[reward_scheme_curves(r)],
             table=rewards_table(r),
@@ -758,7 +762,10 @@ RL_REWARDS = Experiment(
         "effectiveness curves and report the steps each needs to reach 90% and the step from which\n"
         "every evaluation stays at 90% or more."
     ),
-    examples=("descentlab rl rewards", "descentlab rl rewards --algo dqn --schemes positive,negative --total-steps 150000"),
+    examples=(
+        "descentlab rl rewards",
+        "descentlab rl rewards --algo dqn --schemes positive,negative --total-steps 150000",
+    ),
     config=RewardsConfig,
     train=rewards_train,
     figures=lambda record: {"effectiveness.png": reward_scheme_curves(record)},
