@@ -124,7 +124,7 @@ def test_the_terminal_summary_is_one_short_line_per_run(quick_tour: tuple[Path, 
     tour, result = quick_tour
     runs = sorted(p.parent for p in tour.glob("*/*/summary.json"))
     lines = [line for line in result.stdout.splitlines() if re.match(r"[a-z-]+ \S+: complete; ", line)]
-    assert len(lines) == len(runs) == 36
+    assert len(lines) == len(runs) == 37
     assert max(map(len, lines)) < 240
     assert f"lab book: {tour / 'book' / 'index.html'} (one page: {tour / 'report.html'})" in result.stdout
 

@@ -11,6 +11,7 @@ Adding an experiment: write its module (see ``optim_race.py`` for a short one) a
 
 from descentlab.experiments import (
     adagrad_rates,
+    batch_sweep,
     curvature,
     generalization,
     lm_train,
@@ -51,6 +52,7 @@ DECLARATIONS: tuple[Declaration, ...] = (
     tuning.LANDSCAPE_TUNING,
     optim_train.OPTIM_TRAIN,
     momentum_sweep.OPTIM_MOMENTUM,
+    batch_sweep.OPTIM_BATCH_SIZE,
     adagrad_rates.OPTIM_RATES,
     svrg_run.OPTIM_SVRG,
     snapshot_ensembles.OPTIM_SNAPSHOTS,
