@@ -400,30 +400,43 @@ def optimizers_train(
 
 
 def time_to_target(record: RunRecord) -> Figure:
-    """Validation accuracy against seconds of training for each optimizer (a log time axis: they differ by
-    orders of magnitude), with the target marked and each one's first crossing of it circled."""
+    """Validation accuracy of each optimizer against epochs (left: the same on every machine) and against
+    seconds of training (right, log scale: they differ by orders of magnitude), the target marked and each
+    one's first crossing of it circled."""
     seconds_at = record.seconds_at()
     target = float(record.config.get("target", 0.97))
-    fig, ax = plt.subplots(figsize=(9, 4.8))
+    fig, (ax_epochs, ax_seconds) = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     lowest = 100 * target
     for i, name in enumerate(unit_variants()):
         steps, values = record.series(f"{name}/val/accuracy")
-        points = [(seconds_at[s], 100 * v) for s, v in zip(steps, values, strict=True) if seconds_at.get(s, 0) > 0]
-        if not points:
-            continue
-        ax.plot([t for t, _ in points], [a for _, a in points], color=f"C{i}", label=name,
-                marker="o" if len(points) < 4 else ".", linestyle=("-", "--", ":", "-.")[i % 4])  # fmt: skip
-        first = next(((t, a) for t, a in points if a >= 100 * target), None)
-        if first is not None:
-            ax.plot(*first, "o", markersize=11, markerfacecolor="none", color=f"C{i}")
-        lowest = min(lowest, min(a for _, a in points))
-    ax.axhline(100 * target, color="k", linewidth=0.8, linestyle=":", label=f"target {100 * target:g}%")
-    ax.set(xlabel="seconds of training (evaluation excluded, log scale)", ylabel="validation accuracy %",
-           title="time to a target (AlgoPerf-style): the circle is each optimizer's first crossing",
-           xscale="log", ylim=(max(0.0, lowest - 3), 100))  # fmt: skip
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.tight_layout()
+        at_epoch = dict(zip(*record.series(f"{name}/epoch"), strict=True))
+        style = {"color": f"C{i}", "linestyle": ("-", "--", ":", "-.")[i % 4], "marker": "o" if len(steps) < 4 else "."}
+        for ax, when in ((ax_epochs, at_epoch), (ax_seconds, seconds_at)):
+            points = [(when[s], 100 * v) for s, v in zip(steps, values, strict=True) if s in when]
+            if ax is ax_seconds:
+                points = [(t, a) for t, a in points if t > 0]  # a log axis has no zero
+            if not points:
+                continue
+            ax.plot([t for t, _ in points], [a for _, a in points], label=name if ax is ax_epochs else None, **style)
+            first = next(((t, a) for t, a in points if a >= 100 * target), None)
+            if first is not None:
+                ax.plot(*first, "o", markersize=11, markerfacecolor="none", color=f"C{i}")
+            lowest = min(lowest, min(a for _, a in points))
+    for ax in (ax_epochs, ax_seconds):
+        ax.axhline(
+            100 * target,
+            color="k",
+            linewidth=0.8,
+            linestyle=":",
+            label=f"target {100 * target:g}%" if ax is ax_epochs else None,
+        )
+        ax.grid(alpha=0.3, which="both")
+    ax_epochs.set(xlabel="epochs (the same on every machine)", ylabel="validation accuracy %",
+                  title="against data seen", ylim=(max(0.0, lowest - 3), 100))  # fmt: skip
+    ax_seconds.set(xlabel="seconds of training on this machine (evaluation excluded, log scale)",
+                   title="against time (AlgoPerf-style)", xscale="log")  # fmt: skip
+    fig.legend(loc="lower center", ncol=5, bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
     return fig
 
 
@@ -455,11 +468,13 @@ def target_table(record: RunRecord) -> tuple[list[str], list[list[str]]]:
     for name in unit_variants():
         if f"{name}/test/accuracy" not in m:
             continue
-        reached = m[f"{name}/seconds_to_target"]
-        rows.append([name, "not reached" if reached < 0 else f"{reached:.2f}",
+        reached, epochs = m[f"{name}/seconds_to_target"], epochs_to_target(record, name, target)
+        rows.append([name, "not reached" if math.isinf(epochs) else f"{epochs:.2f}",
+                     "not reached" if reached < 0 else f"{reached:.2f}",
                      f"{100 * (1 - m[f'{name}/val/error']):.2f}", f"{100 * m[f'{name}/test/accuracy']:.2f}",
                      f"{m[f'{name}/epochs']:.2f}", f"{m[f'{name}/train_seconds']:.2f}"])  # fmt: skip
-    return ["optimizer", f"seconds to {100 * target:g}% val acc", "final val acc %", "test acc %", "epochs",
+    return ["optimizer", f"epochs to {100 * target:g}% val acc", f"seconds to {100 * target:g}%", "final val acc %",
+            "test acc %", "epochs",
             "train s"], rows  # fmt: skip
 
 
@@ -535,7 +550,9 @@ def time_to_target_sections(runs: Sequence[RunRecord]) -> list[Section]:
                 f"Each of the unit's eight optimizers in its data regime trains a 784-"
                 f"{r.config.get('hidden', '').replace(',', '-')}-10 network on {r.config.get('train_size') or 55_000:,} "
                 f"images for at most {r.config.get('epochs')} epochs; the score is the training time (evaluations "
-                f"excluded) until the validation accuracy first reaches {100 * float(r.config.get('target', 0.97)):g}%."
+                f"excluded) until the validation accuracy first reaches {100 * float(r.config.get('target', 0.97)):g}%. "
+                "Left, against epochs: how much data each needs, the same on every machine; right, against "
+                "seconds on this machine: what each update costs counts too (one example at a time is slow)."
             ),
             figures=[time_to_target(r)],
             table=target_table(r),
