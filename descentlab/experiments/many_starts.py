@@ -112,7 +112,7 @@ def many_starts(data: dict[str, Any]) -> Figure:
     ax_best.set(xlabel="restarts k", ylabel="mean best f of k runs", title="restarts: the best of k runs")
     ax_best.grid(alpha=0.3, which="both")
     ax_best.legend(fontsize=8)
-    fig.tight_layout()
+    fig.tight_layout(w_pad=3)  # room between the map and the histogram's label
     return fig
 
 

@@ -41,7 +41,7 @@ from descentlab.config import Options, RunConfig, field_type, param
 from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError, first_line, shown
 from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings
 from descentlab.report import Bound, Claim, Section
-from descentlab.report.plots import running_mean
+from descentlab.report.plots import colour_axis, running_mean
 from descentlab.rl import ALGORITHMS, agent_config, algorithms_with, evaluate, make_agent, random_policy
 from descentlab.rl.common import Log, hidden_sizes, make_env
 from descentlab.rl.envs import GridRoute
@@ -481,6 +481,7 @@ def rl_curves(record: RunRecord) -> Figure:
         twin = ax.twinx()
         twin.plot(*zip(*eff, strict=True), "s--", color="C2", label="greedy effectiveness %")
         twin.set(ylabel="effectiveness %", ylim=(0, 105))
+        colour_axis(twin, "C2", side="right")
     handles = [h for a in fig.axes for h in a.get_legend_handles_labels()[0]]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # one legend, below
     fig.tight_layout()

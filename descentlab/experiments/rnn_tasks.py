@@ -33,6 +33,7 @@ from descentlab.errors import Interrupted, ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.report import Bound, Claim, Section
+from descentlab.report.plots import colour_axis
 from descentlab.rnn import GRUCell, LSTMCell, RNNCell
 from descentlab.rnn.tasks import (
     ADDING_BASELINE,
@@ -445,6 +446,8 @@ def topology_figure(record: RunRecord) -> Figure:
         twin = ax.twinx()
         twin.plot([s for s, _ in loss], [v for _, v in loss], color="C1", label="training loss")
         twin.set(ylabel="training loss", yscale="log")
+        colour_axis(ax, "C0")
+        colour_axis(twin, "C1", side="right")
     if pairs:
         text_ax = axes[0][1]
         text_ax.axis("off")

@@ -25,6 +25,7 @@ from descentlab.config import RunConfig, param
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
 from descentlab.experiments.optim_train import TrainConfig, load_splits, make_model
 from descentlab.report import Bound, Claim, Section
+from descentlab.report.plots import colour_axis
 from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
 
 
@@ -92,6 +93,8 @@ def snapshots_figure(record: RunRecord) -> Figure:
     loss_steps, losses = record.series("train/loss")
     twin.plot(loss_steps, losses, color="C1", alpha=0.5, lw=0.8)
     twin.set(ylabel="training loss (batch)", yscale="log")
+    colour_axis(ax, "C0")
+    colour_axis(twin, "C1", side="right")
     _, accuracies = record.series("snapshot/test_accuracy")
     m = record.final()
     ax_acc.bar([str(i + 1) for i in range(len(accuracies))] + ["ensemble"],

@@ -8,6 +8,7 @@ experiment; these read the naming conventions every run follows (``train/loss``,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -45,24 +46,27 @@ def loss_against_cost(
     The epoch of each point is the ``val/epoch`` or ``train/epoch`` logged with it; the seconds come
     from ``timing.jsonl`` at the same step.
     """
-    fig, (ax_epoch, ax_step, ax_time) = plt.subplots(1, 3, figsize=(14, 3.9))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.6))
+    (ax_epoch, ax_step), (ax_time, ax_key) = axes
     epoch_key = key.split("/")[0] + "/epoch"
     for i, record in enumerate(records):
         steps, values = record.series(key)
         epoch_at = dict(zip(*record.series(epoch_key), strict=True))
         seconds_at = record.seconds_at()
-        style = {"color": f"C{i % 10}", "label": label(record), "marker": "o", "markersize": 3}
+        style = {"color": f"C{i % 10}", "label": label(record), "marker": "o", "markersize": 3,
+                 "linestyle": ("-", "--", "-.", ":")[i % 4]}  # fmt: skip
         ax_epoch.plot([epoch_at[s] for s in steps], values, **style)
         ax_step.plot(steps, values, **style)
         timed = [(seconds_at[s], v) for s, v in zip(steps, values, strict=True) if s in seconds_at]
         ax_time.plot([t for t, _ in timed], [v for _, v in timed], **style)
     ax_epoch.set(xlabel="epochs", ylabel=key, title="against epochs")
-    ax_step.set(xlabel="updates (iterations)", title="against updates")
-    ax_time.set(xlabel="seconds of optimization", title="against time")
+    ax_step.set(xlabel="updates (iterations)", ylabel=key, title="against updates")
+    ax_time.set(xlabel="seconds of optimization", ylabel=key, title="against time")
     for ax in (ax_epoch, ax_step, ax_time):
         ax.set(xscale="log", yscale="log")
         ax.grid(alpha=0.3, which="both")
-    ax_time.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    ax_key.axis("off")  # the fourth cell holds the legend, at full size: one key for the three panels
+    ax_key.legend(*ax_time.get_legend_handles_labels(), loc="center", fontsize=11, frameon=False)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -99,3 +103,11 @@ def running_mean(values: Sequence[float], window: int) -> list[float]:
         total += v - (values[i - window] if i >= window else 0.0)
         out.append(total / min(i + 1, window))
     return out
+
+
+def colour_axis(ax: Any, colour: str, side: str = "left") -> None:
+    """Colour an axis's label, ticks and spine like its curve: with two y-axes (``twinx``), which curve
+    reads on which axis shows at a glance."""
+    ax.yaxis.label.set_color(colour)
+    ax.tick_params(axis="y", colors=colour)
+    ax.spines[side].set_color(colour)
