@@ -21,7 +21,7 @@ import time
 import types
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, NamedTuple, cast
+from typing import Any, ClassVar, NamedTuple, cast
 
 import torch
 from torch import Tensor
@@ -246,6 +246,27 @@ class TransformOptimizer(torch.optim.Optimizer):
         self._compiled: dict[tuple[int, bool], _Compiled] = {}
         self._flat: dict[int, FlatGroup] = {}
         self._steps: dict[int, _Steps] = {}
+
+    #: what a copy or a pickle keeps beyond torch's defaults, state and param_groups, with the value an old
+    #: pickle that lacks it takes; the caches (compiled steps, flat buffers, step counters) are rebuilt
+    _SETTINGS: ClassVar[dict[str, Any]] = {"check_finite": False, "gradient_transform": None, "fast": False, "flat": False,
+                                 "in_place": True, "compile_seconds": 0.0, "_tx": None}  # fmt: skip
+
+    def __getstate__(self) -> dict[str, Any]:
+        """torch's state (defaults, state, param_groups) and this class's settings, so that ``copy.deepcopy``
+        and ``pickle`` give an optimizer that steps (torch's ``Optimizer.__getstate__`` keeps only its own)."""
+        state = dict(super().__getstate__())
+        state |= {name: getattr(self, name) for name in self._SETTINGS if hasattr(self, name)}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        settings = {name: state.pop(name, default) for name, default in self._SETTINGS.items()}
+        super().__setstate__(state)
+        for name, value in settings.items():
+            if name != "_tx" or value is not None:
+                setattr(self, name, value)
+        self._compiled, self._flat, self._steps = {}, {}, {}
 
     @torch.no_grad()
     def zero_grad(self, set_to_none: bool = True) -> None:
