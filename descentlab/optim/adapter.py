@@ -84,17 +84,21 @@ def _structure(value: Any) -> Any:
     return type(value).__name__
 
 
-def _as_tensors(value: Any, dtype: torch.dtype) -> Any:
-    """Numbers as 0-d tensors of the parameters' dtype (a compiled step reads them at run time).
+def hyper_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype of a compiled step's hyperparameters for parameters of ``dtype``: the parameters' own for
+    float32 and float64 (a float64 scalar inside a float32 loop keeps the compiled kernel from vectorizing:
+    Adam ran 5x slower); float32 below that, as torch's fused kernels keep them, since in bfloat16 a beta2 of
+    0.999 is 1.0 and 1 - beta2 is 0 (Adam's second moment never grew)."""
+    return dtype if dtype in (torch.float32, torch.float64) or dtype.is_complex else torch.float32
 
-    The parameters' dtype, not float64: a float64 scalar inside a float32 loop keeps the compiled
-    kernel from vectorizing (Adam ran 5x slower).
-    """
+
+def _as_tensors(value: Any, dtype: torch.dtype) -> Any:
+    """Numbers as 0-d tensors of :func:`hyper_dtype` (a compiled step reads them at run time)."""
     if isinstance(value, bool) or not isinstance(value, int | float | tuple | list):
         return value
     if isinstance(value, tuple | list):
         return tuple(_as_tensors(v, dtype) for v in value)
-    return torch.tensor(float(value), dtype=dtype)
+    return torch.tensor(float(value), dtype=hyper_dtype(dtype))
 
 
 def _refresh(tensors: Any, value: Any) -> None:
