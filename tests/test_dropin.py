@@ -127,3 +127,80 @@ def test_low_precision_compiled_step_matches_torchs_for_loop(name: str, dtype: t
 def test_hyperparameters_of_a_compiled_step_are_float32_below_float32() -> None:
     assert [hyper_dtype(d) for d in (torch.bfloat16, torch.float16, torch.float32, torch.float64)] == [
         torch.float32, torch.float32, torch.float32, torch.float64]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True}, {"momentum": 0.9, "dampening": 0.1},
+     {"momentum": 0.5, "maximize": True}],
+    ids=["plain", "momentum", "nesterov", "dampening", "maximize"],
+)  # fmt: skip
+def test_sgd_takes_sparse_gradients_as_torch_does(kwargs: dict[str, Any]) -> None:
+    """An nn.Embedding(sparse=True) trained five steps (torch's test_rosenbrock_sparse does the same with
+    SGD): the weights equal torch.optim.SGD's exactly (the same operations in the same order)."""
+    weights = []
+    for cls in (ours.SGD, torch.optim.SGD):
+        torch.manual_seed(0)
+        emb = torch.nn.Embedding(10, 3, sparse=True)
+        opt = cls(emb.parameters(), lr=0.1, **kwargs)
+        for i in range(5):
+            opt.zero_grad()
+            emb(torch.tensor([i % 4, 7])).pow(2).sum().backward()
+            assert emb.weight.grad is not None and emb.weight.grad.is_sparse
+            opt.step()
+        weights.append(emb.weight.detach().clone())
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
+
+
+def test_sparse_sgd_with_weight_decay_fails_as_torchs_does() -> None:
+    emb = torch.nn.Embedding(10, 3, sparse=True)
+    opt = ours.SGD(emb.parameters(), lr=0.1, weight_decay=0.1)
+    emb(torch.tensor([1])).sum().backward()
+    with pytest.raises(RuntimeError, match="weight_decay option is not compatible with sparse gradients"):
+        opt.step()
+
+
+@pytest.mark.parametrize("name", list(PAIRS))
+def test_a_tensor_learning_rate_of_two_elements_is_refused_in_torchs_words(name: str) -> None:
+    cls, torch_cls = PAIRS[name]
+    for maker in (cls, torch_cls):
+        with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
+            maker(_params(), lr=torch.tensor([0.001, 0.001]))
+    cls(_params(), lr=torch.tensor(0.001))  # a 1-element tensor is a learning rate, as in torch
+
+
+def test_torchs_spellings_name_the_same_classes() -> None:
+    assert ours.RMSprop is ours.RMSProp and ours.Adadelta is ours.AdaDelta
+    for name in ("SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW"):
+        assert hasattr(ours, name) and hasattr(torch.optim, name)
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "RMSProp", "AdaDelta", "Adam", "AdamW"])
+def test_state_keys_come_in_torchs_order(name: str) -> None:
+    orders = []
+    for cls in PAIRS[name]:
+        opt = cls(_params(), lr=0.1)
+        _step(opt, 0)
+        orders.append(list(opt.state[opt.param_groups[0]["params"][0]]))
+    assert orders[0] == orders[1]
+
+
+def test_load_state_dict_keeps_the_optimizers_own_settings() -> None:
+    """torch's load_state_dict passes only state and param_groups to __setstate__: flat, fast, check_finite
+    and the gradient transform stay as they were."""
+    opt = ours.Adam(_params(), lr=0.01, flat=True, check_finite=True)
+    _step(opt, 0)
+    _step(opt, 1)
+    opt.load_state_dict(opt.state_dict())
+    _step(opt, 2)
+    assert opt.flat and opt.check_finite and opt._flat
+
+
+def test_an_old_pickle_without_the_settings_steps_with_the_defaults() -> None:
+    opt = ours.Adam(_params(), lr=0.01)
+    _step(opt, 0)
+    old = torch.optim.Optimizer.__getstate__(opt)  # what a pickle made before the settings were kept holds
+    copied = ours.Adam.__new__(ours.Adam)
+    copied.__setstate__(dict(old))
+    _step(copied, 1)
+    assert copied.check_finite is False and copied.in_place is True

@@ -2,7 +2,7 @@
 
 from descentlab.optim import transforms
 from descentlab.optim.adapter import NonFiniteGradientError, TransformOptimizer, from_transforms
-from descentlab.optim.optimizers import SGD, AdaDelta, Adagrad, Adam, AdamW, Momentum, RMSProp
+from descentlab.optim.optimizers import SGD, AdaDelta, Adadelta, Adagrad, Adam, AdamW, Momentum, RMSProp, RMSprop
 from descentlab.optim.regimes import (
     FULL_BATCH,
     MINI_BATCH,
@@ -25,12 +25,14 @@ __all__ = [
     "SVRG",
     "UNIT_OPTIMIZERS",
     "AdaDelta",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
     "Momentum",
     "NonFiniteGradientError",
     "RMSProp",
+    "RMSprop",
     "Regime",
     "Restarts",
     "SnapshotEnsemble",

@@ -264,13 +264,18 @@ class TransformOptimizer(torch.optim.Optimizer):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        """From a copy or a pickle (every setting given), an old pickle (defaults for what it lacks), or
+        torch's ``load_state_dict``, which passes only state and param_groups: then the settings stay."""
         state = dict(state)
-        settings = {name: state.pop(name, default) for name, default in self._SETTINGS.items()}
+        settings = {name: state.pop(name) for name in self._SETTINGS if name in state}
         super().__setstate__(state)
-        for name, value in settings.items():
-            if name != "_tx" or value is not None:
-                setattr(self, name, value)
-        self._compiled, self._flat, self._steps = {}, {}, {}
+        for name, default in self._SETTINGS.items():
+            if name in settings and (name != "_tx" or settings[name] is not None):
+                setattr(self, name, settings[name])
+            elif not hasattr(self, name) and name != "_tx":
+                setattr(self, name, default)
+        if settings or not hasattr(self, "_compiled"):  # a new object: the caches start empty
+            self._compiled, self._flat, self._steps = {}, {}, {}
 
     @torch.no_grad()
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -362,11 +367,11 @@ class TransformOptimizer(torch.optim.Optimizer):
         return chain(negate(), tx) if group.get("maximize") else tx
 
     def sparse_update(self, group: dict[str, Any], param: Tensor, grad: Tensor, state: dict[str, Any]) -> None:
-        """One step of ``param`` from a sparse gradient (an ``nn.Embedding(sparse=True)``); only Adagrad has one."""
+        """One step of ``param`` from a sparse gradient (an ``nn.Embedding(sparse=True)``); Adagrad and SGD have one."""
         name = type(self).__name__
         raise RuntimeError(
             f"{name} does not support sparse gradients (from nn.Embedding(sparse=True) or EmbeddingBag); "
-            "use descentlab.optim.Adagrad, torch.optim.SparseAdam, or a dense embedding (sparse=False)"
+            "use descentlab.optim.Adagrad or SGD, torch.optim.SparseAdam, or a dense embedding (sparse=False)"
         )
 
     def _check_finite(self) -> None:
@@ -468,9 +473,9 @@ class TransformOptimizer(torch.optim.Optimizer):
             return
         tx = tx or self._chain(group)
         init_state = tx.init([_real(p) for p, _ in todo])
-        _scatter(init_state, [d for _, d in todo], [p.is_complex() for p, _ in todo])
         for _, d in todo:
-            d["step"] = torch.tensor(0.0)
+            d["step"] = torch.tensor(0.0)  # first, as torch.optim orders a state's keys
+        _scatter(init_state, [d for _, d in todo], [p.is_complex() for p, _ in todo])
 
 
 class _FixedChain(TransformOptimizer):

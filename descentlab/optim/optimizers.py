@@ -8,7 +8,7 @@ defaults (``maximize``, ``foreach``, ``fused``, ``capturable``, ``differentiable
 ``decoupled_weight_decay`` included: see :mod:`descentlab.optim.adapter` for what each does here), and
 produces the same parameters for every combination torch's own optimizer tests try, in float32, float64
 and complex (tested to rtol 1e-5 in float32 and 1e-10 in float64); Adagrad takes sparse gradients as
-torch's does. Three keyword-only options of descentlab's own: ``check_finite`` (refuse NaN/inf
+torch's do, and so does SGD. Three keyword-only options of descentlab's own: ``check_finite`` (refuse NaN/inf
 gradients, changing nothing), ``fast`` (compile the chain into a single pass over all tensors) and
 ``gradient_transform`` (a transformation applied to the gradients first, such as clipping or noise; see
 :class:`TransformOptimizer`).
@@ -41,6 +41,8 @@ from descentlab.optim.transforms import (
 
 
 def _at_least(name: str, value: float, low: float = 0.0) -> None:
+    if isinstance(value, Tensor) and value.numel() != 1:  # torch's words, which code written for it may match
+        raise ValueError(f"Invalid {name}: Tensor lr must be 1-element (valid: a number or a 1-element tensor)")
     if not value >= low:
         raise ValueError(f"Invalid {name}: {value} (valid: {name} >= {low})")
 
@@ -106,6 +108,22 @@ class SGD(TransformOptimizer):
             **torch_options,
         }
         super().__init__(params, defaults, check_finite, fast, gradient_transform, flat)
+
+    def sparse_update(self, group: dict[str, Any], param: Tensor, grad: Tensor, state: dict[str, Any]) -> None:
+        """SGD from a sparse gradient (``nn.Embedding(sparse=True)``), as ``torch.optim.SGD`` does it: without
+        momentum only the rows the gradient touches change; the momentum buffer starts as the first gradient."""
+        if group["weight_decay"] != 0:  # torch fails here too, adding a dense tensor to a sparse one
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        state["step"] += 1
+        grad = -grad if group["maximize"] else grad
+        beta = group["momentum"]
+        if beta != 0:
+            if int(state["step"]) == 1:
+                buf = state["momentum_buffer"] = torch.clone(grad).detach()
+            else:
+                buf = state["momentum_buffer"].mul_(beta).add_(grad, alpha=1 - group["dampening"])
+            grad = grad.add(buf, alpha=beta) if group["nesterov"] else buf
+        param.add_(grad, alpha=-group["lr"])
 
     def transform(self, group: dict[str, Any]) -> Transform:
         momentum = trace(group["momentum"], group["dampening"], group["nesterov"]) if group["momentum"] else identity()
@@ -453,3 +471,10 @@ class AdamW(Adam):
             gradient_transform=gradient_transform,
             flat=flat,
         )
+
+
+#: torch.optim's spellings, so that code written for it finds the class by the name it types. They are the
+#: same classes: a check such as Stable-Baselines3's ``optimizer_class == torch.optim.Adam`` (which sets
+#: Adam's eps to 1e-5) does not fire for descentlab's Adam, so pass such a keyword yourself.
+RMSprop = RMSProp
+Adadelta = AdaDelta
