@@ -30,8 +30,8 @@ pytestmark = pytest.mark.e2e  # the tour, as a user runs it
 
 # The run sections of the quick tour, in the lab book's order.
 SECTIONS = [
-    "optimization", "adagrad-rates", "time-to-target",  # 1. optimization
-    "race-rosenbrock", "minima-rastrigin", "saddle-saddle", "plateau", "small-gradients", "steep", "tuning", "svrg",
+    "batch-size", "momentum-sweep", "optimization", "adagrad-rates", "time-to-target",  # 1. optimization
+    "race-rosenbrock", "race-quadratic-bowl", "minima-rastrigin", "saddle-saddle", "plateau", "small-gradients", "steep", "tuning", "svrg",
     "snapshot-ensembles", "curvature", "surface",  # 2. non-convex optimization
     "dropout",  # 3. generalization
     "stn-rts",  # 4. spatial transformers
