@@ -42,6 +42,7 @@ from typing import Any, cast
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from descentlab.rnn.bptt import GRURecurrence, LSTMRecurrence, RNNRecurrence
 from descentlab.rnn.cells import GATES, NONLINEARITIES, LSTMGates, check_sizes, gru_step, lstm_step, rnn_step
@@ -223,17 +224,22 @@ class _Stacked(nn.Module):
     def _loop(
         self, step: Callable[..., Any], record: list[LSTMGates] | None, xs: Tensor, reverse: bool,
         state: list[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
+        lengths: Tensor | None = None,
     ) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
         """``impl="loop"`` (and ``"compiled"``, with ``step`` compiled): the input projections of every step in
         one product, then ``step`` once per time step; autograd does backpropagation through time. With
-        ``record``, each step's gates are kept and appended to it (time first)."""
+        ``record``, each step's gates are kept and appended to it (time first). With ``lengths`` (N,), the
+        sequences of a padded batch: a sequence's state changes only at its own steps, so that reading
+        forward it stops at its last one and reading backward it starts there."""
+        active = None if lengths is None else lengths.to(xs.device).unsqueeze(1)  # (N, 1)
         # unbind (not xw[t]) so that backward stacks the steps' gradients once instead of scattering each
         # into a zero tensor
         xw = F.linear(xs, w_ih, b_ih).unbind(0)
         hs: list[Tensor] = []
         gates: list[LSTMGates] = []
         for t in range(len(xw) - 1, -1, -1) if reverse else range(len(xw)):
-            state, extra = self._advance(step, xw[t], state, w_hh, b_hh)
+            new, extra = self._advance(step, xw[t], state, w_hh, b_hh)
+            state = new if active is None else [torch.where(t < active, n, o) for n, o in zip(new, state, strict=True)]
             hs.append(state[0])
             if record is not None and extra is not None:
                 gates.append(extra)
@@ -259,6 +265,39 @@ class _Stacked(nn.Module):
         direction = self._bptt if self.impl == "bptt" else functools.partial(self._loop, step, None)
         return self._stack(input, states, direction)
 
+    # ---- variable-length batches: torch's PackedSequence ----
+
+    def _packed(self, packed: PackedSequence, states: list[Tensor]) -> tuple[PackedSequence, list[Tensor]]:
+        """A ``PackedSequence`` in (its sequences sorted by length or not), a ``PackedSequence`` out with the
+        same order, and each sequence's final states taken at its own last step; ``states`` (L*D, N, H) in
+        the batch's original order, as torch takes them. ``impl="fused"`` hands the packed data to torch's
+        kernel; the written-out paths run the loop on the padded batch, each sequence's state changing only
+        at its own steps (``bptt`` and ``compiled`` take that loop too: their recurrences assume one length)."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        order = sorted_indices if sorted_indices is not None else torch.arange(int(batch_sizes[0]), device=data.device)
+        if self.impl == "fused":
+            hx = [s.index_select(1, order) for s in states]
+            weights = self.flat_weights()
+            args = (self.bias, self.num_layers, self.dropout, self.training, self.bidirectional)
+            if self.kind == "lstm":
+                out, *finals = torch._VF.lstm(data, batch_sizes, (hx[0], hx[1]), weights, *args)
+            else:
+                fn = {
+                    "gru": torch._VF.gru,
+                    "rnn": torch._VF.rnn_tanh if self.nonlinearity == "tanh" else torch._VF.rnn_relu,
+                }
+                out, h = fn[self.kind](data, batch_sizes, hx[0], weights, *args)
+                finals = [h]
+            back = unsorted_indices if unsorted_indices is not None else order
+            return PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices), [
+                f.index_select(1, back) for f in finals
+            ]
+        padded, lengths = pad_packed_sequence(packed)  # (T, N, in), in the batch's original order
+        direction = functools.partial(self._loop, self._step(), None, lengths=lengths)
+        out, finals = self._stack(padded, states, direction)
+        repacked = pack_padded_sequence(out.index_select(1, order), lengths[order.cpu()], enforce_sorted=True)
+        return PackedSequence(repacked.data, batch_sizes, sorted_indices, unsorted_indices), finals
+
 
 class RNN(_Stacked):
     """Stacked Elman RNN with tanh or ReLU (see :func:`descentlab.rnn.cells.rnn_step`); the interface of
@@ -276,7 +315,10 @@ class RNN(_Stacked):
     def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
         return RNNRecurrence.apply(xw, state[0], w_hh, b_hh, self.nonlinearity == "tanh")
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None) -> tuple[Any, Tensor]:
+        if isinstance(input, PackedSequence):
+            packed, (h,) = self._packed(input, [self._state(hx, input.data, int(input.batch_sizes[0]), False)])
+            return packed, h
         x, unbatched, n = self._prepare(input, hx)
         h0 = self._state(hx, x, n, unbatched)
         if self.impl == "fused":
@@ -303,7 +345,10 @@ class GRU(_Stacked):
     def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
         return GRURecurrence.apply(xw, state[0], w_hh, b_hh)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor | PackedSequence, hx: Tensor | None = None) -> tuple[Any, Tensor]:
+        if isinstance(input, PackedSequence):
+            packed, (h,) = self._packed(input, [self._state(hx, input.data, int(input.batch_sizes[0]), False)])
+            return packed, h
         x, unbatched, n = self._prepare(input, hx)
         h0 = self._state(hx, x, n, unbatched)
         if self.impl == "fused":
@@ -339,7 +384,12 @@ class LSTM(_Stacked):
             raise ValueError("an LSTM's initial state is a pair (h_0, c_0)")
         return [self._state(hx[0], x, n, unbatched), self._state(hx[1], x, n, unbatched)]
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(
+        self, input: Tensor | PackedSequence, hx: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Any, tuple[Tensor, Tensor]]:
+        if isinstance(input, PackedSequence):
+            packed, (h, c) = self._packed(input, self._states(hx, input.data, int(input.batch_sizes[0]), False))
+            return packed, (h, c)
         x, unbatched, n = self._prepare(input, hx)
         h0, c0 = self._states(hx, x, n, unbatched)
         if self.impl == "fused":
@@ -356,6 +406,9 @@ class LSTM(_Stacked):
     ) -> tuple[Tensor, tuple[Tensor, Tensor], list[LSTMGates]]:
         """As :meth:`forward` (always the written-out loop), plus one :class:`LSTMGates` per layer and
         direction, each gate of shape (T, N, hidden) (time first, batch dimension kept)."""
+        if isinstance(input, PackedSequence):
+            raise TypeError("forward_with_gates takes a tensor (seq, batch, features); pad a PackedSequence first "
+                            "(torch.nn.utils.rnn.pad_packed_sequence), or call the layer itself, which takes one")  # fmt: skip
         x, unbatched, n = self._prepare(input, hx)
         h0, c0 = self._states(hx, x, n, unbatched)
         record: list[LSTMGates] = []
