@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import inspect
 import pickle
+import typing
 from typing import Any
 
 import pytest
@@ -249,3 +250,63 @@ def test_gates_of_a_packed_batch_are_refused_with_the_way_out() -> None:
     packed = pack_padded_sequence(torch.randn(3, 2, 4), torch.tensor([3, 2]))
     with pytest.raises(TypeError, match="pad_packed_sequence"):
         LSTM(4, 5).forward_with_gates(packed)
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_constructor_arguments_stand_where_torch_puts_them(kind: str) -> None:
+    """Positional arguments in torch's order (RNN's fourth is nonlinearity, LSTM's eighth proj_size), device
+    and dtype among them; impl is keyword-only, so that nothing written for torch lands on it."""
+    ours_cls, torch_cls = LAYERS[kind]
+    (overload, _) = typing.get_overloads(torch_cls.__init__)  # torch's typed signature, then (*args, **kwargs)
+    theirs = inspect.signature(overload).parameters
+    mine = inspect.signature(ours_cls.__init__).parameters
+    assert list(mine)[: len(theirs)] == list(theirs)
+    assert all(mine[name].default == theirs[name].default for name in theirs if name != "self")
+    assert inspect.signature(ours_cls.__init__).parameters["impl"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_rnn_relu_given_positionally_is_relu() -> None:
+    torch.manual_seed(0)
+    ref = torch.nn.RNN(4, 6, 2, "relu")
+    mine = RNN(4, 6, 2, "relu")
+    assert mine.nonlinearity == "relu" and mine.bias is True
+    mine.load_state_dict(ref.state_dict())
+    x = torch.randn(5, 3, 4)
+    torch.testing.assert_close(mine(x)[0], ref(x)[0], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_a_bias_that_is_not_a_bool_is_refused(kind: str) -> None:
+    ours_cls, _ = LAYERS[kind]
+    with pytest.raises(TypeError, match="bias must be True or False, got 'relu'"):
+        ours_cls(4, 6, 2, bias="relu")
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_factory_keywords_and_torchs_weight_lists(kind: str) -> None:
+    ours_cls, torch_cls = LAYERS[kind]
+    mine = ours_cls(4, 6, 2, bidirectional=True, dtype=torch.float64, device="cpu")
+    ref = torch_cls(4, 6, 2, bidirectional=True, dtype=torch.float64)
+    assert {p.dtype for p in mine.parameters()} == {torch.float64}
+    assert [[w.shape for w in ws] for ws in mine.all_weights] == [[w.shape for w in ws] for ws in ref.all_weights]
+    assert mine._flat_weights_names == ref._flat_weights_names
+    assert [w.data_ptr() for w in mine._flat_weights] == [p.data_ptr() for p in mine.parameters()]
+
+
+def test_default_impl_is_torchs_kernel_and_the_loop_is_one_keyword_away() -> None:
+    assert LSTM(4, 5).impl == GRU(4, 5).impl == RNN(4, 5).impl == "fused"
+    assert LSTM(4, 5, impl="loop").impl == "loop"
+
+
+def test_proj_size_is_refused_naming_torchs_layer() -> None:
+    with pytest.raises(ValueError, match=r"proj_size=3.*torch.nn.LSTM"):
+        LSTM(4, 6, 1, True, False, 0.0, False, 3)
+    assert LSTM(4, 6).proj_size == 0
+
+
+def test_torch_jit_script_is_refused_in_one_line() -> None:
+    with pytest.raises(TypeError, match="cannot be scripted") as info:
+        torch.jit.script(LSTM(4, 5))
+    assert "\n" not in str(info.value)
+    traced = torch.jit.trace(LSTM(4, 5), torch.randn(3, 2, 4))  # tracing the fused path works
+    assert traced(torch.randn(3, 2, 4))[0].shape == (3, 2, 5)

@@ -6,8 +6,9 @@ inputs, with dropout between layers in training (not after the last one), exactl
 Parameters are named and shaped as torch's (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``,
 ``bias_hh_l0``, ``weight_ih_l0_reverse``, ...), so ``load_state_dict`` works in both directions.
 
-Four implementations, chosen once at construction with ``impl``; all compute the same function of the
-same parameters and are tested equal (``tests/test_rnn.py``, against ``torch.nn.LSTM`` and each other).
+Four implementations, chosen once at construction with ``impl`` (``"fused"``, torch's kernel, when it is
+not given: a layer as fast as ``torch.nn.LSTM``); all compute the same function of the same parameters and
+are tested equal (``tests/test_rnn.py``, against ``torch.nn.LSTM`` and each other).
 The layers and directions are stacked once (``_Stacked._stack``); each implementation runs one layer in
 one direction:
 
@@ -48,6 +49,9 @@ from descentlab.rnn.bptt import GRURecurrence, LSTMRecurrence, RNNRecurrence
 from descentlab.rnn.cells import GATES, NONLINEARITIES, LSTMGates, check_sizes, gru_step, lstm_step, rnn_step
 
 IMPLS = ("loop", "compiled", "bptt", "fused")
+#: what a layer built without ``impl`` runs: torch's kernel (as fast as ``torch.nn.LSTM``, cuDNN on a GPU);
+#: the written-out ``"loop"`` and ``"bptt"`` are one keyword away
+DEFAULT_IMPL = "fused"
 
 
 #: one layer in one direction: (inputs (T, N, in), reverse, states, w_ih, w_hh, b_ih, b_hh) -> (outputs, states)
@@ -71,13 +75,21 @@ class _Stacked(nn.Module):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
-        impl: str = "loop",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        impl: str = DEFAULT_IMPL,
         nonlinearity: str = "tanh",
     ) -> None:
         super().__init__()
         check_sizes(input_size, hidden_size)
         if not (isinstance(num_layers, int) and num_layers >= 1):
             raise ValueError(f"num_layers must be an integer >= 1, got {num_layers!r}")
+        for name, flag in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {flag!r}"
+                                + ("; nn.RNN's fourth argument is nonlinearity: RNN(4, 6, 2, 'relu')"
+                                   if self.kind == "rnn" and isinstance(flag, str) else ""))  # fmt: skip
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout is the probability of dropping a unit, in [0, 1); got {dropout!r}")
         if impl not in IMPLS:
@@ -101,9 +113,32 @@ class _Stacked(nn.Module):
                 if bias:
                     shapes |= {"bias_ih": (g * hidden_size,), "bias_hh": (g * hidden_size,)}
                 for name, shape in shapes.items():
-                    self.register_parameter(name + sfx, nn.Parameter(torch.empty(shape)))
+                    self.register_parameter(name + sfx, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
                 self._names.append([name + sfx for name in shapes])
         self.reset_parameters()
+
+    # torch.nn.RNNBase's names for the same things, for code that reads them
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """The parameters per layer and direction, as ``torch.nn.LSTM.all_weights``."""
+        return [[getattr(self, name) for name in names] for names in self._names]
+
+    @property
+    def _all_weights(self) -> list[list[str]]:
+        return [list(names) for names in self._names]
+
+    @property
+    def _flat_weights_names(self) -> list[str]:
+        return [name for names in self._names for name in names]
+
+    @property
+    def _flat_weights(self) -> list[Tensor]:
+        return self.flat_weights()
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """``torch.jit.script`` calls this first: refuse in one line, naming what works."""
+        raise TypeError(f"descentlab.rnn.{type(self).__name__} cannot be scripted (its forward chooses among "
+                        "Python implementations); use torch.compile(model), or torch.jit.trace with impl='fused'")  # fmt: skip
 
     def reset_parameters(self) -> None:
         """:math:`U(-1/\\sqrt{H}, 1/\\sqrt{H})` for every parameter, as torch."""
@@ -301,9 +336,27 @@ class _Stacked(nn.Module):
 
 class RNN(_Stacked):
     """Stacked Elman RNN with tanh or ReLU (see :func:`descentlab.rnn.cells.rnn_step`); the interface of
-    ``torch.nn.RNN``: ``output, h_n = rnn(input, h_0)``."""
+    ``torch.nn.RNN``, its arguments in its order (``nonlinearity`` fourth): ``output, h_n = rnn(input, h_0)``."""
 
     kind = "rnn"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        impl: str = DEFAULT_IMPL,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
+                         dtype, impl=impl, nonlinearity=nonlinearity)  # fmt: skip
 
     def _step(self) -> Callable[..., Any]:
         return rnn_step
@@ -365,6 +418,28 @@ class LSTM(_Stacked):
     gate's activation at every step (the written-out path)."""
 
     kind = "lstm"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+        *,
+        impl: str = DEFAULT_IMPL,
+    ) -> None:
+        if proj_size != 0:
+            raise ValueError(f"proj_size={proj_size!r}: descentlab's LSTM has no projections (valid: 0); use "
+                             "torch.nn.LSTM(..., proj_size=...) for an LSTM with projections")  # fmt: skip
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
+                         dtype, impl=impl)  # fmt: skip
+        self.proj_size = 0  # torch.nn.LSTM's attribute, which code reads
 
     def _step(self) -> Callable[..., Any]:
         return lstm_step
