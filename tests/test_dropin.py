@@ -18,6 +18,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 import descentlab.optim as ours
+from descentlab.optim import transforms as T
 from descentlab.optim.adapter import hyper_dtype
 from descentlab.rnn import GRU, LSTM, RNN
 
@@ -310,3 +311,39 @@ def test_torch_jit_script_is_refused_in_one_line() -> None:
     assert "\n" not in str(info.value)
     traced = torch.jit.trace(LSTM(4, 5), torch.randn(3, 2, 4))  # tracing the fused path works
     assert traced(torch.randn(3, 2, 4))[0].shape == (3, 2, 5)
+
+
+# ---- clipping on the in-place paths -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("options", [{}, {"flat": True}], ids=["kernel", "flat"])
+@pytest.mark.parametrize("name", list(PAIRS))
+def test_clipping_runs_on_the_in_place_paths_and_equals_torchs_clip_then_step(
+    name: str, options: dict[str, Any]
+) -> None:
+    """gradient_transform=clip_by_global_norm(c) no longer sends the step to the chain: the kernel (or the flat
+    step) scales the gradients it reads by torch's factor. Six steps of a small network equal
+    clip_grad_norm_(c) then torch's step (rtol 1e-5, atol 1e-6), and .grad is left as backward made it."""
+    cls, torch_cls = PAIRS[name]
+    lr = {"AdaDelta": 1.0}.get(name, 0.05)
+    finals = []
+    for mine in (True, False):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3))
+        if mine:
+            opt = cls(model.parameters(), lr=lr, gradient_transform=T.clip_by_global_norm(0.5), **options)
+            assert opt._in_place_kernel() is not None  # not the chain
+        else:
+            opt = torch_cls(model.parameters(), lr=lr, **TORCH_KWARGS.get(name, {}))
+        gen = torch.Generator().manual_seed(1)
+        for _ in range(6):
+            opt.zero_grad()
+            model(torch.randn(8, 5, generator=gen)).pow(2).sum().backward()
+            if not mine:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5, foreach=True)
+            grads = [p.grad.clone() for p in model.parameters()]
+            opt.step()
+            if mine:
+                assert all(torch.equal(g, p.grad) for g, p in zip(grads, model.parameters(), strict=True))
+        finals.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    torch.testing.assert_close(finals[0], finals[1], rtol=1e-5, atol=1e-6)

@@ -42,9 +42,11 @@ def test_the_default_path_is_the_kernel_and_in_place_false_the_chain(in_place: b
 
 
 def test_a_gradient_transform_runs_on_the_chain(monkeypatch) -> None:
+    """Any gradient transform but clipping alone (which the kernels apply: test_dropin.py) runs on the chain."""
     monkeypatch.setattr(ours.SGD, "kernel", staticmethod(lambda *a: pytest.fail("the kernel ran")))
     params = parameters(torch.float32)
-    opt = ours.SGD(params, lr=0.1, gradient_transform=ours.transforms.clip_by_global_norm(1.0))
+    tx = ours.transforms.chain(ours.transforms.clip_by_global_norm(1.0), ours.transforms.add_noise(0.01))
+    opt = ours.SGD(params, lr=0.1, gradient_transform=tx)
     for p in params:
         p.grad = torch.ones_like(p)
     opt.step()

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from descentlab.optim.flat import FlatGroup
-from descentlab.optim.transforms import Transform, chain, negate
+from descentlab.optim.transforms import Transform, chain, clip_factor, clip_norm_of, negate
 
 TransformFactory = Callable[[dict[str, Any]], Transform]  # a param group -> its chain
 # (group, params, grads, state dicts, step numbers, complex flags) -> None: a step in place (optim.kernels)
@@ -243,8 +243,9 @@ class TransformOptimizer(torch.optim.Optimizer):
         self.check_finite = check_finite
         self.gradient_transform = gradient_transform
         fast = fast or bool(defaults.get("fused"))  # torch's fused=True: our single fused pass
-        self.fast = fast and gradient_transform is None  # a gradient transform runs on the plain path
-        self.flat = flat and gradient_transform is None
+        clip_only = clip_norm_of(gradient_transform) is not None  # clipping runs on the kernel and flat paths
+        self.fast = fast and gradient_transform is None  # another gradient transform runs on the chain
+        self.flat = flat and (gradient_transform is None or clip_only)
         self.in_place = True  # False: the plain path runs the chain, the readable reference, not the kernel
         self.compile_seconds = 0.0  # time spent compiling fast steps (once per group and shape)
         self._compiled: dict[tuple[int, bool], _Compiled] = {}
@@ -294,7 +295,14 @@ class TransformOptimizer(torch.optim.Optimizer):
     def _in_place_kernel(self) -> Kernel | None:
         """The step the plain path runs: the class's kernel, or None for the chain (``in_place = False``, or a
         gradient transform, which only the chain applies). The one choice between the two."""
-        return self.kernel if self.in_place and self.gradient_transform is None else None
+        plain = self.gradient_transform is None or clip_norm_of(self.gradient_transform) is not None
+        return self.kernel if self.in_place and plain else None
+
+    def _clipped(self, group: dict[str, Any], grads: list[Tensor]) -> dict[str, Any]:
+        """The group a kernel runs with: with ``gradient_transform=clip_by_global_norm(c)``, its ``grad_scale``,
+        the clipping factor of these gradients (the kernels scale the gradients they read by it)."""
+        max_norm = clip_norm_of(self.gradient_transform)
+        return group if max_norm is None else group | {"grad_scale": clip_factor(grads, max_norm)}
 
     def _advance(self, index: int, params: list[Tensor], dicts: list[dict[str, Any]]) -> _Steps:
         """Add one to the step number of each of these parameters of group ``index``; their numbers are then
@@ -424,9 +432,14 @@ class TransformOptimizer(torch.optim.Optimizer):
                 self._init_state(group, [params[i] for i in fresh], [dicts[i] for i in fresh], tx)
             steps = self._advance(index, params, dicts)
             counts = steps.counter.tolist()
-            whole = not self.elementwise or self.gradient_transform is not None or real[0].device.type != "cpu"
+            whole = (
+                not self.elementwise
+                or (kernel is None and self.gradient_transform is not None)
+                or real[0].device.type != "cpu"
+            )
             parts = [] if whole else steps.parts
-            apply = partial(kernel, group) if kernel is not None else partial(self._apply_chain, cast(Transform, tx))
+            apply = (partial(kernel, self._clipped(group, grads)) if kernel is not None
+                     else partial(self._apply_chain, cast(Transform, tx)))  # fmt: skip
             if len(parts) <= 1:  # one pass over the group (small groups: no chunking overhead)
                 apply(real, grads, dicts, counts, complex_params)
                 continue
@@ -452,6 +465,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         over every element."""
         kernel = self._in_place_kernel()
         if kernel is not None:
+            group = self._clipped(group, [fg.grad])
             count = float(steps.counter[0])
             size = CHUNK_ELEMENTS if fg.param.device.type == "cpu" else fg.param.numel()
             parts = {"param": fg.param.split(size), "grad": fg.grad.split(size)}
@@ -461,6 +475,8 @@ class TransformOptimizer(torch.optim.Optimizer):
                 kernel(group, [parts["param"][k]], [parts["grad"][k]], [state], [count], [False])
             return
         tx = self._chain(group)
+        if self.gradient_transform is not None:
+            tx = chain(self.gradient_transform, tx)
         (update,), _ = tx.update([fg.grad], fg.typed_state(tx.state_type), [fg.param], [float(steps.counter[0])])
         fg.param.add_(update)
 

@@ -40,7 +40,12 @@ def _number(value: Any) -> float:
 
 def _gradients(group: dict[str, Any], params: list[Tensor], grads: list[Tensor], decay: bool = True) -> list[Tensor]:
     r"""The gradients the algorithm sees: :math:`-g` with ``maximize``, plus :math:`\lambda w` (L2 weight
-    decay) unless ``decay`` is False; new tensors where either applies, the gradients themselves otherwise."""
+    decay) unless ``decay`` is False, scaled by ``group["grad_scale"]`` where the optimizer clips them
+    (:meth:`~descentlab.optim.adapter.TransformOptimizer._clipped`); new tensors where any applies (``.grad``
+    stays as backward made it), the gradients themselves otherwise."""
+    scale = group.get("grad_scale")
+    if scale is not None:
+        grads = list(torch._foreach_mul(grads, scale))
     if group.get("maximize"):
         grads = list(torch._foreach_neg(grads))
     weight_decay = _number(group["weight_decay"])

@@ -27,6 +27,7 @@ Conventions:
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -410,11 +411,28 @@ def clip_by_global_norm(max_norm: float) -> Transform:
     _check("max_norm", max_norm, lambda v: v > 0, "max_norm > 0 (inf: no clipping)")
 
     def clip(u: Updates, params: Sequence[Tensor], counts: Counts) -> Updates:
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(u_i) for u_i in u]))
-        factor = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
+        factor = clip_factor(u, max_norm)
         return [u_i * factor for u_i in u]
 
-    return _stateless(clip)
+    tx = _stateless(clip)
+    CLIP_NORMS[tx.update] = max_norm  # the optimizers' in-place paths clip by it too (clip_norm_of)
+    return tx
+
+
+#: the ``max_norm`` of each :func:`clip_by_global_norm`, by its update function
+CLIP_NORMS: weakref.WeakKeyDictionary[Callable[..., Any], float] = weakref.WeakKeyDictionary()
+
+
+def clip_norm_of(tx: Transform | None) -> float | None:
+    """The ``max_norm`` when ``tx`` is a :func:`clip_by_global_norm` alone, else None."""
+    return None if tx is None else CLIP_NORMS.get(tx.update)
+
+
+def clip_factor(u: Sequence[Tensor], max_norm: float) -> Tensor:
+    r""":math:`\min(1, c / (\lVert u \rVert_2 + 10^{-6}))`, the norm over every tensor together, as a 0-d tensor
+    (no synchronization on a GPU): ``torch.nn.utils.clip_grad_norm_``'s factor."""
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(u_i) for u_i in u]))
+    return torch.clamp(max_norm / (norm + 1e-6), max=1.0)
 
 
 def add_noise(eta: float = 0.01, gamma: float = 0.55, seed: int = 0) -> Transform:
