@@ -1,7 +1,7 @@
 """Optimizer step time: descentlab.optim (default, fast, flat, flat+fast) against torch.optim (default,
 for-loop, foreach, fused), on 48 large tensors and on 500 small ones (see descentlab/optim/bench.py).
 
-python benchmarks/optim_step.py [--device cpu|cuda] [--rounds 15] [--only Adam RMSProp] [--model large|many|both]
+python benchmarks/optim_step.py [--device cpu|cuda] [--rounds 15] [--only Adam RMSProp] [--model large|many|both] [--clip 1.0]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ if __name__ == "__main__":
     parser.add_argument("--only", nargs="+", choices=[c.name for c in CASES], metavar="NAME")
     parser.add_argument("--model", choices=[*MODELS, "both"], default="both")
     parser.add_argument("--compile-many", action="store_true", help="also time fast on the 500 tensors (slow)")
+    parser.add_argument("--clip", type=float, default=None, help="time clip-to-this-norm and step (issue 29)")
     args = parser.parse_args()
     models = MODELS if args.model == "both" else (args.model,)
-    print(main(args.device, args.only, args.rounds, models, args.compile_many))
+    print(main(args.device, args.only, args.rounds, models, args.compile_many, args.clip))

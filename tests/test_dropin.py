@@ -347,3 +347,30 @@ def test_clipping_runs_on_the_in_place_paths_and_equals_torchs_clip_then_step(
                 assert all(torch.equal(g, p.grad) for g, p in zip(grads, model.parameters(), strict=True))
         finals.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
     torch.testing.assert_close(finals[0], finals[1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.compile
+@pytest.mark.parametrize("flat", [False, True], ids=["fast", "flat+fast"])
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_clipping_runs_in_the_compiled_step_too(name: str, flat: bool) -> None:
+    """fast=True with clipping: the factor is an input of the compiled pass, refreshed each step; six steps
+    equal clip_grad_norm_ then torch's step (rtol 1e-5, atol 1e-6)."""
+    cls, torch_cls = PAIRS[name]
+    finals = []
+    for mine in (True, False):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3))
+        clip = T.clip_by_global_norm(0.5)
+        opt = (cls(model.parameters(), lr=0.05, fast=True, flat=flat, gradient_transform=clip) if mine
+               else torch_cls(model.parameters(), lr=0.05))  # fmt: skip
+        gen = torch.Generator().manual_seed(1)
+        for _ in range(6):
+            opt.zero_grad()
+            model(torch.randn(8, 5, generator=gen)).pow(2).sum().backward()
+            if not mine:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            opt.step()
+        if mine:
+            assert opt.fast and opt._compiled  # the compiled pass ran
+        finals.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    torch.testing.assert_close(finals[0], finals[1], rtol=1e-5, atol=1e-6)

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from descentlab.optim.flat import FlatGroup
-from descentlab.optim.transforms import Transform, chain, clip_factor, clip_norm_of, negate
+from descentlab.optim.transforms import EmptyState, Transform, chain, clip_factor, clip_norm_of, negate
 
 TransformFactory = Callable[[dict[str, Any]], Transform]  # a param group -> its chain
 # (group, params, grads, state dicts, step numbers, complex flags) -> None: a step in place (optim.kernels)
@@ -115,6 +115,21 @@ class _Compiled(NamedTuple):
     hyper: dict[str, Any]  # the group's numbers as 0-d tensors, refreshed each step
     state_type: Any  # the chain's state type
     step: Callable[..., None]  # the compiled single-pass update
+
+
+_GRAD_SCALE = "grad_scale"  # the compiled pass's clipping factor, among its hyperparameters
+
+
+def _scale_by(factor: Tensor) -> Transform:
+    """Updates times ``factor``, a 0-d tensor read at run time (the compiled step's clipping factor)."""
+
+    def init(params: Any) -> EmptyState:
+        return EmptyState()
+
+    def update(u: Any, state: Any, params: Any, counts: Any) -> tuple[list[Tensor], Any]:
+        return [u_i * factor for u_i in u], state
+
+    return Transform(init, update, EmptyState)
 
 
 def _compiled_step(tx: Transform) -> Callable[..., None]:
@@ -244,7 +259,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         self.gradient_transform = gradient_transform
         fast = fast or bool(defaults.get("fused"))  # torch's fused=True: our single fused pass
         clip_only = clip_norm_of(gradient_transform) is not None  # clipping runs on the kernel and flat paths
-        self.fast = fast and gradient_transform is None  # another gradient transform runs on the chain
+        self.fast = fast and (gradient_transform is None or clip_only)  # another transform runs on the chain
         self.flat = flat and (gradient_transform is None or clip_only)
         self.in_place = True  # False: the plain path runs the chain, the readable reference, not the kernel
         self.compile_seconds = 0.0  # time spent compiling fast steps (once per group and shape)
@@ -349,14 +364,20 @@ class TransformOptimizer(torch.optim.Optimizer):
         key = (index, flat is not None)
         compiled = self._compiled.get(key)
         first = compiled is None or compiled.structure != structure
+        max_norm = clip_norm_of(self.gradient_transform)
         if compiled is None or first:
             hyper = {k: _as_tensors(v, params[0].dtype) for k, v in settings.items()}
             tx = self._chain(hyper)
+            if max_norm is not None:  # the clipping factor, a 0-d input of the compiled pass refreshed each step
+                scale = hyper[_GRAD_SCALE] = torch.ones((), dtype=hyper_dtype(params[0].dtype), device=params[0].device)
+                tx = chain(_scale_by(scale), tx)
             compiled = _Compiled(structure, hyper, tx.state_type, _compiled_step(tx))
             self._compiled[key] = compiled
         else:
             for name, value in settings.items():
                 _refresh(compiled.hyper[name], value)
+        if max_norm is not None:
+            compiled.hyper[_GRAD_SCALE].copy_(clip_factor(grads if flat is None else [flat.grad], max_norm))
         steps = self._advance(index, params, dicts).views
         started = time.perf_counter()
         if flat is None:

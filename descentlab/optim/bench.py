@@ -97,6 +97,45 @@ class Row:
         return min(((k, v) for k, v in self.ms.items() if k.startswith("ours")), key=lambda kv: kv[1])
 
 
+class ClipThenStep:
+    """torch's recipe for a clipped step: ``clip_grad_norm_`` (its norms, then its scaling pass), then the
+    optimizer's step."""
+
+    def __init__(self, opt: torch.optim.Optimizer, max_norm: float, foreach: bool) -> None:
+        self.opt, self.max_norm, self.foreach = opt, max_norm, foreach
+        self.params = [p for g in opt.param_groups for p in g["params"]]
+
+    def step(self) -> None:
+        torch.nn.utils.clip_grad_norm_(self.params, self.max_norm, foreach=self.foreach)
+        self.opt.step()
+
+
+def clipped_variants(
+    case: Case, device: torch.device, model: str, max_norm: float, compile_many: bool = False
+) -> dict[str, Any]:
+    """Clip and step: torch's optimizers after clip_grad_norm_ (foreach, or the for-loop's per-tensor norms
+    with the for-loop step), ours with ``gradient_transform=clip_by_global_norm`` on each of the four paths
+    (the compiled ones take the clipping factor as an input of their single pass)."""
+
+    def params() -> list[torch.Tensor]:
+        return model_params(device, model=model)
+
+    clip = dl.transforms.clip_by_global_norm(max_norm)
+    out: dict[str, Any] = {
+        "torch default": ClipThenStep(case.theirs(params(), **case.kwargs), max_norm, True),
+        "torch for-loop": ClipThenStep(case.theirs(params(), foreach=False, **case.kwargs), max_norm, False),
+        "torch foreach": ClipThenStep(case.theirs(params(), foreach=True, **case.kwargs), max_norm, True),
+    }
+    if case.fused:
+        out["torch fused"] = ClipThenStep(case.theirs(params(), fused=True, **case.kwargs), max_norm, True)
+    out["ours default"] = case.ours(params(), gradient_transform=clip, **case.kwargs)
+    if model != "many" or compile_many:
+        out["ours fast"] = case.ours(params(), fast=True, gradient_transform=clip, **case.kwargs)
+    out["ours flat"] = case.ours(params(), flat=True, gradient_transform=clip, **case.kwargs)
+    out["ours flat+fast"] = case.ours(params(), flat=True, fast=True, gradient_transform=clip, **case.kwargs)
+    return out
+
+
 def variants(
     case: Case, device: torch.device, model: str, compile_many: bool = False
 ) -> dict[str, torch.optim.Optimizer]:
@@ -119,9 +158,15 @@ def variants(
 
 
 def run_case(
-    case: Case, device: torch.device, rounds: int = 15, model: str = "large", compile_many: bool = False
+    case: Case,
+    device: torch.device,
+    rounds: int = 15,
+    model: str = "large",
+    compile_many: bool = False,
+    clip: float | None = None,
 ) -> Row:
-    opts = variants(case, device, model, compile_many)
+    opts = (variants(case, device, model, compile_many) if clip is None
+            else clipped_variants(case, device, model, clip, compile_many))  # fmt: skip
     for opt in opts.values():  # warm-up: state, flat buffers, compilation, caches
         for _ in range(3):
             opt.step()
@@ -163,12 +208,17 @@ def table(rows: list[Row], bandwidth: float) -> str:
 
 
 def main(device_name: str = "cpu", names: list[str] | None = None, rounds: int = 15,
-         models: tuple[str, ...] = MODELS, compile_many: bool = False) -> str:  # fmt: skip
+         models: tuple[str, ...] = MODELS, compile_many: bool = False, clip: float | None = None) -> str:  # fmt: skip
     """The table; ``compile_many`` also times ``fast`` on the many-tensor model (about 3 minutes of compiling
-    an algorithm, so it is left out unless asked)."""
+    an algorithm, so it is left out unless asked); ``clip`` times clip-and-step instead of the step alone."""
     device = torch.device(device_name)
     rows = [
-        run_case(c, device, rounds, m, compile_many) for m in models for c in CASES if names is None or c.name in names
+        run_case(c, device, rounds, m, compile_many, clip)
+        for m in models
+        for c in CASES
+        if names is None or c.name in names
     ]
     info = f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    if clip is not None:
+        info += f"; clip to norm {clip:g} and step (torch: clip_grad_norm_ then the step)"
     return info + "\n" + table(rows, copy_bandwidth(device))
