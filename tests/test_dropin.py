@@ -305,6 +305,7 @@ def test_proj_size_is_refused_naming_torchs_layer() -> None:
     assert LSTM(4, 6).proj_size == 0
 
 
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # the shape checks, constant in a trace
 def test_torch_jit_script_is_refused_in_one_line() -> None:
     with pytest.raises(TypeError, match="cannot be scripted") as info:
         torch.jit.script(LSTM(4, 5))
