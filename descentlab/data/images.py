@@ -174,6 +174,10 @@ def _mnist_arrays() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     return {"train": convert([xt, xv], [yt, yv], "train"), "test": convert([xs], [ys], "test")}
 
 
+#: MNIST's pixel mean and standard deviation on the 0..1 scale, the normalization every experiment uses
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
 def mnist(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST ``split`` ("train": 60,000 images, "test": 10,000) as uint8 images and int64 labels."""
     _check_split(split)

@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from descentlab.config import RunConfig, param
+from descentlab.data import MNIST_MEAN, MNIST_STD
 from descentlab.errors import Interrupted, ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings, checkpoint_every_param
 from descentlab.experiments.optim_train import DEFAULT_LR, OPTIMIZERS, TrainConfig, evaluate, make_optimizer
@@ -59,7 +60,7 @@ from descentlab.runs.resources import mlp_bytes, require_memory
 # (with dropout's noise in it) is logged as train/batch_loss.
 TRAIN_PROBE = 5000
 TIMED = ("/train_seconds", "/seconds_to_target")  # wall-clock results: in summary.json, not in metrics.jsonl
-MEAN, STD = 0.1307, 0.3081
+MEAN, STD = MNIST_MEAN, MNIST_STD  # descentlab.data's, as every experiment normalizes
 
 
 @dataclass(frozen=True)

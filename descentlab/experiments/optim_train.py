@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from descentlab.config import Options, RunConfig, param
-from descentlab.data import fashion_mnist, mnist
+from descentlab.data import MNIST_MEAN, MNIST_STD, fashion_mnist, mnist
 from descentlab.errors import Interrupted, ParameterError
 from descentlab.experiments.declaration import Call, Command, Experiment, SearchSpace, TourSettings
 from descentlab.optim import bench
@@ -53,7 +53,7 @@ REGIMES = ("full-batch", "stochastic", "mini-batch")
 # rate with a high momentum term"). AdaDelta's lr multiplies a step that is already scaled (PyTorch).
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adagrad": 0.01, "rmsprop": 1e-3, "adadelta": 1.0, "adam": 1e-3}
 VAL_SPLIT_SEED = 1234  # the validation images are the same for every seed, so runs stay comparable
-MEAN, STD = 0.1307, 0.3081  # MNIST pixel mean and standard deviation (on the 0..1 scale)
+MEAN, STD = MNIST_MEAN, MNIST_STD  # descentlab.data's, as every experiment normalizes
 
 
 @dataclass(frozen=True)
