@@ -17,7 +17,8 @@ every 20 seeds under every condition, at full scale when it holds at every seed.
 
 Worker processes: as many as there are cores divided by the thread count (``--workers`` to choose). Every
 tour's claims are appended to ``claims-SCALE.jsonl`` beside the table as it ends, so a run that is stopped
-continues where it was (the same command again), and ``--fresh`` starts over. The table goes to
+continues where it was (the same command again), ``--again`` runs again every tour not recorded at the
+current commit (the others stay in the file: the table takes the latest), and ``--fresh`` starts over. The table goes to
 ``benchmarks/results/cpu-DATE/claims.txt`` (``--out``), which keeps one part for each scale.
 
 A chapter run again (``--chapter``, after its demonstration changed) goes to ``claims-SCALE-CHAPTER.jsonl``;
@@ -297,6 +298,8 @@ def main() -> None:
         "--out", type=Path, default=None, help="folder of claims.txt (default benchmarks/results/cpu-DATE)"
     )
     parser.add_argument("--fresh", action="store_true", help="forget the tours already recorded in the folder")
+    parser.add_argument("--again", action="store_true",
+                        help="run again every tour not recorded at this commit (after a demonstration changed)")  # fmt: skip
     parser.add_argument("--keep-runs", type=Path, default=None, help="copy every tour's run folders here")
     parser.add_argument("--recorded", action="store_true",
                         help="run no tour: the table of the conditions asked for that have tours recorded")  # fmt: skip
@@ -321,7 +324,8 @@ def main() -> None:
             skipped.append(f"ATEN_CPU_CAPABILITY={cap}: {why}, so torch would stop at an illegal instruction")
             continue
         conditions += [(cap, t) for t in threads]
-    done = {(r["capability"], r["threads"], r["seed"]) for r in records if "error" not in r}
+    done = {(r["capability"], r["threads"], r["seed"]) for r in records
+            if "error" not in r and (not args.again or r.get("commit") == COMMIT)}  # fmt: skip
     if args.recorded:
         missing = [c for c in conditions if not any((*c, s) in done for s in seeds)]
         skipped += [f"{condition_name(*c)}: no tour recorded" for c in missing]

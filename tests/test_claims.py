@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import math
 import statistics
 from pathlib import Path
@@ -165,3 +166,36 @@ def test_the_claims_file_keeps_the_other_scale_and_is_the_same_when_written_agai
     once = path.read_text()
     claims_bench.write_part(path, "quick", "quick table\n")
     assert path.read_text() == once == "=== scale quick ===\nquick table\n\n=== scale full ===\nfull table\n"
+
+
+def test_again_runs_every_tour_not_recorded_at_this_commit_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--again`` (a chapter whose demonstration changed): tours recorded at another commit run again, those
+    recorded at this commit do not, so a stopped ``--again`` continues where it was; without it none runs."""
+    ran: list[int] = []
+
+    def fake_tour(scale: str, seed: int, capability: str, threads: int, chapter: str, keep: Path | None) -> dict:
+        ran.append(seed)
+        return {"scale": scale, "seed": seed, "capability": capability, "threads": threads, "chapter": chapter,
+                "seconds": 1.0, "commit": claims_bench.COMMIT, "finished": "2100-01-01T00:00:00+00:00",
+                "claims": [{"id": "steep#1", "text": "t", "holds": True, "margin": 2.0, "evidence": "e"}]}  # fmt: skip
+
+    def record(seed: int, commit: str) -> str:
+        return json.dumps({**fake_tour("quick", seed, "native", 1, "nonconvex", None), "commit": commit}) + "\n"
+
+    raw = tmp_path / "claims-quick-nonconvex.jsonl"
+    raw.write_text(record(0, "oldcommit") + record(1, claims_bench.COMMIT))
+    ran.clear()
+    monkeypatch.setattr(claims_bench, "run_tour", fake_tour)
+    line = ["claims.py", "--seeds", "0-2", "--threads", "1", "--cpu-capability", "native", "--workers", "1",
+            "--chapter", "nonconvex", "--out", str(tmp_path)]  # fmt: skip
+    monkeypatch.setattr("sys.argv", line)
+    claims_bench.main()
+    assert ran == [2]  # without --again: only the seed not recorded at all
+    ran.clear()
+    monkeypatch.setattr("sys.argv", [*line, "--again"])
+    claims_bench.main()
+    assert ran == [0]  # seed 0 was recorded at another commit; 1 and 2 at this one
+    seeds = [json.loads(x)["seed"] for x in raw.read_text().splitlines()]
+    assert seeds == [0, 1, 2, 0]  # nothing recorded is lost: the table takes the latest
