@@ -131,7 +131,20 @@ def run_tour(scale: str, seed: int, capability: str, threads: int, chapter: str,
         # inductor's on-disk kernels are not keyed by the capability: one cache per capability
         env["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"torchinductor-claims-{capability}")
     tmp = Path(tempfile.mkdtemp(prefix=f"claims-{scale}-{seed}-"))
-    line = [sys.executable, "-m", "descentlab", "tour", "--seed", str(seed), "--out", str(tmp), "--device", "cpu"]
+    line = [
+        sys.executable,
+        "-m",
+        "descentlab",
+        "tour",
+        "--seed",
+        str(seed),
+        "--out",
+        str(tmp),
+        "--device",
+        "cpu",
+        "--jobs",
+        "1",
+    ]  # one run after another, each on the condition's threads
     line += ["--quick"] if scale == "quick" else []
     line += ["--chapter", chapter] if chapter else []
     started = time.time()

@@ -11,8 +11,10 @@ with its headline numbers, and how many of the report's claims held.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ CHAPTERS = tuple(ch.id for ch in chapters())
 class TourConfig(RunConfig):
     """Settings of ``descentlab tour``."""
 
-    quick: bool = param(False, "a short version on small subsets (about two and a half minutes on one CPU core)")
+    quick: bool = param(False, "a short version on small subsets (about a minute and a half on two CPU cores)")
     chapter: str = param("", "run one chapter of the lab book (default: all)", choices=("", *CHAPTERS))
 
     def settings(self) -> TourSettings:
@@ -64,15 +66,47 @@ def summary_line(record: RunRecord) -> str:
     )
 
 
-def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = print) -> Path:
+def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = print, jobs: int = 0) -> Path:
     """Run the tour's plan under ``out/tour`` and write the lab book (``out/tour/book/`` and
-    ``out/tour/report.html``); returns the single page's path."""
+    ``out/tour/report.html``); returns the single page's path.
+
+    ``jobs`` runs that many at once, each in a worker process with its share of torch's threads (0: one
+    job for each of torch's threads, each run on one thread; 1: one after another in this process, on all
+    of them). A run's numbers depend on its thread count, never on what runs beside it, so the lab book is
+    the same whatever the jobs at that thread count. A command's step (``landscape hessian``) runs once
+    every run before it in the plan has finished."""
     root = Path(out) / "tour"
     started = time.time()
     threads = torch.get_num_threads()
-    paths: list[Path] = []
     steps = plan(cfg)
     runs = sum(isinstance(d, Experiment) for d, _ in steps)
+    jobs = min(jobs or threads, max(runs, 1))
+    each = max(1, threads // jobs)
+    paths = _in_turn(steps, cfg, root, runs, log) if jobs == 1 else _at_once(steps, cfg, root, runs, jobs, each, log)
+    records = [load_run(p) for p in paths]
+    built = build_chapters(records)
+    title = "descentlab: the lab book of the unit 'Optimization and Generalization'"
+    subtitle = f"{len(records)} runs of descentlab tour{' --quick' if cfg.quick else ''} (seed {cfg.seed})."
+    write_book(built, root / "book", title, subtitle)
+    report = write_book(built, root / "report.html", title, subtitle)
+    for r in records:
+        log(summary_line(r))
+    verdicts = [c for ch in built for s in ch.sections for c in s.claims]
+    write_claims(root / "claims.json", cfg, built, each)
+    failed = [c for c in verdicts if not c.holds]
+    log(f"claims: {len(verdicts) - len(failed)} of {len(verdicts)} hold in these runs"
+        + "".join(f"\n  does not hold: {c.text} ({c.evidence})" for c in failed))  # fmt: skip
+    log(
+        f"tour finished in {time.time() - started:.1f} s; lab book: {root / 'book' / 'index.html'} (one page: {report})"
+    )
+    return report
+
+
+def _in_turn(steps: list[tuple[Declaration, Any]], cfg: TourConfig, root: Path, runs: int,
+             log: Callable[[str], None]) -> list[Path]:  # fmt: skip
+    """The plan one step after another in this process; the runs' folders in the plan's order."""
+    threads = torch.get_num_threads()
+    paths: list[Path] = []
     for decl, config in steps:
         t0 = time.time()
         try:
@@ -84,32 +118,81 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = prin
                 log(f"{decl.invocation} on the runs so far {time.time() - t0:.1f} s")
         finally:
             torch.set_num_threads(threads)  # a run may choose its own (the RL agents use one); the next starts afresh
-    records = [load_run(p) for p in paths]
-    built = build_chapters(records)
-    title = "descentlab: the lab book of the unit 'Optimization and Generalization'"
-    subtitle = f"{len(records)} runs of descentlab tour{' --quick' if cfg.quick else ''} (seed {cfg.seed})."
-    write_book(built, root / "book", title, subtitle)
-    report = write_book(built, root / "report.html", title, subtitle)
-    for r in records:
-        log(summary_line(r))
-    verdicts = [c for ch in built for s in ch.sections for c in s.claims]
-    write_claims(root / "claims.json", cfg, built)
-    failed = [c for c in verdicts if not c.holds]
-    log(f"claims: {len(verdicts) - len(failed)} of {len(verdicts)} hold in these runs"
-        + "".join(f"\n  does not hold: {c.text} ({c.evidence})" for c in failed))  # fmt: skip
-    log(
-        f"tour finished in {time.time() - started:.1f} s; lab book: {root / 'book' / 'index.html'} (one page: {report})"
-    )
-    return report
+    return paths
 
 
-def write_claims(path: Path, cfg: TourConfig, built: list[Chapter]) -> None:
+def _at_once(steps: list[tuple[Declaration, Any]], cfg: TourConfig, root: Path, runs: int, jobs: int,
+             each: int, log: Callable[[str], None]) -> list[Path]:  # fmt: skip
+    """The plan in ``jobs`` worker processes of ``each`` threads: every run is handed out at once, a
+    command's step as soon as the runs before it have finished; the runs' folders in the plan's order."""
+    index = {id(d): i for i, d in enumerate(DECLARATIONS)}  # workers find a declaration by its place
+    done: dict[int, Path] = {}  # plan position -> run folder
+    finished = 0
+    context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_threads, initargs=(each,)) as pool:
+        pending: dict[Future, int] = {}
+        waiting = [i for i, (d, _) in enumerate(steps) if not isinstance(d, Experiment)]  # commands' steps
+        for i, (decl, config) in enumerate(steps):
+            if isinstance(decl, Experiment):
+                pending[pool.submit(_run_step, index[id(decl)], config, str(root))] = i
+        try:
+            while pending or waiting:
+                for i in [
+                    i for i in waiting if all(j in done for j in range(i) if isinstance(steps[j][0], Experiment))
+                ]:
+                    before = [done[j] for j in range(i) if j in done]
+                    pending[pool.submit(_command_step, index[id(steps[i][0])], cfg.settings(), before)] = i
+                    waiting.remove(i)
+                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for f in ready:
+                    i = pending.pop(f)
+                    decl, config = steps[i]
+                    path, seconds = f.result()
+                    if isinstance(decl, Experiment):
+                        done[i], finished = Path(path), finished + 1
+                        log(f"[{finished}/{runs}] {decl.invocation} ({config.run_name}) {seconds:.1f} s")
+                    else:
+                        log(f"{decl.invocation} on the runs before it {seconds:.1f} s")
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return [done[i] for i in sorted(done)]
+
+
+def _worker_threads(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def _run_step(declaration: int, config: Any, root: str) -> tuple[str, float]:
+    """In a worker: one run of the tour; its folder and seconds."""
+    t0, threads = time.time(), torch.get_num_threads()
+    try:
+        decl = DECLARATIONS[declaration]
+        assert isinstance(decl, Experiment)
+        return str(start(decl, config, root)), time.time() - t0
+    finally:
+        torch.set_num_threads(threads)  # a run may choose its own (the RL agents use one); the next starts afresh
+
+
+def _command_step(declaration: int, settings: TourSettings, paths: list[Path]) -> tuple[str, float]:
+    """In a worker: a command's step on the runs before it; its seconds."""
+    t0, threads = time.time(), torch.get_num_threads()
+    try:
+        decl = DECLARATIONS[declaration]
+        assert isinstance(decl, Command) and decl.tour is not None
+        decl.tour(settings, paths)
+        return "", time.time() - t0
+    finally:
+        torch.set_num_threads(threads)
+
+
+def write_claims(path: Path, cfg: TourConfig, built: list[Chapter], threads: int) -> None:
     """``claims.json``: every claim of the lab book with its verdict, margin and bounds, by section (what
     ``benchmarks/claims.py`` collects over seeds and CPUs), and the settings and machine it ran under."""
     claims = [{"id": f"{s.id}#{i}", "chapter": ch.id, "section": s.id, **c.as_dict()}
               for ch in built for s in ch.sections for i, c in enumerate(s.claims, 1)]  # fmt: skip
     info = {"seed": cfg.seed, "quick": cfg.quick, "chapter": cfg.chapter, "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": torch.get_num_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "threads": threads,
             "claims": claims}  # fmt: skip
     atomic_write_bytes(path, (json.dumps(info, indent=1) + "\n").encode())
 
@@ -117,10 +200,12 @@ def write_claims(path: Path, cfg: TourConfig, built: list[Chapter]) -> None:
 @dataclass(frozen=True)
 class TourOptions(Options):
     out: str = param("runs", "root folder of run folders; the tour writes OUT/tour", metavar="DIR")
+    jobs: int = param(0, "runs at once, each in a process with its share of the threads (0: one per thread, "
+                      "each run on one thread; 1: one after another on all of them)", low=0, high=256)  # fmt: skip
 
 
 def run(call: Call) -> int:
-    run_tour(call.settings, call.options.out)
+    run_tour(call.settings, call.options.out, jobs=call.options.jobs)
     return 0
 
 

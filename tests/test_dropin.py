@@ -299,10 +299,40 @@ def test_default_impl_is_torchs_kernel_and_the_loop_is_one_keyword_away() -> Non
     assert LSTM(4, 5, impl="loop").impl == "loop"
 
 
-def test_proj_size_is_refused_naming_torchs_layer() -> None:
-    with pytest.raises(ValueError, match=r"proj_size=3.*torch.nn.LSTM"):
-        LSTM(4, 6, 1, True, False, 0.0, False, 3)
-    assert LSTM(4, 6).proj_size == 0
+@pytest.mark.parametrize("impl", ["loop", pytest.param("compiled", marks=pytest.mark.compile), "fused"])
+@pytest.mark.parametrize("packed", [False, True])
+def test_an_lstm_with_projections_is_torchs(impl: str, packed: bool) -> None:
+    """``proj_size`` (h = W_hr (o tanh c), Sak et al. 2014): the same parameter names and shapes as
+    ``torch.nn.LSTM`` (weight_hr last), states of proj_size and hidden_size features, and outputs, final states
+    and every gradient equal to torch's (float64, to 1e-12), two layers, both directions, with a padded batch
+    packed or not; given positionally, where torch puts it (eighth)."""
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(5, 7, 2, True, False, 0.0, True, 3, dtype=torch.float64)
+    mine = LSTM(5, 7, 2, True, False, 0.0, True, 3, dtype=torch.float64, impl=impl)
+    assert [(n, p.shape) for n, p in mine.named_parameters()] == [(n, p.shape) for n, p in ref.named_parameters()]
+    assert mine._flat_weights_names == ref._flat_weights_names and mine.proj_size == 3
+    mine.load_state_dict(ref.state_dict())
+    x = torch.randn(6, 4, 5, dtype=torch.float64)
+    h0, c0 = torch.randn(4, 4, 3, dtype=torch.float64), torch.randn(4, 4, 7, dtype=torch.float64)
+    inputs = pack_padded_sequence(x, torch.tensor([6, 3, 5, 1]), enforce_sorted=False) if packed else x
+    outs = []
+    for layer in (ref, mine):
+        out, (h, c) = layer(inputs, (h0, c0))
+        y = out.data if packed else out
+        assert y.shape[-1] == 2 * 3 and h.shape == (4, 4, 3) and c.shape == (4, 4, 7)
+        (y.square().sum() + h.sum() + c.sum()).backward()
+        outs.append([y, h, c, *(p.grad for p in layer.parameters())])
+    for torchs, mine_ in zip(*outs, strict=True):
+        torch.testing.assert_close(mine_, torchs, rtol=1e-12, atol=1e-12)
+
+
+def test_projections_out_of_range_or_on_the_bptt_path_are_refused() -> None:
+    for bad in (-1, 6, 7, 2.0, True):
+        with pytest.raises(ValueError, match=r"proj_size must be an integer from 0 .* to hidden_size - 1 = 5"):
+            LSTM(4, 6, proj_size=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"impl='bptt' has no projections.*'loop', 'compiled' or 'fused'"):
+        LSTM(4, 6, proj_size=2, impl="bptt")
+    assert LSTM(4, 6).proj_size == 0 and "proj_size" not in repr(LSTM(4, 6))
 
 
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # the shape checks, constant in a trace

@@ -228,3 +228,23 @@ def test_one_chapter_of_the_tour(tmp_path: Path) -> None:
     html = (tmp_path / "tour" / "report.html").read_text()
     assert list(_sections(html)) == ["lm"]
     assert [p.name for p in (tmp_path / "tour").iterdir() if p.is_dir()] == ["lm-train"]
+
+
+@pytest.mark.slow  # 60 s: two tours of the nonconvex chapter
+def test_runs_at_once_log_what_runs_in_turn_log(tmp_path: Path) -> None:
+    """``--jobs 2`` (worker processes of one thread) against ``--jobs 1`` on one thread: every run logs the
+    same numbers bit for bit, and the commands' steps (the Hessian, the loss surface) run after the runs
+    before them, so the two lab books state the same claims with the same evidence."""
+    one = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    books = []
+    for jobs in ("1", "2"):
+        out = tmp_path / jobs
+        result = cli_process("tour", "--quick", "--chapter", "nonconvex", "--jobs", jobs, "--out", str(out),
+                             timeout=300, env=one)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        books.append((tour_fingerprints(out / "tour"), json.loads((out / "tour" / "claims.json").read_text())))
+    (runs_in_turn, claims_in_turn), (runs_at_once, claims_at_once) = books
+    assert len(runs_in_turn) == 10 and runs_at_once == runs_in_turn
+    assert [(c["id"], c["evidence"]) for c in claims_at_once["claims"]] == [
+        (c["id"], c["evidence"]) for c in claims_in_turn["claims"]
+    ]

@@ -30,7 +30,10 @@ one direction:
 
 Shapes follow torch: input ``(T, N, in)`` (``(N, T, in)`` with ``batch_first``, or unbatched ``(T, in)``);
 initial states ``(layers * directions, N, hidden)``; the output ``(T, N, directions * hidden)`` and the
-final states ``(layers * directions, N, hidden)``, ordered layer by layer, forward before reverse.
+final states ``(layers * directions, N, hidden)``, ordered layer by layer, forward before reverse. An LSTM
+with ``proj_size=P`` (as torch's) projects each step's output, :math:`h_t = W_{hr}(o_t \odot \tanh c_t)`, so
+that its outputs and :math:`h` have P features while :math:`c` keeps ``hidden``; ``weight_hr_l0`` (P, hidden)
+comes last among each layer's parameters (not on ``"bptt"``, whose backward is written for no projection).
 """
 
 from __future__ import annotations
@@ -80,9 +83,16 @@ class _Stacked(nn.Module):
         *,
         impl: str = DEFAULT_IMPL,
         nonlinearity: str = "tanh",
+        proj_size: int = 0,
     ) -> None:
         super().__init__()
         check_sizes(input_size, hidden_size)
+        if isinstance(proj_size, bool) or not (isinstance(proj_size, int) and 0 <= proj_size < hidden_size):
+            raise ValueError(f"proj_size must be an integer from 0 (no projection) to hidden_size - 1 = "
+                             f"{hidden_size - 1}, as in torch.nn.LSTM; got {proj_size!r}")  # fmt: skip
+        if proj_size and impl == "bptt":
+            raise ValueError("impl='bptt' has no projections (its backward is written for h = o tanh(c)); valid "
+                             "with proj_size: 'loop', 'compiled' or 'fused'")  # fmt: skip
         if not (isinstance(num_layers, int) and num_layers >= 1):
             raise ValueError(f"num_layers must be an integer >= 1, got {num_layers!r}")
         for name, flag in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
@@ -98,20 +108,23 @@ class _Stacked(nn.Module):
             raise ValueError(f"nonlinearity must be one of {', '.join(NONLINEARITIES)}, got {nonlinearity!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
-        self.impl, self.nonlinearity = impl, nonlinearity
+        self.impl, self.nonlinearity, self.proj_size = impl, nonlinearity, proj_size
         self.directions = 2 if bidirectional else 1
         g = GATES[self.kind]
-        self._names: list[list[str]] = []  # per (layer, direction): w_ih, w_hh[, b_ih, b_hh]
+        out = proj_size or hidden_size  # the size of h: what each direction outputs
+        self._names: list[list[str]] = []  # per (layer, direction): w_ih, w_hh[, b_ih, b_hh][, w_hr]
         for layer in range(num_layers):
-            size = input_size if layer == 0 else hidden_size * self.directions
+            size = input_size if layer == 0 else out * self.directions
             for d in range(self.directions):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 shapes: dict[str, tuple[int, ...]] = {
                     "weight_ih": (g * hidden_size, size),
-                    "weight_hh": (g * hidden_size, hidden_size),
+                    "weight_hh": (g * hidden_size, out),
                 }
                 if bias:
                     shapes |= {"bias_ih": (g * hidden_size,), "bias_hh": (g * hidden_size,)}
+                if proj_size:
+                    shapes |= {"weight_hr": (proj_size, hidden_size)}  # h = W_hr (o tanh c), torch's order: last
                 for name, shape in shapes.items():
                     self.register_parameter(name + sfx, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
                 self._names.append([name + sfx for name in shapes])
@@ -169,7 +182,7 @@ class _Stacked(nn.Module):
 
         with torch.cuda.device_of(first), torch.no_grad():
             torch._cudnn_rnn_flatten_weight(weights, 4 if self.bias else 2, self.input_size,
-                                            cudnn_rnn.get_cudnn_mode(mode), self.hidden_size, 0, self.num_layers,
+                                            cudnn_rnn.get_cudnn_mode(mode), self.hidden_size, self.proj_size, self.num_layers,
                                             self.batch_first, self.bidirectional)  # fmt: skip
         return True
 
@@ -180,6 +193,8 @@ class _Stacked(nn.Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, impl={self.impl!r}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.dropout:
             s += f", dropout={self.dropout}"
         if self.bidirectional:
@@ -205,8 +220,9 @@ class _Stacked(nn.Module):
             input = input.transpose(0, 1)
         return input, unbatched, input.shape[1]
 
-    def _state(self, hx: Tensor | None, input: Tensor, batch: int, unbatched: bool) -> Tensor:
-        shape = (self.num_layers * self.directions, batch, self.hidden_size)
+    def _state(self, hx: Tensor | None, input: Tensor, batch: int, unbatched: bool, size: int = 0) -> Tensor:
+        """An initial state (``hx``, or zeros) of ``size`` features (default: ``hidden_size``)."""
+        shape = (self.num_layers * self.directions, batch, size or self.hidden_size)
         if hx is None:
             return torch.zeros(shape, dtype=input.dtype, device=input.device)
         h = hx.unsqueeze(1) if unbatched else hx
@@ -227,8 +243,9 @@ class _Stacked(nn.Module):
         raise NotImplementedError
 
     def _advance(
-        self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None
-    ) -> tuple[list[Tensor], Any]:
+        self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None,
+        w_hr: Tensor | None = None,
+    ) -> tuple[list[Tensor], Any]:  # fmt: skip
         raise NotImplementedError
 
     def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
@@ -245,9 +262,12 @@ class _Stacked(nn.Module):
             outputs = []
             for d in range(self.directions):
                 k = layer * self.directions + d
-                w_ih, w_hh, *b = (getattr(self, n) for n in self._names[k])
-                b_ih, b_hh = (b[0], b[1]) if b else (None, None)
-                out, state = direction(layer_input, bool(d), [s[k] for s in states], w_ih, w_hh, b_ih, b_hh)
+                w_ih, w_hh, *rest = (getattr(self, n) for n in self._names[k])
+                w_hr = rest.pop() if self.proj_size else None
+                b_ih, b_hh = (rest[0], rest[1]) if rest else (None, None)
+                projection = {} if w_hr is None else {"w_hr": w_hr}  # the LSTM's, with proj_size
+                out, state = direction(layer_input, bool(d), [s[k] for s in states], w_ih, w_hh, b_ih, b_hh,
+                                       **projection)  # fmt: skip
                 outputs.append(out)
                 for f, s in zip(finals, state, strict=True):
                     f.append(s)
@@ -259,7 +279,7 @@ class _Stacked(nn.Module):
     def _loop(
         self, step: Callable[..., Any], record: list[LSTMGates] | None, xs: Tensor, reverse: bool,
         state: list[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
-        lengths: Tensor | None = None,
+        lengths: Tensor | None = None, w_hr: Tensor | None = None,
     ) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
         """``impl="loop"`` (and ``"compiled"``, with ``step`` compiled): the input projections of every step in
         one product, then ``step`` once per time step; autograd does backpropagation through time. With
@@ -273,7 +293,7 @@ class _Stacked(nn.Module):
         hs: list[Tensor] = []
         gates: list[LSTMGates] = []
         for t in range(len(xw) - 1, -1, -1) if reverse else range(len(xw)):
-            new, extra = self._advance(step, xw[t], state, w_hh, b_hh)
+            new, extra = self._advance(step, xw[t], state, w_hh, b_hh, w_hr)
             state = new if active is None else [torch.where(t < active, n, o) for n, o in zip(new, state, strict=True)]
             hs.append(state[0])
             if record is not None and extra is not None:
@@ -362,7 +382,7 @@ class RNN(_Stacked):
         return rnn_step
 
     def _advance(self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor,
-               b_hh: Tensor | None) -> tuple[list[Tensor], Any]:  # fmt: skip
+               b_hh: Tensor | None, w_hr: Tensor | None = None) -> tuple[list[Tensor], Any]:  # fmt: skip
         return [step(xw, state[0], w_hh, b_hh, self.nonlinearity)], None
 
     def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
@@ -392,7 +412,7 @@ class GRU(_Stacked):
         return gru_step
 
     def _advance(self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor,
-               b_hh: Tensor | None) -> tuple[list[Tensor], Any]:  # fmt: skip
+               b_hh: Tensor | None, w_hr: Tensor | None = None) -> tuple[list[Tensor], Any]:  # fmt: skip
         return [step(xw, state[0], w_hh, b_hh)], None
 
     def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
@@ -434,30 +454,26 @@ class LSTM(_Stacked):
         *,
         impl: str = DEFAULT_IMPL,
     ) -> None:
-        if proj_size != 0:
-            raise ValueError(f"proj_size={proj_size!r}: descentlab's LSTM has no projections (valid: 0); use "
-                             "torch.nn.LSTM(..., proj_size=...) for an LSTM with projections")  # fmt: skip
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
-                         dtype, impl=impl)  # fmt: skip
-        self.proj_size = 0  # torch.nn.LSTM's attribute, which code reads
+                         dtype, impl=impl, proj_size=proj_size)  # fmt: skip
 
     def _step(self) -> Callable[..., Any]:
         return lstm_step
 
     def _advance(self, step: Callable[..., Any], xw: Tensor, state: list[Tensor], w_hh: Tensor,
-               b_hh: Tensor | None) -> tuple[list[Tensor], Any]:  # fmt: skip
+               b_hh: Tensor | None, w_hr: Tensor | None = None) -> tuple[list[Tensor], Any]:  # fmt: skip
         h, c, gates = step(xw, state[0], state[1], w_hh, b_hh)
-        return [h, c], gates
+        return [h if w_hr is None else h @ w_hr.t(), c], gates  # with proj_size: h = W_hr (o tanh c)
 
     def _recurrence(self, xw: Tensor, state: list[Tensor], w_hh: Tensor, b_hh: Tensor | None) -> Any:
         return LSTMRecurrence.apply(xw, state[0], state[1], w_hh, b_hh)
 
     def _states(self, hx: tuple[Tensor, Tensor] | None, x: Tensor, n: int, unbatched: bool) -> list[Tensor]:
         if hx is None:
-            return [self._state(None, x, n, unbatched)] * 2
+            return [self._state(None, x, n, unbatched, self.proj_size), self._state(None, x, n, unbatched)]
         if not (isinstance(hx, tuple | list) and len(hx) == 2):
             raise ValueError("an LSTM's initial state is a pair (h_0, c_0)")
-        return [self._state(hx[0], x, n, unbatched), self._state(hx[1], x, n, unbatched)]
+        return [self._state(hx[0], x, n, unbatched, self.proj_size), self._state(hx[1], x, n, unbatched)]
 
     def forward(
         self, input: Tensor | PackedSequence, hx: tuple[Tensor, Tensor] | None = None
