@@ -82,9 +82,18 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = prin
     runs = sum(isinstance(d, Experiment) for d, _ in steps)
     jobs = min(jobs or threads, max(runs, 1))
     each = max(1, threads // jobs)
-    paths = _in_turn(steps, cfg, root, runs, log) if jobs == 1 else _at_once(steps, cfg, root, runs, jobs, each, log)
-    records = [load_run(p) for p in paths]
-    built = build_chapters(records)
+    if jobs == 1:
+        records = [load_run(p) for p in _in_turn(steps, cfg, root, runs, log)]
+        built = build_chapters(records)
+    else:
+        context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_threads, initargs=(each,)) as pool:
+            try:
+                records = [load_run(p) for p in _at_once(pool, steps, cfg, root, runs, log)]
+                built = build_chapters(records, map_sections=pool.map)  # the figures drawn side by side too
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
     title = "descentlab: the lab book of the unit 'Optimization and Generalization'"
     subtitle = f"{len(records)} runs of descentlab tour{' --quick' if cfg.quick else ''} (seed {cfg.seed})."
     write_book(built, root / "book", title, subtitle)
@@ -121,41 +130,32 @@ def _in_turn(steps: list[tuple[Declaration, Any]], cfg: TourConfig, root: Path, 
     return paths
 
 
-def _at_once(steps: list[tuple[Declaration, Any]], cfg: TourConfig, root: Path, runs: int, jobs: int,
-             each: int, log: Callable[[str], None]) -> list[Path]:  # fmt: skip
-    """The plan in ``jobs`` worker processes of ``each`` threads: every run is handed out at once, a
-    command's step as soon as the runs before it have finished; the runs' folders in the plan's order."""
+def _at_once(pool: ProcessPoolExecutor, steps: list[tuple[Declaration, Any]], cfg: TourConfig, root: Path, runs: int,
+             log: Callable[[str], None]) -> list[Path]:  # fmt: skip
+    """The plan in ``pool``'s workers: every run is handed out at once, a command's step as soon as the runs
+    before it have finished; the runs' folders in the plan's order."""
     index = {id(d): i for i, d in enumerate(DECLARATIONS)}  # workers find a declaration by its place
     done: dict[int, Path] = {}  # plan position -> run folder
-    finished = 0
-    context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_threads, initargs=(each,)) as pool:
-        pending: dict[Future, int] = {}
-        waiting = [i for i, (d, _) in enumerate(steps) if not isinstance(d, Experiment)]  # commands' steps
-        for i, (decl, config) in enumerate(steps):
+    pending: dict[Future, int] = {}
+    waiting = [i for i, (d, _) in enumerate(steps) if not isinstance(d, Experiment)]  # commands' steps
+    for i, (decl, config) in enumerate(steps):
+        if isinstance(decl, Experiment):
+            pending[pool.submit(_run_step, index[id(decl)], config, str(root))] = i
+    while pending or waiting:
+        for i in [i for i in waiting if all(j in done for j in range(i) if isinstance(steps[j][0], Experiment))]:
+            before = [done[j] for j in range(i) if j in done]
+            pending[pool.submit(_command_step, index[id(steps[i][0])], cfg.settings(), before)] = i
+            waiting.remove(i)
+        ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for f in ready:
+            i = pending.pop(f)
+            decl, config = steps[i]
+            path, seconds = f.result()
             if isinstance(decl, Experiment):
-                pending[pool.submit(_run_step, index[id(decl)], config, str(root))] = i
-        try:
-            while pending or waiting:
-                for i in [
-                    i for i in waiting if all(j in done for j in range(i) if isinstance(steps[j][0], Experiment))
-                ]:
-                    before = [done[j] for j in range(i) if j in done]
-                    pending[pool.submit(_command_step, index[id(steps[i][0])], cfg.settings(), before)] = i
-                    waiting.remove(i)
-                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for f in ready:
-                    i = pending.pop(f)
-                    decl, config = steps[i]
-                    path, seconds = f.result()
-                    if isinstance(decl, Experiment):
-                        done[i], finished = Path(path), finished + 1
-                        log(f"[{finished}/{runs}] {decl.invocation} ({config.run_name}) {seconds:.1f} s")
-                    else:
-                        log(f"{decl.invocation} on the runs before it {seconds:.1f} s")
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
+                done[i] = Path(path)
+                log(f"[{len(done)}/{runs}] {decl.invocation} ({config.run_name}) {seconds:.1f} s")
+            else:
+                log(f"{decl.invocation} on the runs before it {seconds:.1f} s")
     return [done[i] for i in sorted(done)]
 
 

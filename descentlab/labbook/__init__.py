@@ -23,10 +23,11 @@ from __future__ import annotations
 import html
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from descentlab.exercises import EXERCISES
 from descentlab.experiments import DECLARATIONS, Declaration, Experiment
@@ -155,10 +156,18 @@ def exercises_section(chapter: str) -> str:
     )
 
 
-def build_chapters(runs: Sequence[RunRecord], every_chapter: bool = False) -> list[Chapter]:
+def build_chapters(
+    runs: Sequence[RunRecord], every_chapter: bool = False, map_sections: Callable[..., Iterable[Any]] = map
+) -> list[Chapter]:
     """The chapters with the sections of ``runs`` in their places. A chapter with no runs of its own is
-    left out unless ``every_chapter``; runs of experiments no chapter shows come last."""
+    left out unless ``every_chapter``; runs of experiments no chapter shows come last. The sections (their
+    figures drawn) are made by ``map_sections(function, names, runs)``: ``map`` here, or a process pool's
+    ``map`` to draw them side by side."""
     answers = {q.id: q.heading for q in questions()}
+    names = [
+        part.name for ch in chapters() for part in ch.parts if not isinstance(part, str) and part.kind != "diagram"
+    ]
+    made = dict(zip(names, map_sections(_sections, names, [runs] * len(names)), strict=True))
     out = []
     for ch in chapters():
         parts: list[str | Section] = []
@@ -170,7 +179,7 @@ def build_chapters(runs: Sequence[RunRecord], every_chapter: bool = False) -> li
                 parts.append(f'<figure class="diagram" id="diagram-{html.escape(part.name)}">{diagram(part.name)}'
                              f"<figcaption>{html.escape(part.text)}</figcaption></figure>")  # fmt: skip
             else:
-                sections = _sections(part.name, runs)
+                sections = made[part.name]
                 shown += len(sections)
                 parts += sections
         exercises = exercises_section(ch.id)
