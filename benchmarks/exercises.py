@@ -4,13 +4,13 @@
    runs it (a new process: starting Python, importing torch and the exercises, drawing the cases, computing
    the reference and the known mistakes, running the solution in its own process), wall-clock seconds, the
    median of ``--rounds``. Beside it, in the same rounds, the floor every torch-based checker pays:
-   ``python -c "import torch"``; the ratio says how much the check adds to it. Target (issue 17): under 5 s
+   ``python -c "import torch"``; the ratio says how much the check adds to it. Target: under 5 s
    on the 2-core CPU machine for each exercise.
 2. Grade: a class of ``--students`` students, each submitting the four exercises of the class test (the
    independent solutions), graded as a teacher does (``exercise grade``: each student's exercises in one
    bubblewrap sandbox, whose Python imports torch afresh), against the same class graded ``--no-sandbox``
    (one process per student and exercise, forked from a server that has imported torch), rounds
-   interleaved. Target (issue 27): the sandbox at most 1.5 times the unsandboxed time. ``--one-by-one``
+   interleaved. Target: the sandbox at most 1.5 times the unsandboxed time. ``--one-by-one``
    adds one ``exercise check`` process per student and exercise, the way a script around the check command
    would.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 5 and 6 in one run, for a lent GPU machine (the device tool): the 2x650 tied
+# The GPU checks of the LSTM and language model in one run, for a lent GPU machine (the device tool): the 2x650 tied
 # language model on the fused path, parity of every recurrent path and of the sampler on the GPU, and the
 # RNN, language-model and STN benchmarks on the GPU. Each result goes to $OUT (default /tmp/gpu-out).
 #   OUT=/tmp/gpu-out bash benchmarks/gpu_checks.sh

@@ -1,7 +1,7 @@
 """Training throughput of the language model (tokens per second) with our recurrent layer against the same
 model on ``torch.nn.LSTM``, in the same training loop, side by side in one process: each round trains one
 chunk with each implementation in turn (same weights, same batch), and the table gives medians.
-Targets (issue 6): at least 0.9x torch's tokens/s with the written-out LSTM (``bptt``), 1.0x with the
+Targets: at least 0.9x torch's tokens/s with the written-out LSTM (``bptt``), 1.0x with the
 fast path (``fused``).
 
     python benchmarks/lm.py [--rounds 20] [--hidden 200] [--device cpu|cuda] [--impls torch,fused,bptt,loop]

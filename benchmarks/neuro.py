@@ -9,7 +9,7 @@
    arctan surrogate, Adam), images per second of forward + backward + step, ours against the same
    network written with ``snntorch.Leaky`` as its tutorials do (the input layer applied every step), and
    with the input layer hoisted out of the loop as ours does.
-Targets (issue 8): at least 1.0x snnTorch and Brian2 in simulation, 1.0x snnTorch in training.
+Targets: at least 1.0x snnTorch and Brian2 in simulation, 1.0x snnTorch in training.
 
     python benchmarks/neuro.py [--rounds 7] [--threads 1] [--brian2 /path/to/python]
 """

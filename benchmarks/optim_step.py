@@ -17,7 +17,12 @@ if __name__ == "__main__":
     parser.add_argument("--only", nargs="+", choices=[c.name for c in CASES], metavar="NAME")
     parser.add_argument("--model", choices=[*MODELS, "both"], default="both")
     parser.add_argument("--compile-many", action="store_true", help="also time fast on the 500 tensors (slow)")
-    parser.add_argument("--clip", type=float, default=None, help="time clip-to-this-norm and step (issue 29)")
+    parser.add_argument(
+        "--clip",
+        type=float,
+        default=None,
+        help="time clipping to this global norm, then the step, against torch's clip_grad_norm_ then step",
+    )
     args = parser.parse_args()
     models = MODELS if args.model == "both" else (args.model,)
     print(main(args.device, args.only, args.rounds, models, args.compile_many, args.clip))

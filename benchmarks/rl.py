@@ -7,7 +7,7 @@ run is *solved* when that also reaches 475, and its time to solve is the trainin
 then, evaluations excluded. SB3 runs with rl-baselines3-zoo's hyperparameters for CartPole-v1 (DQN
 5e4 steps, PPO 8 environments and 1e5 steps); descentlab runs twice, with its own CartPole preset
 (``ours``; for PPO the same as zoo's) and with exactly zoo's (``ours-zoo``).
-Target (issue 7): solved in at least 4 of 5 seeds, and time to solve at most half of SB3's.
+Target: solved in at least 4 of 5 seeds, and time to solve at most half of SB3's.
 
 Stable-Baselines3 is never a dependency of descentlab: set up its environment with
 ``bash benchmarks/setup_bench_env.sh`` and run ``.venv-bench/bin/python benchmarks/rl.py``.

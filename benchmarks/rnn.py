@@ -1,8 +1,8 @@
 """Our LSTM against ``torch.nn.LSTM``, forward plus backward, side by side in one process (medians of
 interleaved rounds), at the medium language model's size: sequence 35, batch 20, input and hidden 650,
-2 layers. Targets: at most 1.1x for the layer a user gets without ``impl`` (the "default" row, issue 29),
+2 layers. Targets: at most 1.1x for the layer a user gets without ``impl`` (the "default" row),
 at most 1.2x for the written-out path run fast (``impl="bptt"``: forward and backpropagation through time
-written out by hand, issue 6), 1.0x for torch's kernel behind our parameters (``impl="fused"``).
+written out by hand), 1.0x for torch's kernel behind our parameters (``impl="fused"``).
 
     python benchmarks/rnn.py [--rounds 20] [--device cpu|cuda] [--hidden 650] [--threads N]
 """

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO, assert_one_line_error, cli
 
 from descentlab.runs import distributed, load_checkpoint, read_metrics
-from tests.conftest import REPO, assert_one_line_error, cli
 
 pytestmark = pytest.mark.e2e  # torchrun
 
@@ -131,7 +131,7 @@ def test_two_ranks_log_what_one_process_logs(tmp_path: Path) -> None:
 @pytest.mark.slow  # 17 s; generalize mnist's equality test covers the default suite
 def test_two_ranks_train_the_language_model_as_one_process(tmp_path: Path) -> None:
     """``lm train``: each rank carries 2 of the 4 streams; dropout 0, since each rank draws its own masks."""
-    from tests.test_lm import _cycle_corpus
+    from test_lm import _cycle_corpus
 
     corpus = _cycle_corpus(tmp_path / "cycle.txt", 120)
     args = ["lm", "train", "--corpus", str(corpus), "--emsize", "16", "--hidden", "16", "--epochs", "2",
@@ -189,7 +189,7 @@ def test_the_language_models_ranks_draw_their_own_dropout_masks_and_resume_them(
     """With dropout, each rank draws the masks of its streams from a generator of its own (seeded alike, rank 1
     would repeat rank 0's masks on its streams); a checkpoint keeps every rank's generator, so that a group
     stopped by SIGTERM and resumed ends as the unbroken run."""
-    from tests.test_lm import _cycle_corpus
+    from test_lm import _cycle_corpus
 
     corpus = _cycle_corpus(tmp_path / "cycle.txt", 3000)
     args = ["lm", "train", "--corpus", str(corpus), "--emsize", "16", "--hidden", "16", "--epochs", "1",

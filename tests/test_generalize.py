@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import StopAfter, assert_one_line_error, cli
 from torch import nn
 
 from descentlab.errors import ParameterError
 from descentlab.experiments.generalization import make_mlp
 from descentlab.generalize import Dropout, EarlyStopping, mnist_splits, split
 from descentlab.runs import load_run
-from tests.conftest import StopAfter, assert_one_line_error, cli
 
 # ---- splits -------------------------------------------------------------------------------------
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import optuna
 import pytest
+from conftest import REPO, TINY, assert_one_line_error, cli, cli_process
 
 from descentlab.runs import load_run
-from tests.conftest import REPO, TINY, assert_one_line_error, cli, cli_process
 
 BOWL = ["--landscape", "quadratic-bowl", "--optimizers", "sgd", "--steps", "40"]
 

@@ -30,7 +30,7 @@ def test_import_linter_contracts_are_kept() -> None:
 # The imports of descentlab's own that wait inside a function, each with its reason.
 DEFERRED = {
     "descentlab/cli.py descentlab.commands": "every experiment is imported only for the commands that need it, "
-    "so that `descentlab exercise check` starts in the time torch takes (issue 17's 5 s)",
+    "so that `descentlab exercise check` starts in the time torch takes (within 5 s)",
 }
 
 

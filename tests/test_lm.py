@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import StopAfter, assert_one_line_error, cli
 
 from descentlab.errors import DataError
 from descentlab.experiments.lm_train import LMConfig, evaluate
 from descentlab.lm.corpus import EOS, UNK, Vocabulary, batchify, chunks, corpus_tokens, load_corpus
 from descentlab.lm.model import LanguageModel, detach, generate
 from descentlab.runs import load_run
-from tests.conftest import StopAfter, assert_one_line_error, cli
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
 

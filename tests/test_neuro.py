@@ -176,7 +176,7 @@ def test_encodings() -> None:
 def test_neuro_simulate_json_and_figure(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from tests.conftest import cli
+    from conftest import cli
 
     r = cli("neuro", "simulate", "--model", "lif", "--tau-m", "10", "--threshold", "1", "--current", "1.5",
             "--duration", "1000", "--dt", "0.05", "--json")  # fmt: skip
@@ -218,7 +218,7 @@ def test_neuro_simulate_json_and_figure(tmp_path) -> None:  # type: ignore[no-un
     ],
 )
 def test_neuro_simulate_bad_input_is_one_line(args: list[str], fragment: str) -> None:
-    from tests.conftest import assert_one_line_error, cli
+    from conftest import assert_one_line_error, cli
 
     assert_one_line_error(cli("neuro", "simulate", *args), fragment)
 
@@ -226,7 +226,7 @@ def test_neuro_simulate_bad_input_is_one_line(args: list[str], fragment: str) ->
 def test_train_snn_learns_and_compares_with_the_ann(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from tests.conftest import cli
+    from conftest import cli
 
     r = cli("neuro", "train-snn", "--train-size", "1500", "--hidden", "64", "--steps", "6", "--epochs", "2",
             "--val-size", "300", "--eval-every", "750", "--lr", "0.003", "--out", str(tmp_path))  # fmt: skip
@@ -298,7 +298,7 @@ def test_stdp_learns_a_pattern_hidden_in_noise() -> None:
 def test_neuro_plasticity_and_patterns_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from tests.conftest import assert_one_line_error, cli
+    from conftest import assert_one_line_error, cli
 
     r = cli("neuro", "plasticity", "--seconds", "30", "--starts", "2", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr

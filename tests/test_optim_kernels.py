@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import torch
+from test_optim_torch_parity import INPUTS, PAIRS, TOLERANCE, assert_same, parameters, run
 
 import descentlab.optim as ours
 from descentlab.optim import kernels
-from tests.test_optim_torch_parity import INPUTS, PAIRS, TOLERANCE, assert_same, parameters, run
 
 RUNS = [(name, desc, kwargs) for name, desc, kwargs in INPUTS if not kwargs.get("capturable")]
 
@@ -43,13 +43,18 @@ def test_the_default_path_is_the_kernel_and_in_place_false_the_chain(in_place: b
 
 def test_a_gradient_transform_runs_on_the_chain(monkeypatch) -> None:
     """Any gradient transform but clipping alone (which the kernels apply: test_dropin.py) runs on the chain."""
+    called: list[str] = []
+    real_chain = ours.SGD._apply_chain
     monkeypatch.setattr(ours.SGD, "kernel", staticmethod(lambda *a: pytest.fail("the kernel ran")))
+    monkeypatch.setattr(ours.SGD, "_apply_chain", staticmethod(lambda *a: called.append("chain") or real_chain(*a)))
     params = parameters(torch.float32)
+    before = [p.detach().clone() for p in params]
     tx = ours.transforms.chain(ours.transforms.clip_by_global_norm(1.0), ours.transforms.add_noise(0.01))
     opt = ours.SGD(params, lr=0.1, gradient_transform=tx)
     for p in params:
         p.grad = torch.ones_like(p)
     opt.step()
+    assert called == ["chain"] and all(not torch.equal(p, b) for p, b in zip(params, before, strict=True))
 
 
 @pytest.mark.parametrize(("name", "kwargs"), [("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),

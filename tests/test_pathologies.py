@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import assert_one_line_error, cli
 
 from descentlab.landscape import LANDSCAPES
 from descentlab.runs import load_run
-from tests.conftest import assert_one_line_error, cli
 
 
 def _only_run(root: Path, experiment: str) -> Path:

@@ -15,18 +15,19 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import StopAfter, assert_one_line_error, cli
 from gymnasium.utils.env_checker import check_env
 from torch import nn
 
 from descentlab.errors import ParameterError, UserError
 from descentlab.experiments.rl_train import RewardsConfig, pessimistic_start
+from descentlab.optim.flat import flat_parameters
 from descentlab.rl import ENV_ID, DQNConfig, PPOConfig, agent_config, evaluate, make_agent
-from descentlab.rl.common import flat_parameters, mlp
+from descentlab.rl.common import mlp
 from descentlab.rl.envs import GridRoute, distances, generate_map, parse_map, shortest_path
 from descentlab.rl.ppo import ActorCritic, StackedActorCritic, gae, sample
 from descentlab.rl.qlearning import QLearning, QLearningConfig, q_update
 from descentlab.rl.reinforce import discounted_returns
-from tests.conftest import StopAfter, assert_one_line_error, cli
 
 SMALL_MAP = """\
 S..#.
@@ -299,11 +300,12 @@ def test_agent_hyperparameters_are_declared_once_and_checked() -> None:
 
 def test_rl_train_flags_are_every_agent_hyperparameter() -> None:
     """`rl train` has one flag per hyperparameter of any agent, and its help names the agents having it."""
-    from descentlab.experiments.rl_train import HYPERPARAMETERS
+    from descentlab.experiments.rl_train import HYPERPARAMETERS, RLSettings
     from descentlab.rl import ALGORITHMS
 
     declared = {f.name for spec in ALGORITHMS.values() for f in dataclasses.fields(spec.config)}
     assert set(HYPERPARAMETERS) == declared
+    assert not declared & {f.name for f in dataclasses.fields(RLSettings)}  # no hyperparameter shadows a setting
     text = " ".join(cli("rl", "train", "--help").stdout.split())
     for name in declared:
         assert f"--{name.replace('_', '-')}" in text

@@ -12,12 +12,12 @@ import math
 from pathlib import Path
 
 import torch
+from conftest import assert_one_line_error, cli
 
 from descentlab.experiments.rnn_tasks import hidden_gradients
 from descentlab.rnn import RNNCell
 from descentlab.rnn.tasks import ADDING_BASELINE, adding_problem, pad_digits, say, spell, unspell
 from descentlab.runs import load_run
-from tests.conftest import assert_one_line_error, cli
 
 
 def test_adding_problem_has_two_markers_one_per_half_and_the_baseline_error() -> None:

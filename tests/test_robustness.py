@@ -3,6 +3,7 @@ their first checkpoint, run names that would escape --out, and a full disk."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import resource
@@ -15,8 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import REPO, TINY, assert_one_line_error, cli, cli_process, popen, signal_when_logging
 
+from descentlab.errors import CheckpointError
+from descentlab.experiments import experiment, runner
 from descentlab.runs import load_checkpoint, read_metrics, save_checkpoint
 
 LONG = ["optim", "train", *TINY, "--batch-size", "10", "--epochs", "5"]  # 1,000 steps: long enough to interrupt
@@ -68,6 +72,35 @@ def test_a_checkpoint_that_does_not_fit_is_refused_and_nothing_is_lost(tmp_path:
     result = cli("optim", "train", "--resume", str(run))
     assert_one_line_error(result, f"--resume {run}: the checkpoint does not fit this run", "nothing in the run folder")
     assert _snapshot(run) == before  # metrics, timing, summary ("interrupted") and checkpoint as they were
+
+
+@pytest.mark.e2e
+def test_a_fault_of_the_training_code_on_resume_keeps_its_cause(tmp_path: Path) -> None:
+    """Only what a checkpoint of another run causes (a missing key, an error inside ``load_state_dict``) is
+    worded as "the checkpoint does not fit"; a bug in the training code before the first record keeps its
+    type and traceback. Either way nothing in the run folder changes."""
+    run = _interrupted(tmp_path)
+    before = _snapshot(run)
+    exp = experiment("optim-train")
+
+    def a_bug(*_: object) -> dict[str, float]:
+        return {"loss": 1 / 0}
+
+    def another_shape(*_: object) -> dict[str, float]:
+        torch.nn.Linear(2, 2).load_state_dict({"weight": torch.zeros(3, 2), "bias": torch.zeros(2)})
+        return {}
+
+    def a_missing_key(cfg: object, r: object, stop: object, state: dict[str, object]) -> dict[str, float]:
+        state["no such part"]
+        return {}
+
+    with pytest.raises(ZeroDivisionError):
+        runner.resume([dataclasses.replace(exp, train=a_bug)], run)
+    assert _snapshot(run) == before
+    for train in (another_shape, a_missing_key):
+        with pytest.raises(CheckpointError, match="the checkpoint does not fit this run"):
+            runner.resume([dataclasses.replace(exp, train=train)], run)
+        assert _snapshot(run) == before
 
 
 @pytest.mark.e2e

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import assert_one_line_error, cli
 
 from descentlab.stn import GENERATORS, SpatialTransformer, affine_grid, bilinear_sample, conv_localisation, st_cnn
 from descentlab.stn.distort import _place, distort
 from descentlab.stn.grids import projective_grid
-from tests.conftest import assert_one_line_error, cli
 
 
 @pytest.mark.parametrize("align_corners", [False, True])

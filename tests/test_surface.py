@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import TINY, assert_one_line_error, cli
 from torch import nn
 
 from descentlab.landscape.surface import LossSurface, filter_normalized_direction
-from tests.conftest import TINY, assert_one_line_error, cli
 
 
 def _net(seed: int) -> nn.Module:

@@ -388,10 +388,10 @@ OPTIM_RACE = Experiment(
     command="optim race",
     help="race the optimizers on an analytic landscape: paths over contours, loss, table",
     description=(
-        "Every optimizer from one start on an analytic surface (rosenbrock, beale, himmelblau,\n"
-        "rastrigin, ackley, six-hump-camel, quadratic-bowl, saddle, monkey-saddle), with learning rates\n"
-        "that show each one's character (--rates signature) or tuned to its best (--rates tuned); writes race.png (and race.gif with --gif) and a table of final loss,\n"
-        "distance to the nearest minimum and steps to reach it."
+        f"Every optimizer from one start on an analytic surface ({', '.join(LANDSCAPES)}), with learning\n"
+        "rates that show each one's character (--rates signature) or tuned to its best (--rates tuned);\n"
+        "writes race.png (and race.gif with --gif) and a table of final loss, distance to the nearest\n"
+        "minimum and steps to reach it."
     ),
     examples=(
         "descentlab optim race --landscape rosenbrock",

@@ -77,6 +77,20 @@ def _earlier_run(record: Path | None) -> Path | None:
     return path if path.is_dir() and load_run(path).status != "complete" else None
 
 
+def _from_the_checkpoint(e: BaseException) -> bool:
+    """Whether ``e`` is what a checkpoint of another run causes when training loads it: a key the state lacks
+    (``KeyError``), or an error raised inside a ``load_state_dict`` (a tensor of another shape, an optimizer
+    of other groups). Anything else a resumed run raises before its first record is the code's fault."""
+    if isinstance(e, KeyError):
+        return True
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name in ("load_state_dict", "__setstate__"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _finish(exp: Experiment, cfg: Any, run: Run | SilentRun, stop: StopFlag, state: dict[str, Any] | None) -> Path:
     try:
         if state is not None and state.get("final") and "metrics" in state:
@@ -93,9 +107,9 @@ def _finish(exp: Experiment, cfg: Any, run: Run | SilentRun, stop: StopFlag, sta
         if state is None or run.accepted:
             _failed(run)
             raise
-        run.abandon()  # the resumed run failed before its first record: its checkpoint does not fit
-        if isinstance(e, UserError):
-            raise
+        run.abandon()  # the resumed run failed before its first record: nothing in its folder changes
+        if isinstance(e, UserError) or not _from_the_checkpoint(e):
+            raise  # a fault of the training code keeps its type and traceback
         raise CheckpointError(
             f"--resume {run.path}: the checkpoint does not fit this run ({first_line(e)}); nothing in the run "
             "folder was changed"

@@ -289,7 +289,7 @@ def _foreach_ready(u: Sequence[Tensor], counts: Counts) -> bool:
 
 
 def _bias_corrections(b1: Any, b2: Any, t: Tensor) -> tuple[Tensor, Tensor]:
-    """:math:`1 - \beta_1^t` and :math:`\\sqrt{1 - \beta_2^t}` for every parameter's step :math:`t`, (n,) each.
+    r""":math:`1 - \beta_1^t` and :math:`\sqrt{1 - \beta_2^t}` for every parameter's step :math:`t`, (n,) each.
 
     Computed through a max over a dimension of two equal copies (a no-op): the compiler always
     materializes a reduction, where it would otherwise inline the powers into the loop over every

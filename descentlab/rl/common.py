@@ -121,28 +121,6 @@ def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, out_gain: float
     return nn.Sequential(*layers)
 
 
-def flat_parameters(*modules: nn.Module) -> nn.Parameter:
-    """Lay every parameter of ``modules`` out in one tensor, and every gradient in one gradient tensor.
-
-    Each parameter becomes a view into the returned ``flat`` parameter and its ``.grad`` a view into
-    ``flat.grad``; backward accumulates into those views in place. An optimizer given ``[flat]`` then
-    updates all weights with one kernel per operation instead of one per tensor, and ``flat.grad`` is
-    zeroed and clipped as one tensor: the small networks of RL spend much of their update in such
-    per-tensor overhead, and the numbers are the same (``tests/test_rl.py``). Call it after moving the modules to their device; zero gradients with
-    ``flat.grad.zero_()``, never ``zero_grad(set_to_none=True)``.
-    """
-    params = [p for m in modules for p in m.parameters()]
-    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))
-    flat.grad = torch.zeros_like(flat)
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.data = flat.data[offset : offset + n].view_as(p)
-        p.grad = flat.grad[offset : offset + n].view_as(p)
-        offset += n
-    return flat
-
-
 MAX_WIDTH, MAX_LAYERS = 8192, 16  # an agent's network; larger ones are not what these agents are for
 
 

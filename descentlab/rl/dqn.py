@@ -37,6 +37,7 @@ import torch.nn.functional as F
 
 from descentlab.config import Options, param
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
+from descentlab.optim.flat import flat_parameters
 from descentlab.rl.common import (
     VECTORIZATIONS,
     Callback,
@@ -45,7 +46,6 @@ from descentlab.rl.common import (
     VectorEnvs,
     as_tensor,
     counters,
-    flat_parameters,
     hidden_sizes,
     linear,
     load_counters,
@@ -113,7 +113,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         batch_size=128,
         buffer_size=100_000,
         learning_starts=1000,
-        train_freq=4,  # a sweep of 12 variants (issue 7 note): 97.6% at 100k steps; train_freq=1 was at 78% after 55k
+        train_freq=4,  # a sweep of 12 variants (benchmarks/rl.py): 97.6% at 100k steps; train_freq=1 was at 78% after 55k
         gradient_steps=1,
         target_update=500,
         eps_fraction=0.5,  # of the 200k-step budget: epsilon reaches 0.02 at 100k, as in the sweep

@@ -160,14 +160,6 @@ def shortest_path(walls: np.ndarray, start: Cell, goal: Cell, dist: dict[Cell, i
     return path
 
 
-def format_map(walls: np.ndarray, start: Cell | None = None, goal: Cell | None = None) -> str:
-    rows = [["#" if w else "." for w in row] for row in walls]
-    for cell, ch in ((start, "S"), (goal, "G")):
-        if cell is not None:
-            rows[cell[0]][cell[1]] = ch
-    return "\n".join("".join(row) for row in rows) + "\n"
-
-
 # ---- the environment ---------------------------------------------------------------------------
 
 

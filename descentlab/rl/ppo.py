@@ -37,6 +37,7 @@ from torch import nn
 from descentlab.config import Options, param
 from descentlab.errors import ParameterError
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
+from descentlab.optim.flat import flat_parameters
 from descentlab.rl.common import (
     VECTORIZATIONS,
     Callback,
@@ -45,7 +46,6 @@ from descentlab.rl.common import (
     VectorEnvs,
     as_tensor,
     counters,
-    flat_parameters,
     hidden_sizes,
     load_counters,
     make_env,

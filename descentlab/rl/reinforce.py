@@ -25,13 +25,13 @@ from torch import nn
 
 from descentlab.config import Options, param
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
+from descentlab.optim.flat import flat_parameters
 from descentlab.rl.common import (
     Callback,
     Episodes,
     Log,
     as_tensor,
     counters,
-    flat_parameters,
     hidden_sizes,
     load_counters,
     make_env,
