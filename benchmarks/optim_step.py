@@ -1,4 +1,4 @@
-"""Optimizer step time: descentlab.optim (default, fast, flat, flat+fast) against torch.optim (default,
+"""Optimizer step time: descentlab.optim (default, compiled, flat, flat+compiled) against torch.optim (default,
 for-loop, foreach, fused), on 48 large tensors and on 500 small ones (see descentlab/optim/bench.py).
 
 python benchmarks/optim_step.py [--device cpu|cuda] [--rounds 15] [--only Adam RMSProp] [--model large|many|both] [--clip 1.0]

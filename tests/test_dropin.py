@@ -71,12 +71,12 @@ def test_a_copied_optimizer_steps_on_as_torchs_does(name: str, options: dict[str
         assert torch.equal(was, now)
     public = {k: v for k, v in vars(original).items() if not k.startswith("_")}
     assert {k: v for k, v in vars(copied).items() if not k.startswith("_")}.keys() == public.keys()
-    for key in ("check_finite", "fast", "flat", "in_place"):
+    for key in ("check_finite", "impl", "flat"):
         assert getattr(copied, key) == getattr(original, key), key
 
 
 LOW = [torch.bfloat16, torch.float16]
-PATHS = {"kernel": {}, "chain": {"in_place": False}, "flat": {"flat": True}}
+PATHS = {"kernel": {}, "chain": {"impl": "chain"}, "flat": {"flat": True}}
 LOW_TOL = {"atol": 5e-3, "rtol": 5e-3}  # torch's common_optimizers: fused against for-loop in bf16 and fp16
 
 
@@ -84,15 +84,12 @@ def _low_precision_run(cls: type, dtype: torch.dtype, kwargs: dict[str, Any], st
     """``steps`` steps (torch's test_optim compares fused and for-loop steps over 7) at lr 0.01 on a
     64-element parameter of ``dtype`` from seeded gradients (AdaDelta at 1)."""
     kwargs = dict(kwargs)
-    in_place = kwargs.pop("in_place", True)
     if dtype == torch.float16 and "eps" in inspect.signature(cls).parameters:
         kwargs["eps"] = 1e-3  # float16's smallest number is 6e-8: a default eps of 1e-8 is 0 there (inf steps in torch)
     gen = torch.Generator().manual_seed(0)
     p = torch.nn.Parameter(torch.randn(64, generator=gen).to(dtype))
     lr = 1.0 if cls in (ours.AdaDelta, torch.optim.Adadelta) else 0.01
     opt = cls([p], lr=lr, **kwargs)
-    if not in_place:
-        opt.in_place = False
     for _ in range(steps):
         p.grad = torch.randn(64, generator=gen).to(dtype)
         opt.step()
@@ -125,7 +122,9 @@ def test_low_precision_compiled_step_matches_torchs_for_loop(name: str, dtype: t
     0.999 is not rounded to 1 (Adam ended 0.21 from torch's for-loop after 50 bfloat16 steps; torch's own
     fused, 0.008)."""
     cls, _ = PAIRS[name]
-    torch.testing.assert_close(_low_precision_run(cls, dtype, {"fast": True}), _torch_loop(name, dtype), **LOW_TOL)
+    torch.testing.assert_close(
+        _low_precision_run(cls, dtype, {"impl": "compiled"}), _torch_loop(name, dtype), **LOW_TOL
+    )
 
 
 def test_hyperparameters_of_a_compiled_step_are_float32_below_float32() -> None:
@@ -207,7 +206,7 @@ def test_an_old_pickle_without_the_settings_steps_with_the_defaults() -> None:
     copied = ours.Adam.__new__(ours.Adam)
     copied.__setstate__(dict(old))
     _step(copied, 1)
-    assert copied.check_finite is False and copied.in_place is True
+    assert copied.check_finite is False and copied.impl == "kernel"
 
 
 # ---- recurrent layers -------------------------------------------------------------------------------
@@ -381,10 +380,10 @@ def test_clipping_runs_on_the_in_place_paths_and_equals_torchs_clip_then_step(
 
 
 @pytest.mark.compile
-@pytest.mark.parametrize("flat", [False, True], ids=["fast", "flat+fast"])
+@pytest.mark.parametrize("flat", [False, True], ids=["compiled", "flat+compiled"])
 @pytest.mark.parametrize("name", ["SGD", "Adam"])
 def test_clipping_runs_in_the_compiled_step_too(name: str, flat: bool) -> None:
-    """fast=True with clipping: the factor is an input of the compiled pass, refreshed each step; six steps
+    """impl="compiled" with clipping: the factor is an input of the compiled pass, refreshed each step; six steps
     equal clip_grad_norm_ then torch's step (rtol 1e-5, atol 1e-6)."""
     cls, torch_cls = PAIRS[name]
     finals = []
@@ -392,7 +391,7 @@ def test_clipping_runs_in_the_compiled_step_too(name: str, flat: bool) -> None:
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3))
         clip = T.clip_by_global_norm(0.5)
-        opt = (cls(model.parameters(), lr=0.05, fast=True, flat=flat, gradient_transform=clip) if mine
+        opt = (cls(model.parameters(), lr=0.05, impl="compiled", flat=flat, gradient_transform=clip) if mine
                else torch_cls(model.parameters(), lr=0.05))  # fmt: skip
         gen = torch.Generator().manual_seed(1)
         for _ in range(6):
@@ -402,6 +401,6 @@ def test_clipping_runs_in_the_compiled_step_too(name: str, flat: bool) -> None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
             opt.step()
         if mine:
-            assert opt.fast and opt._compiled  # the compiled pass ran
+            assert opt.impl == "compiled" and opt._compiled  # the compiled pass ran
         finals.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
     torch.testing.assert_close(finals[0], finals[1], rtol=1e-5, atol=1e-6)

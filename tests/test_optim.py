@@ -269,7 +269,7 @@ def test_fast_compiled_path_matches_torch(name: str, dtype: torch.dtype) -> None
     params0 = [torch.randn(s, generator=gen, dtype=dtype) for s in shapes]
     grads = [[torch.randn(s, generator=gen, dtype=dtype) for s in shapes] for _ in range(100)]
     results = []
-    for make in (lambda p: ours(p, fast=True, **kw), lambda p: theirs(p, **kw)):
+    for make in (lambda p: ours(p, impl="compiled", **kw), lambda p: theirs(p, **kw)):
         params = [p.clone().requires_grad_() for p in params0]
         opt = make(params)
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.5)

@@ -51,13 +51,11 @@ def parameters(dtype: torch.dtype) -> list[torch.Tensor]:
 
 
 def run(cls: type, kwargs: dict[str, Any], dtype: torch.dtype, steps: int = 10,
-        in_place: bool | None = None) -> list[torch.Tensor]:  # fmt: skip
-    """The parameters after ``steps`` steps from seeded gradients; ``in_place`` (ours only) picks the kernel or
-    the chain."""
+        impl: str | None = None) -> list[torch.Tensor]:  # fmt: skip
+    """The parameters after ``steps`` steps from seeded gradients; ``impl`` (ours only) picks the kernel, the
+    chain or the compiled pass."""
     params = parameters(dtype)
-    opt = cls(params, **kwargs)
-    if in_place is not None:
-        opt.in_place = in_place
+    opt = cls(params, **kwargs) if impl is None else cls(params, impl=impl, **kwargs)
     gen = torch.Generator().manual_seed(1)
     for _ in range(steps):
         for p in params:
@@ -107,7 +105,7 @@ def test_fused_and_foreach_are_accepted_and_equal_to_torch_s(name: str) -> None:
         theirs = run(getattr(torch.optim, name), {"lr": 0.01, **flags}, torch.float32)
         mine = run(PAIRS[name], {"lr": 0.01, **flags}, torch.float32)
         assert_same(theirs, mine, torch.float32)
-    assert PAIRS[name](parameters(torch.float32), fused=True).fast  # fused means our compiled single pass
+    assert PAIRS[name](parameters(torch.float32), fused=True).impl == "compiled"  # fused means our compiled single pass
 
 
 @pytest.mark.parametrize("name", list(PAIRS))
@@ -278,7 +276,7 @@ FLAT_RUNS = [pytest.param(name, kwargs, fast, id=f"{name}-{'flat-fast' if fast e
 @pytest.mark.parametrize(("name", "kwargs", "fast"), FLAT_RUNS)
 def test_the_flat_path_equals_torch(name: str, kwargs: dict[str, Any], fast: bool) -> None:
     theirs, _ = flat_training(getattr(torch.optim, name), kwargs)
-    mine, opt = flat_training(PAIRS[name], {**kwargs, "flat": True, "fast": fast})
+    mine, opt = flat_training(PAIRS[name], {**kwargs, "flat": True, "impl": "compiled" if fast else "kernel"})
     torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-12)
     assert opt._flat, "the flat path was taken"
     fg = next(iter(opt._flat.values()))
@@ -332,7 +330,7 @@ def test_every_compiled_group_of_a_process_is_compiled() -> None:
     codes = []
     for i in range(9):
         params = [torch.randn(1_000 + i, requires_grad=True), torch.randn(3, requires_grad=True)]
-        opt = ours.SGD(params, lr=1e-3, fast=True)  # the shortest chain compiles fastest
+        opt = ours.SGD(params, lr=1e-3, impl="compiled")  # the shortest chain compiles fastest
         for _ in range(2):
             for p in params:
                 p.grad = torch.ones_like(p)

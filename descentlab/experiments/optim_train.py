@@ -505,7 +505,7 @@ OPTIM_BENCH = Command(
     help="ms per step of ours against torch.optim, on large tensors and on many small ones",
     description=(
         "Time one optimizer step on 48 tensors (24 of 640x640, 24 of 640; 9.8M parameters) and on 500\n"
-        "tensors of 1k to 50k elements: ours by default, fast, flat and flat+fast against torch.optim's\n"
+        "tensors of 1k to 50k elements: ours by default, compiled, flat and flat+compiled against torch.optim's\n"
         "default, for-loop, foreach and fused implementations, in the same process."
     ),
     examples=("descentlab optim bench", "descentlab optim bench --only Adam RMSProp --rounds 30"),

@@ -8,7 +8,7 @@ runs, and the new updates are added to the parameters. ``state_dict()`` and ``lo
 torch's own, so states move between these optimizers and their torch.optim counterparts.
 
 torch.optim's own keywords are accepted with torch's meaning: ``maximize`` (the gradient is negated
-first), ``fused=True`` (the compiled single pass, ``fast=True``), ``foreach`` (no effect: the default path
+first), ``fused=True`` (the compiled single pass, ``impl="compiled"``), ``foreach`` (no effect: the default path
 is each algorithm written in place with the ``torch._foreach_*`` kernels, :mod:`descentlab.optim.kernels`,
 which is what torch's default ``foreach=None`` does on a GPU); ``capturable=True`` and ``differentiable=True`` are refused with a
 ``ValueError`` saying what to use instead. Complex parameters are optimized as their real and imaginary
@@ -148,6 +148,19 @@ def _compiled_step(tx: Transform) -> Callable[..., None]:
     return cast(Callable[..., None], torch.compile(own, dynamic=False))
 
 
+def _1d(tree: Any) -> Any:
+    """Every 0-d tensor of ``tree`` (lists and NamedTuples of tensors) as a 1-element view of itself: with torch
+    2.13 on a CPU, a compiled function's in-place update of a 0-d tensor it is given is lost (``p.add_(u)`` left
+    a 0-d parameter as it was), and of its view is kept."""
+    if isinstance(tree, Tensor):
+        return tree.view(1) if tree.dim() == 0 else tree
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return type(tree)(*(_1d(part) for part in tree))
+    if isinstance(tree, tuple | list):
+        return type(tree)(_1d(part) for part in tree)
+    return tree
+
+
 class _Steps(NamedTuple):
     """A group's step numbers in one tensor: each parameter's ``state["step"]`` is a 0-d view of ``counter``,
     so a step adds one to all of them with one operation (one per parameter cost 1.3 ms for 500 tensors)."""
@@ -178,7 +191,7 @@ def torch_keywords(
     if capturable:
         raise ValueError(
             f"{name}(capturable=True) is not supported: it keeps the step on the GPU for CUDA graph capture; "
-            f"use torch.optim.{TORCH_NAMES.get(name, name)}(..., capturable=True), or fast=True for a compiled step"
+            f"use torch.optim.{TORCH_NAMES.get(name, name)}(..., capturable=True), or impl='compiled' for a compiled step"
         )
     if differentiable:
         raise ValueError(
@@ -195,6 +208,9 @@ def torch_keywords(
 
 
 TORCH_NAMES = {"RMSProp": "RMSprop", "AdaDelta": "Adadelta", "Momentum": "SGD"}
+
+#: how an optimizer's step is computed (``impl=``): written in place, the readable chain, or compiled
+IMPLS = ("kernel", "chain", "compiled")
 
 
 CHUNK_ELEMENTS = 256 * 1024  # a chunk's elements: with its state and temporaries it stays in the CPU's cache
@@ -222,24 +238,30 @@ class TransformOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` whose step is a chain of transformations.
 
     Subclasses (the named optimizers) define :meth:`transform`; :func:`from_transforms` wraps a
-    fixed chain. ``check_finite=True`` checks every gradient before anything changes and raises
-    :class:`NonFiniteGradientError` naming the parameter, leaving parameters and state untouched.
-    ``fast=True`` runs every step after the first through a compiled single pass of the same chain
-    (one-off compile time in ``compile_seconds``); the chain run eagerly (``in_place = False``) stays the reference.
-    ``gradient_transform`` (for example ``chain(clip_by_global_norm(1.0), add_noise())``) is applied
-    to the gradients before the optimizer's own chain; it must be stateless, and runs on the chain, eagerly.
-    ``flat=True`` keeps each group's parameters, gradients and state in flat buffers after the first step
-    (:mod:`descentlab.optim.flat`): a step costs a few kernels over all elements (one with ``fast=True``),
-    not a few per tensor; the parameters' ``.data`` and ``.grad`` become views of those buffers.
+    fixed chain. ``impl`` chooses how a step is computed, in one place (:meth:`_in_place_kernel`), all
+    three tested equal:
 
-    What each path costs: the default path runs the class's :attr:`kernel` (the same step written in place,
-    :mod:`descentlab.optim.kernels`: torch.optim's operations, one temporary at most, no compile, no memory
-    beyond torch's), chunk by chunk on a CPU; ``in_place = False`` runs the chain instead, the readable
-    reference, which allocates each transformation's updates every step. ``fast`` compiles once per group
-    and shape (seconds to a minute, in ``compile_seconds``) and then launches one kernel per tensor; ``flat``
-    copies the parameters once into its buffers (no memory beyond the gradients torch would keep) and then
-    launches a few kernels per step, or one with ``fast``. A group's step numbers live in one tensor (each
-    ``state["step"]`` a view of it), so counting a step is one operation, not one per parameter.
+    ``"kernel"`` (the default)
+        the class's :attr:`kernel`, the same step written in place (:mod:`descentlab.optim.kernels`:
+        torch.optim's operations, one temporary at most, no compile, no memory beyond torch's), chunk by
+        chunk on a CPU. A chain without a kernel (:func:`from_transforms`) runs as ``"chain"``.
+    ``"chain"``
+        the transformations themselves, the readable reference, which allocates each one's updates.
+    ``"compiled"``
+        every step after the first through the chain compiled by ``torch.compile`` into one pass (once per
+        group and shape: seconds to a minute, in ``compile_seconds``). torch's ``fused=True`` means this.
+
+    ``flat=True`` is a layout, beside ``impl``: each group's parameters, gradients and state live in flat
+    buffers after the first step (:mod:`descentlab.optim.flat`), so a step costs a few kernels over all
+    elements (one compiled), not a few per tensor; the parameters' ``.data`` and ``.grad`` become views of
+    those buffers. ``gradient_transform`` (for example ``chain(clip_by_global_norm(1.0), add_noise())``) is
+    applied to the gradients before the step on every ``impl``; it must be stateless. Clipping alone
+    (:func:`~descentlab.optim.transforms.clip_by_global_norm`) is folded into the kernel, the flat step and
+    the compiled pass, which scale the gradients they read; with any other transform the layout stays
+    per tensor (``flat`` is ignored). ``check_finite=True`` checks every gradient before anything changes
+    and raises :class:`NonFiniteGradientError` naming the parameter, leaving parameters and state
+    untouched. A group's step numbers live in one tensor (each ``state["step"]`` a view of it), so
+    counting a step is one operation, not one per parameter.
     """
 
     elementwise = False  # whether the chain works element by element (then the CPU path runs it by chunks)
@@ -250,18 +272,20 @@ class TransformOptimizer(torch.optim.Optimizer):
         params: Iterable[Any],
         defaults: dict[str, Any],
         check_finite: bool = False,
-        fast: bool = False,
+        impl: str = "kernel",
         gradient_transform: Transform | None = None,
         flat: bool = False,
     ) -> None:
+        if impl not in IMPLS:
+            raise ValueError(f"impl must be one of {', '.join(map(repr, IMPLS))}, got {impl!r}")
+        if defaults.get("fused") and impl == "chain":
+            raise ValueError("fused=True is the compiled step (impl='compiled'); it cannot be impl='chain'")
         super().__init__(params, defaults)
         self.check_finite = check_finite
         self.gradient_transform = gradient_transform
-        fast = fast or bool(defaults.get("fused"))  # torch's fused=True: our single fused pass
-        clip_only = clip_norm_of(gradient_transform) is not None  # clipping runs on the kernel and flat paths
-        self.fast = fast and (gradient_transform is None or clip_only)  # another transform runs on the chain
-        self.flat = flat and (gradient_transform is None or clip_only)
-        self.in_place = True  # False: the plain path runs the chain, the readable reference, not the kernel
+        self.impl = "compiled" if defaults.get("fused") else impl  # torch's fused=True: our single fused pass
+        clip_only = clip_norm_of(gradient_transform) is not None  # clipping is folded into every path
+        self.flat = flat and (gradient_transform is None or clip_only)  # another transform: one tensor at a time
         self.compile_seconds = 0.0  # time spent compiling fast steps (once per group and shape)
         self._compiled: dict[tuple[int, bool], _Compiled] = {}
         self._flat: dict[int, FlatGroup] = {}
@@ -269,8 +293,8 @@ class TransformOptimizer(torch.optim.Optimizer):
 
     #: what a copy or a pickle keeps beyond torch's defaults, state and param_groups, with the value an old
     #: pickle that lacks it takes; the caches (compiled steps, flat buffers, step counters) are rebuilt
-    _SETTINGS: ClassVar[dict[str, Any]] = {"check_finite": False, "gradient_transform": None, "fast": False, "flat": False,
-                                 "in_place": True, "compile_seconds": 0.0, "_tx": None}  # fmt: skip
+    _SETTINGS: ClassVar[dict[str, Any]] = {"check_finite": False, "gradient_transform": None, "impl": "kernel",
+                                           "flat": False, "compile_seconds": 0.0, "_tx": None}  # fmt: skip
 
     def __getstate__(self) -> dict[str, Any]:
         """torch's state (defaults, state, param_groups) and this class's settings, so that ``copy.deepcopy``
@@ -283,6 +307,9 @@ class TransformOptimizer(torch.optim.Optimizer):
         """From a copy or a pickle (every setting given), an old pickle (defaults for what it lacks), or
         torch's ``load_state_dict``, which passes only state and param_groups: then the settings stay."""
         state = dict(state)
+        fast, in_place = state.pop("fast", None), state.pop("in_place", None)  # a pickle from before ``impl``
+        if fast is not None or in_place is not None:
+            state.setdefault("impl", "compiled" if fast else "kernel" if in_place in (None, True) else "chain")
         settings = {name: state.pop(name) for name in self._SETTINGS if name in state}
         super().__setstate__(state)
         for name, default in self._SETTINGS.items():
@@ -308,10 +335,17 @@ class TransformOptimizer(torch.optim.Optimizer):
                 p.grad = view
 
     def _in_place_kernel(self) -> Kernel | None:
-        """The step the plain path runs: the class's kernel, or None for the chain (``in_place = False``, or a
-        gradient transform, which only the chain applies). The one choice between the two."""
-        plain = self.gradient_transform is None or clip_norm_of(self.gradient_transform) is not None
-        return self.kernel if self.in_place and plain else None
+        """The step the plain path runs (``"kernel"``, and ``"compiled"``'s first step): the class's kernel,
+        or None for the chain (``impl="chain"``, or a chain without a kernel). The one choice between them."""
+        return self.kernel if self.impl != "chain" else None
+
+    def _transformed(self, grads: list[Tensor], params: list[Tensor], counts: list[Any]) -> list[Tensor]:
+        """The gradients a kernel or the compiled pass reads: after the gradient transform, unless there is
+        none or it is clipping alone, which they apply themselves (scaling what they read)."""
+        tx = self.gradient_transform
+        if tx is None or clip_norm_of(tx) is not None:
+            return grads
+        return list(tx.update(grads, tx.init(params), params, counts)[0])
 
     def _clipped(self, group: dict[str, Any], grads: list[Tensor]) -> dict[str, Any]:
         """The group a kernel runs with: with ``gradient_transform=clip_by_global_norm(c)``, its ``grad_scale``,
@@ -378,10 +412,14 @@ class TransformOptimizer(torch.optim.Optimizer):
                 _refresh(compiled.hyper[name], value)
         if max_norm is not None:
             compiled.hyper[_GRAD_SCALE].copy_(clip_factor(grads if flat is None else [flat.grad], max_norm))
-        steps = self._advance(index, params, dicts).views
+        advanced = self._advance(index, params, dicts)
+        steps = advanced.views
+        if flat is None:
+            grads = self._transformed(grads, params, advanced.counter.tolist())
         started = time.perf_counter()
         if flat is None:
-            compiled.step(grads, _build(compiled.state_type, dicts), params, steps)
+            state = _build(compiled.state_type, dicts)
+            compiled.step(_1d(grads), _1d(state), _1d(params), steps)
         else:  # one tensor of each kind: one kernel over every element of the group
             compiled.step([flat.grad], flat.typed_state(compiled.state_type), [flat.param], steps[:1])
         if first:
@@ -434,14 +472,15 @@ class TransformOptimizer(torch.optim.Optimizer):
             dicts = [self.state[p] for p in params]
             fresh = [i for i, d in enumerate(dicts) if "step" not in d]
             real = [_real(p) for p in params]  # complex parameters as their real and imaginary parts
+            compiled = self.impl == "compiled"
             fg = self._flat_group(index, params, dicts) if self.flat and not fresh else None
-            if fg is not None and self.fast:
+            if fg is not None and compiled:
                 self._fast_update(index, group, grads, real, dicts, fg)
                 continue
             if fg is not None:
                 self._flat_step(group, fg, self._advance(index, params, dicts))
                 continue
-            if self.fast and not fresh and not any(p.is_complex() for p in params):  # buffers exist after a plain step
+            if compiled and not fresh and not any(p.is_complex() for p in params):  # buffers exist after a plain step
                 self._fast_update(index, group, grads, real, dicts)
                 continue
             kernel = self._in_place_kernel()
@@ -453,6 +492,8 @@ class TransformOptimizer(torch.optim.Optimizer):
                 self._init_state(group, [params[i] for i in fresh], [dicts[i] for i in fresh], tx)
             steps = self._advance(index, params, dicts)
             counts = steps.counter.tolist()
+            if kernel is not None:
+                grads = self._transformed(grads, real, counts)
             whole = (
                 not self.elementwise
                 or (kernel is None and self.gradient_transform is not None)
@@ -482,7 +523,7 @@ class TransformOptimizer(torch.optim.Optimizer):
                 p.add_(u)
 
     def _flat_step(self, group: dict[str, Any], fg: FlatGroup, steps: _Steps) -> None:
-        """The kernel (or, with ``in_place = False``, the chain) on the group's flat buffers: each operation once
+        """The kernel (or, with ``impl="chain"``, the chain) on the group's flat buffers: each operation once
         over every element."""
         kernel = self._in_place_kernel()
         if kernel is not None:

@@ -6,8 +6,8 @@
 
 For each algorithm every variant is timed in the same process, interleaved round by round, and the median
 is reported: torch's default (no flags; the for-loop on a CPU), its for-loop, foreach and fused kernels;
-ours by default (no flags), ``fast`` (compiled, one kernel per tensor), ``flat`` (flat buffers, the chain
-once over all elements) and ``flat`` with ``fast`` (one compiled kernel over all elements). The flat
+ours by default (no flags), ``compiled`` (``impl="compiled"``, one kernel per tensor), ``flat`` (flat
+buffers, the kernel once over all elements) and ``flat+compiled`` (one compiled kernel over all elements). The flat
 variants are timed as a loop that zeroes gradients with ``zero_grad(set_to_none=False)`` runs them: the
 gradients are views of the flat buffer. GB/s is the bytes the step must read and write (parameters,
 gradients and state, once each) over the time of our fastest, beside the machine's copy bandwidth.
@@ -44,7 +44,7 @@ CASES = [
     Case("AdamW", dl.AdamW, torch.optim.AdamW, {"lr": 1e-3}, 7, True),
 ]
 MODELS = ("large", "many")
-OURS = ("ours default", "ours fast", "ours flat", "ours flat+fast")
+OURS = ("ours default", "ours compiled", "ours flat", "ours flat+compiled")
 
 
 def shapes(model: str) -> list[tuple[int, ...]]:
@@ -130,9 +130,9 @@ def clipped_variants(
         out["torch fused"] = ClipThenStep(case.theirs(params(), fused=True, **case.kwargs), max_norm, True)
     out["ours default"] = case.ours(params(), gradient_transform=clip, **case.kwargs)
     if model != "many" or compile_many:
-        out["ours fast"] = case.ours(params(), fast=True, gradient_transform=clip, **case.kwargs)
+        out["ours compiled"] = case.ours(params(), impl="compiled", gradient_transform=clip, **case.kwargs)
     out["ours flat"] = case.ours(params(), flat=True, gradient_transform=clip, **case.kwargs)
-    out["ours flat+fast"] = case.ours(params(), flat=True, fast=True, gradient_transform=clip, **case.kwargs)
+    out["ours flat+compiled"] = case.ours(params(), flat=True, impl="compiled", gradient_transform=clip, **case.kwargs)
     return out
 
 
@@ -151,9 +151,9 @@ def variants(
         out["torch fused"] = case.theirs(params(), fused=True, **case.kwargs)
     out["ours default"] = case.ours(params(), **case.kwargs)
     if model != "many" or compile_many:  # compiling 500 tensors' kernels takes about 3 minutes an algorithm
-        out["ours fast"] = case.ours(params(), fast=True, **case.kwargs)
+        out["ours compiled"] = case.ours(params(), impl="compiled", **case.kwargs)
     out["ours flat"] = case.ours(params(), flat=True, **case.kwargs)
-    out["ours flat+fast"] = case.ours(params(), flat=True, fast=True, **case.kwargs)
+    out["ours flat+compiled"] = case.ours(params(), flat=True, impl="compiled", **case.kwargs)
     return out
 
 
@@ -181,7 +181,9 @@ def run_case(
     ms = {k: 1e3 * sorted(v)[len(v) // 2] for k, v in times.items()}
     numel = sum(torch.Size(s).numel() for s in shapes(model))
     compiled = {
-        k: opt.compile_seconds for k, opt in opts.items() if isinstance(opt, dl.TransformOptimizer) and opt.fast
+        k: opt.compile_seconds
+        for k, opt in opts.items()
+        if isinstance(opt, dl.TransformOptimizer) and opt.impl == "compiled"
     }
     return Row(case.name, model, ms, compiled, case.passes * numel * 4 / 1e9)
 
@@ -202,14 +204,14 @@ def table(rows: list[Row], bandwidth: float) -> str:
     lines.append(
         "ms per step (median). default/default: ours without flags / torch without flags; best/best: our fastest "
         "of the four / torch's fastest of its four (lower is better). GB/s: our fastest; the machine copies at "
-        f"{bandwidth:.1f} GB/s. compile s: fast / flat+fast."
+        f"{bandwidth:.1f} GB/s. compile s: compiled / flat+compiled."
     )
     return "\n".join(lines)
 
 
 def main(device_name: str = "cpu", names: list[str] | None = None, rounds: int = 15,
          models: tuple[str, ...] = MODELS, compile_many: bool = False, clip: float | None = None) -> str:  # fmt: skip
-    """The table; ``compile_many`` also times ``fast`` on the many-tensor model (about 3 minutes of compiling
+    """The table; ``compile_many`` also times ``compiled`` on the many-tensor model (about 3 minutes of compiling
     an algorithm, so it is left out unless asked); ``clip`` times clip-and-step instead of the step alone."""
     device = torch.device(device_name)
     rows = [

@@ -4,7 +4,7 @@ With ``flat=True`` an optimizer moves, after its first step, every parameter of 
 real dtype) into one buffer, every gradient into another, and every state tensor of a kind (``exp_avg``,
 ``exp_avg_sq``, ...) into one buffer per kind; the parameters' ``.data``, their ``.grad`` and the entries of
 ``optimizer.state`` become views of these buffers. A step is then the optimizer's chain applied to a single
-tensor per kind: a handful of elementwise kernels over all elements (or, with ``fast=True``, one compiled
+tensor per kind: a handful of elementwise kernels over all elements (or, with ``impl="compiled"``, one compiled
 kernel), whatever the number of tensors, as apex's multi-tensor kernels and FSDP's flat parameters do.
 
 Nothing else changes: ``optimizer.state`` and ``state_dict()`` hold per-parameter tensors of torch's shapes

@@ -14,7 +14,7 @@ dicts with torch's key names, each parameter's step number (already incremented)
 complex (a state buffer created here is stored complex for them, as torch keeps it). They are tested equal
 to the chains and to torch.optim for every combination torch's own tests try (``tests/test_optim_kernels.py``,
 ``tests/test_optim_torch_parity.py``). Selected in one line, :attr:`TransformOptimizer.kernel
-<descentlab.optim.adapter.TransformOptimizer.kernel>`; ``opt.in_place = False`` runs the chain instead.
+<descentlab.optim.adapter.TransformOptimizer.kernel>`; ``impl="chain"`` runs the chain instead.
 """
 
 from __future__ import annotations

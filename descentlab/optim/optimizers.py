@@ -8,9 +8,11 @@ defaults (``maximize``, ``foreach``, ``fused``, ``capturable``, ``differentiable
 ``decoupled_weight_decay`` included: see :mod:`descentlab.optim.adapter` for what each does here), and
 produces the same parameters for every combination torch's own optimizer tests try, in float32, float64
 and complex (tested to rtol 1e-5 in float32 and 1e-10 in float64); Adagrad takes sparse gradients as
-torch's do, and so does SGD. Three keyword-only options of descentlab's own: ``check_finite`` (refuse NaN/inf
-gradients, changing nothing), ``fast`` (compile the chain into a single pass over all tensors) and
-``gradient_transform`` (a transformation applied to the gradients first, such as clipping or noise; see
+torch's do, and so does SGD. Four keyword-only options of descentlab's own: ``impl``, the implementation of the step
+(``"kernel"``, the default: written in place; ``"chain"``: the readable transformations; ``"compiled"``: the
+chain compiled into a single pass over all tensors), ``flat`` (parameters, gradients and state in one
+buffer each), ``check_finite`` (refuse NaN/inf gradients, changing nothing) and ``gradient_transform`` (a
+stateless transformation applied to the gradients first, such as clipping or noise; see
 :class:`TransformOptimizer`).
 Symbols: :math:`w` parameters, :math:`g_t` gradient at step :math:`t`, :math:`\eta` learning rate,
 :math:`\lambda` weight decay.
@@ -89,7 +91,7 @@ class SGD(TransformOptimizer):
         differentiable: bool = False,
         fused: bool | None = None,
         check_finite: bool = False,
-        fast: bool = False,
+        impl: str = "kernel",
         gradient_transform: Transform | None = None,
         flat: bool = False,
     ) -> None:
@@ -107,7 +109,7 @@ class SGD(TransformOptimizer):
             "nesterov": nesterov,
             **torch_options,
         }
-        super().__init__(params, defaults, check_finite, fast, gradient_transform, flat)
+        super().__init__(params, defaults, check_finite, impl, gradient_transform, flat)
 
     def sparse_update(self, group: dict[str, Any], param: Tensor, grad: Tensor, state: dict[str, Any]) -> None:
         """SGD from a sparse gradient (``nn.Embedding(sparse=True)``), as ``torch.optim.SGD`` does it: without
@@ -155,7 +157,7 @@ class Momentum(SGD):
         differentiable: bool = False,
         fused: bool | None = None,
         check_finite: bool = False,
-        fast: bool = False,
+        impl: str = "kernel",
         gradient_transform: Transform | None = None,
         flat: bool = False,
     ) -> None:
@@ -171,7 +173,7 @@ class Momentum(SGD):
             differentiable=differentiable,
             fused=fused,
             check_finite=check_finite,
-            fast=fast,
+            impl=impl,
             gradient_transform=gradient_transform,
             flat=flat,
         )
@@ -206,7 +208,7 @@ class Adagrad(TransformOptimizer):
         differentiable: bool = False,
         fused: bool | None = None,
         check_finite: bool = False,
-        fast: bool = False,
+        impl: str = "kernel",
         gradient_transform: Transform | None = None,
         flat: bool = False,
     ) -> None:
@@ -224,7 +226,7 @@ class Adagrad(TransformOptimizer):
             "eps": eps,
             **torch_options,
         }
-        super().__init__(params, defaults, check_finite, fast, gradient_transform, flat)
+        super().__init__(params, defaults, check_finite, impl, gradient_transform, flat)
 
     def sparse_update(self, group: dict[str, Any], param: Tensor, grad: Tensor, state: dict[str, Any]) -> None:
         """Adagrad from a sparse gradient (``nn.Embedding(sparse=True)``), as ``torch.optim.Adagrad`` does it:
@@ -277,7 +279,7 @@ class RMSProp(TransformOptimizer):
         differentiable: bool = False,
         *,
         check_finite: bool = False,
-        fast: bool = False,
+        impl: str = "kernel",
         gradient_transform: Transform | None = None,
         flat: bool = False,
     ) -> None:
@@ -296,7 +298,7 @@ class RMSProp(TransformOptimizer):
             "centered": centered,
             **torch_options,
         }
-        super().__init__(params, defaults, check_finite, fast, gradient_transform, flat)
+        super().__init__(params, defaults, check_finite, impl, gradient_transform, flat)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         return chain(
@@ -334,7 +336,7 @@ class AdaDelta(TransformOptimizer):
         maximize: bool = False,
         differentiable: bool = False,
         check_finite: bool = False,
-        fast: bool = False,
+        impl: str = "kernel",
         gradient_transform: Transform | None = None,
         flat: bool = False,
     ) -> None:
@@ -348,7 +350,7 @@ class AdaDelta(TransformOptimizer):
             params,
             {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, **torch_options},
             check_finite,
-            fast,
+            impl,
             gradient_transform,
             flat,
         )
@@ -393,7 +395,7 @@ class Adam(TransformOptimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
         check_finite: bool = False,
-        fast: bool = False,
+        impl: str = "kernel",
         gradient_transform: Transform | None = None,
         flat: bool = False,
     ) -> None:
@@ -413,7 +415,7 @@ class Adam(TransformOptimizer):
             "decoupled_weight_decay": bool(decoupled_weight_decay or self.decoupled),
             **torch_options,
         }
-        super().__init__(params, defaults, check_finite, fast, gradient_transform, flat)
+        super().__init__(params, defaults, check_finite, impl, gradient_transform, flat)
 
     def transform(self, group: dict[str, Any]) -> Transform:
         b1, b2 = group["betas"]
@@ -450,7 +452,7 @@ class AdamW(Adam):
         differentiable: bool = False,
         fused: bool | None = None,
         check_finite: bool = False,
-        fast: bool = False,
+        impl: str = "kernel",
         gradient_transform: Transform | None = None,
         flat: bool = False,
     ) -> None:
@@ -467,7 +469,7 @@ class AdamW(Adam):
             differentiable=differentiable,
             fused=fused,
             check_finite=check_finite,
-            fast=fast,
+            impl=impl,
             gradient_transform=gradient_transform,
             flat=flat,
         )
