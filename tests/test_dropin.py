@@ -20,14 +20,12 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 import descentlab.optim as ours
 from descentlab.optim import transforms as T
 from descentlab.optim.adapter import hyper_dtype
+from descentlab.optim.by_name import REGISTRY
 from descentlab.rnn import GRU, LSTM, RNN
 
-PAIRS: dict[str, tuple[type, type]] = {
-    "SGD": (ours.SGD, torch.optim.SGD), "Momentum": (ours.Momentum, torch.optim.SGD),
-    "Adagrad": (ours.Adagrad, torch.optim.Adagrad), "RMSProp": (ours.RMSProp, torch.optim.RMSprop),
-    "AdaDelta": (ours.AdaDelta, torch.optim.Adadelta), "Adam": (ours.Adam, torch.optim.Adam),
-    "AdamW": (ours.AdamW, torch.optim.AdamW),
-}  # fmt: skip
+PAIRS: dict[str, tuple[type, type]] = {  # every class of the registry, beside its torch.optim counterpart
+    r.cls.__name__: (r.cls, getattr(torch.optim, r.torch_name)) for r in REGISTRY.values() if not r.fixed
+}
 TORCH_KWARGS = {"Momentum": {"momentum": 0.9}}  # torch's SGD needs the momentum our Momentum defaults to
 
 

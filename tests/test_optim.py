@@ -15,6 +15,7 @@ import torch
 
 from descentlab import optim as dl
 from descentlab.optim import transforms as T
+from descentlab.optim.by_name import REGISTRY
 
 TOL = {torch.float32: {"rtol": 1e-5, "atol": 1e-6}, torch.float64: {"rtol": 1e-10, "atol": 1e-12}}
 SHAPES = [(5, 3), (7,), (2, 3, 4), (1,)]
@@ -68,14 +69,8 @@ def random_hparams(name: str, rng: random.Random) -> dict[str, Any]:
 
 
 PAIRS: dict[str, tuple[Callable[..., torch.optim.Optimizer], Callable[..., torch.optim.Optimizer]]] = {
-    "SGD": (dl.SGD, torch.optim.SGD),
-    "Momentum": (dl.Momentum, torch.optim.SGD),
-    "Adagrad": (dl.Adagrad, torch.optim.Adagrad),
-    "RMSProp": (dl.RMSProp, torch.optim.RMSprop),
-    "AdaDelta": (dl.AdaDelta, torch.optim.Adadelta),
-    "Adam": (dl.Adam, torch.optim.Adam),
-    "AdamW": (dl.AdamW, torch.optim.AdamW),
-}
+    r.cls.__name__: (r.cls, getattr(torch.optim, r.torch_name)) for r in REGISTRY.values() if not r.fixed
+}  # every class of the registry, beside its torch.optim counterpart
 
 
 def make_problem(dtype: torch.dtype, seed: int, steps: int) -> tuple[list[torch.Tensor], list[list[torch.Tensor]]]:
@@ -311,3 +306,25 @@ def test_adam_foreach_layout_equals_the_written_out_reference(dtype: torch.dtype
             torch.testing.assert_close(r, expected, **TOL[dtype])
     for a, b in zip(fast.exp_avg + fast.exp_avg_sq, ref.exp_avg + ref.exp_avg_sq, strict=True):
         torch.testing.assert_close(a, b, **TOL[dtype])
+
+
+def test_the_registry_lists_every_optimizer_once_with_what_each_place_reads() -> None:
+    """One row per optimizer class descentlab.optim exports (and nesterov, SGD with momentum 0.9 and the
+    look-ahead): the training commands offer the rows with a usual learning rate, the race the rows with a
+    signature rate, and a row's torch.optim counterpart exists."""
+    exported = {c for c in vars(dl).values() if isinstance(c, type) and issubclass(c, dl.TransformOptimizer)}
+    exported -= {dl.TransformOptimizer}
+    assert {r.cls for r in REGISTRY.values()} == exported
+    assert all(hasattr(torch.optim, r.torch_name) for r in REGISTRY.values())
+    from descentlab.landscape.race import RACE_OPTIMIZERS, SIGNATURE_LRS
+    from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
+
+    assert OPTIMIZERS == ("sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam")  # optim train's choices
+    assert list(RACE_OPTIMIZERS) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam"]
+    assert set(SIGNATURE_LRS["rosenbrock"]) == set(RACE_OPTIMIZERS)
+    p = [torch.zeros(2, requires_grad=True)]
+    group = RACE_OPTIMIZERS["nesterov"](p, 0.1).param_groups[0]
+    assert group["nesterov"] is True and group["momentum"] == 0.9 and group["lr"] == 0.1
+    assert optimizer_by_name("momentum", p, 0.01, momentum=0.5).param_groups[0]["momentum"] == 0.5
+    with pytest.raises(ValueError, match="unknown optimizer 'nesterov'; valid: sgd, momentum"):
+        optimizer_by_name("nesterov", p, 0.1)

@@ -17,9 +17,11 @@ from torch import nn
 from torch.testing._internal.common_optimizers import optim_db
 
 import descentlab.optim as ours
+from descentlab.optim.by_name import REGISTRY
 
-PAIRS: dict[str, type] = {"SGD": ours.SGD, "Adagrad": ours.Adagrad, "RMSprop": ours.RMSProp,
-                          "Adadelta": ours.AdaDelta, "Adam": ours.Adam, "AdamW": ours.AdamW}  # fmt: skip
+PAIRS: dict[str, type] = {}  # torch.optim's class name -> ours, from the registry (SGD's: SGD, not Momentum)
+for _r in REGISTRY.values():
+    PAIRS.setdefault(_r.torch_name, _r.cls)
 TOLERANCE = {torch.float32: (1e-5, 1e-6), torch.complex64: (1e-5, 1e-6), torch.float64: (1e-10, 1e-12),
              torch.complex128: (1e-10, 1e-12)}  # fmt: skip
 

@@ -30,7 +30,7 @@ from descentlab.errors import Interrupted, ParameterError
 from descentlab.experiments.declaration import Call, Command, Experiment, SearchSpace, TourSettings
 from descentlab.optim import bench
 from descentlab.optim import transforms as T
-from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
+from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name, usual_lr
 from descentlab.optim.regimes import FULL_BATCH, STOCHASTIC, UNIT_OPTIMIZERS, Regime, mini_batch
 from descentlab.report import Bound, Claim, Section, fmt, pct
 from descentlab.report.plots import learning_curves, loss_against_cost
@@ -51,7 +51,7 @@ REGIMES = ("full-batch", "stochastic", "mini-batch")
 # Usual starting learning rates. Momentum's is smaller because its steady-state step for a constant
 # gradient is lr / (1 - momentum): ten times lr at momentum 0.9 (the unit's "decrease the learning
 # rate with a high momentum term"). AdaDelta's lr multiplies a step that is already scaled (PyTorch).
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adagrad": 0.01, "rmsprop": 1e-3, "adadelta": 1.0, "adam": 1e-3}
+DEFAULT_LR = {name: usual_lr(name) for name in OPTIMIZERS}  # descentlab.optim's registry
 VAL_SPLIT_SEED = 1234  # the validation images are the same for every seed, so runs stay comparable
 MEAN, STD = MNIST_MEAN, MNIST_STD  # descentlab.data's, as every experiment normalizes
 

@@ -17,17 +17,13 @@ from typing import Any
 
 import torch
 
-from descentlab import optim
 from descentlab.landscape.functions import Landscape, Point
+from descentlab.optim.by_name import RACE_OPTIMIZERS as RACE_NAMES
+from descentlab.optim.by_name import REGISTRY
 
+#: the race's optimizers by name (descentlab.optim's registry): (params, lr) -> optimizer
 RACE_OPTIMIZERS: dict[str, Callable[[list[torch.Tensor], float], torch.optim.Optimizer]] = {
-    "sgd": lambda p, lr: optim.SGD(p, lr=lr),
-    "momentum": lambda p, lr: optim.Momentum(p, lr=lr),
-    "nesterov": lambda p, lr: optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
-    "adagrad": lambda p, lr: optim.Adagrad(p, lr=lr),
-    "rmsprop": lambda p, lr: optim.RMSProp(p, lr=lr),
-    "adadelta": lambda p, lr: optim.AdaDelta(p, lr=lr),
-    "adam": lambda p, lr: optim.Adam(p, lr=lr),
+    name: REGISTRY[name].make for name in RACE_NAMES
 }
 LR_RANGE = (1e-5, 10.0)  # the search range of tune_lr (log scale)
 LR_FILE = Path(__file__).with_name("default_lrs.json")
@@ -130,10 +126,9 @@ def _stored() -> dict[str, Any]:
 #: Learning rates that show each optimizer's character on Rosenbrock's valley rather than its best (500 steps
 #: from (-1.5, 2)): gradient descent and momentum at the same rate (momentum ends 1,000 times lower), Adagrad's
 #: steps shrinking fifteenfold, RMSProp's staying about the rate, Adam reaching the minimum.
-SIGNATURE_LRS = {
-    "rosenbrock": {"sgd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 0.5, "rmsprop": 0.01,
-                   "adadelta": 5.0, "adam": 0.1},
-}  # fmt: skip
+SIGNATURE_LRS: dict[str, dict[str, float]] = {
+    "rosenbrock": {name: r.signature_lr for name, r in REGISTRY.items() if r.signature_lr is not None}  # registry's
+}
 RATES = ("signature", "tuned")
 
 

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from descentlab.optim.by_name import usual_lr
 from descentlab.optim.optimizers import SGD, AdaDelta, Adagrad, Adam, Momentum, RMSProp
 
 
@@ -88,31 +89,43 @@ class UnitOptimizer(NamedTuple):
         return name if self.regime.kind == "mini-batch" and name != "sgd" else f"{name}-{self.regime.kind}"
 
 
-# The unit's list, in its order. Learning rates are starting points for a small MLP on MNIST.
+# The unit's list, in its order. Learning rates are starting points for a small MLP on MNIST: the registry's
+# usual ones (descentlab.optim.by_name) in the mini-batch regime, their own for full-batch and single examples.
 UNIT_OPTIMIZERS: tuple[UnitOptimizer, ...] = (
     UnitOptimizer("gradient descent", partial(SGD, lr=0.5), FULL_BATCH, "w := w - eta * dL/dw over all examples"),
     UnitOptimizer(
         "stochastic gradient descent", partial(SGD, lr=0.01), STOCHASTIC, "w := w - eta * dQ_i/dw for one example i"
     ),
-    UnitOptimizer("SGD with momentum", partial(Momentum, lr=0.01), MINI_BATCH, "b := 0.9 b + g;  w := w - eta * b"),
     UnitOptimizer(
-        "mini-batch gradient descent", partial(SGD, lr=0.1), MINI_BATCH, "w := w - eta * mean of g over a batch"
+        "SGD with momentum", partial(Momentum, lr=usual_lr("momentum")), MINI_BATCH, "b := 0.9 b + g;  w := w - eta * b"
     ),
     UnitOptimizer(
-        "Adagrad", partial(Adagrad, lr=0.01), MINI_BATCH, "a := a + g^2;  w := w - eta * g / (sqrt(a) + eps)"
+        "mini-batch gradient descent",
+        partial(SGD, lr=usual_lr("sgd")),
+        MINI_BATCH,
+        "w := w - eta * mean of g over a batch",
     ),
     UnitOptimizer(
-        "RMSProp", partial(RMSProp, lr=1e-3), MINI_BATCH, "v := 0.99 v + 0.01 g^2;  w := w - eta * g / (sqrt(v) + eps)"
+        "Adagrad",
+        partial(Adagrad, lr=usual_lr("adagrad")),
+        MINI_BATCH,
+        "a := a + g^2;  w := w - eta * g / (sqrt(a) + eps)",
+    ),
+    UnitOptimizer(
+        "RMSProp",
+        partial(RMSProp, lr=usual_lr("rmsprop")),
+        MINI_BATCH,
+        "v := 0.99 v + 0.01 g^2;  w := w - eta * g / (sqrt(v) + eps)",
     ),
     UnitOptimizer(
         "AdaDelta",
-        partial(AdaDelta, lr=1.0),
+        partial(AdaDelta, lr=usual_lr("adadelta")),
         MINI_BATCH,
         "s := rho s + (1-rho) g^2;  d := sqrt(x + eps) / sqrt(s + eps) * g;  x := rho x + (1-rho) d^2;  w := w - d",
     ),
     UnitOptimizer(
         "Adam",
-        partial(Adam, lr=1e-3),
+        partial(Adam, lr=usual_lr("adam")),
         MINI_BATCH,
         "m := b1 m + (1-b1) g;  v := b2 v + (1-b2) g^2;  w := w - eta * m/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps)",
     ),
