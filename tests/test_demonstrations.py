@@ -17,8 +17,8 @@ from conftest import assert_one_line_error, cli
 
 from descentlab.data import mnist
 from descentlab.experiments import adagrad_rates, batch_sweep, momentum_sweep, optim_race, svrg_run
-from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.runs import RunRecord, find_runs
+from descentlab.training.mnist import MEAN, STD
 
 
 def _run(tmp_path: Path, *args: str) -> RunRecord:

@@ -12,9 +12,9 @@ from conftest import StopAfter, assert_one_line_error, cli
 from torch import nn
 
 from descentlab.errors import ParameterError
-from descentlab.experiments.generalization import make_mlp
 from descentlab.generalize import Dropout, EarlyStopping, mnist_splits, split
 from descentlab.runs import load_run
+from descentlab.training.supervised import make_mlp
 
 # ---- splits -------------------------------------------------------------------------------------
 
@@ -251,9 +251,9 @@ def test_dropout_drawn_for_the_global_batch_gives_each_share_the_rows_of_the_who
 def test_a_variant_checkpoints_every_checkpoint_every_steps(tmp_path: Path) -> None:
     """``--checkpoint-every K`` (generalize mnist, stn train, neuro train-snn) bounds what an elastic restart
     loses to K steps: a checkpoint after every K-th step of each variant, and none between."""
-    from descentlab.experiments.generalization import Variant, make_mlp, run_variant
     from descentlab.optim.regimes import mini_batch
     from descentlab.runs.run import SilentRun
+    from descentlab.training.supervised import Variant, make_mlp, run_variant
 
     class Never:
         requested = False

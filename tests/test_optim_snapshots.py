@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from descentlab import optim as dl
-from descentlab.experiments.optim_train import TrainConfig, load_splits, make_model
 from descentlab.optim.snapshots import SnapshotEnsemble, cycle_ends, cyclic_cosine, cyclic_cosine_scheduler
+from descentlab.training.mnist import TrainConfig, load_splits, make_model
 
 
 def test_cyclic_cosine_follows_huang_et_al() -> None:

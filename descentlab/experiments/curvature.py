@@ -23,13 +23,13 @@ from matplotlib.figure import Figure
 from descentlab.config import Options, from_mapping, param
 from descentlab.errors import UserError
 from descentlab.experiments.declaration import Call, Command, TourSettings
-from descentlab.experiments.optim_train import OPTIM_TRAIN, TrainConfig, load_splits, make_model
 from descentlab.landscape.hessian import Hessian, Spectrum
 from descentlab.report import Bound, Claim, Section
 from descentlab.runs import RunRecord, load_checkpoint, load_run
 from descentlab.runs.checkpoint import atomic_write_bytes
+from descentlab.training.mnist import OPTIM_TRAIN_RUNS, TrainConfig, load_splits, make_model, trained_run
 
-EXPERIMENT = OPTIM_TRAIN.name  # the runs it analyses
+EXPERIMENT = OPTIM_TRAIN_RUNS  # the runs it analyses
 
 
 def analyze(run_dir: str | Path, examples: int = 1000, k: int = 5, samples: int = 30, seed: int = 0) -> dict[str, Any]:
@@ -120,15 +120,6 @@ def sections(runs: Sequence[RunRecord]) -> list[Section]:
             claims=[c for _, h in results[:1] for c in claims(h)],
         )
     ]
-
-
-def trained_run(paths: Sequence[Path], optimizer: str) -> Path | None:
-    """The tour's ``optim train`` run of ``optimizer`` among ``paths``, if there is one."""
-    for path in paths:
-        record = load_run(path)
-        if record.experiment == EXPERIMENT and record.config.get("optimizer") == optimizer:
-            return path
-    return None
 
 
 def tour(settings: TourSettings, paths: Sequence[Path]) -> None:

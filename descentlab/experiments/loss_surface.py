@@ -28,15 +28,14 @@ from torch import nn
 
 from descentlab.config import Options, from_mapping, param
 from descentlab.errors import UserError
-from descentlab.experiments.curvature import trained_run
 from descentlab.experiments.declaration import Call, Command, TourSettings
-from descentlab.experiments.optim_train import OPTIM_TRAIN, TrainConfig, load_splits, make_model
 from descentlab.landscape.surface import LossSurface, filter_normalized_direction
 from descentlab.report import Bound, Claim, Section
 from descentlab.runs import RunRecord, load_checkpoint, load_run, seed_everything
 from descentlab.runs.checkpoint import atomic_write_bytes
+from descentlab.training.mnist import OPTIM_TRAIN_RUNS, TrainConfig, load_splits, make_model, trained_run
 
-EXPERIMENT = OPTIM_TRAIN.name  # the runs it analyses
+EXPERIMENT = OPTIM_TRAIN_RUNS  # the runs it analyses
 
 
 def _config(run_dir: str | Path) -> TrainConfig:

@@ -21,12 +21,12 @@ from matplotlib.figure import Figure
 
 from descentlab.config import RunConfig, param
 from descentlab.experiments.declaration import Experiment, TourSettings
-from descentlab.experiments.optim_race import contours
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.minima import ManyStarts, descend_from_many, random_starts
 from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
+from descentlab.training.landscape_figures import contours
 
 MULTIMODAL = ("rastrigin", "ackley", "himmelblau", "six-hump-camel")
 GLOBAL_TOL = 1e-3  # f within this of the global minimum value counts as found

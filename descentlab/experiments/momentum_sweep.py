@@ -27,12 +27,12 @@ from descentlab import optim
 from descentlab.config import RunConfig, param
 from descentlab.errors import ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings
-from descentlab.experiments.optim_race import race_paths
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.race import descend
 from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
+from descentlab.training.landscape_figures import race_paths
 
 LANDSCAPE = "quadratic-bowl"
 SHALLOW = 1.0  # the bowl's curvature along x: the slow direction, where momentum matters

@@ -28,13 +28,13 @@ from descentlab import optim
 from descentlab.config import RunConfig, param
 from descentlab.errors import ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings
-from descentlab.experiments.optim_race import race_paths
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.race import Trajectory, descend
 from descentlab.optim import transforms as T
 from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
+from descentlab.training.landscape_figures import race_paths
 
 LEAVE = 0.5  # f below this: off the plateau, on the well's slope
 ANGLE = 0.2  # starts lie on the ray at this angle (radians) from the x axis

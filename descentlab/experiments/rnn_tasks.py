@@ -31,7 +31,6 @@ from descentlab.config import RunConfig, param
 from descentlab.data import mnist
 from descentlab.errors import Interrupted, ParameterError
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
-from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.report import Bound, Claim, Section
 from descentlab.report.plots import colour_axis
 from descentlab.rnn import GRUCell, LSTMCell, RNNCell
@@ -60,6 +59,7 @@ from descentlab.runs import (
     select_device,
     set_rng_state,
 )
+from descentlab.training.mnist import MEAN, STD
 
 TASKS = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
 

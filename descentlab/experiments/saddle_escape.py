@@ -15,12 +15,12 @@ from matplotlib.figure import Figure
 
 from descentlab.config import RunConfig, param
 from descentlab.experiments.declaration import Experiment, TourSettings
-from descentlab.experiments.optim_race import race_paths
 from descentlab.landscape import LANDSCAPES
 from descentlab.landscape.saddles import METHODS, escape
 from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag
 from descentlab.runs.checkpoint import atomic_write_bytes
+from descentlab.training.landscape_figures import race_paths
 
 STARTS = {"saddle": (-1.5, 1e-6), "monkey-saddle": (1.0, 1e-6)}  # a hair off the stable manifold
 

@@ -26,10 +26,10 @@ from torch import nn
 from descentlab.config import RunConfig, param
 from descentlab.data import mnist
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
-from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.optim import SGD, mini_batch
 from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
+from descentlab.training.mnist import MEAN, STD
 
 KINDS = ("sigmoid", "relu", "batchnorm")
 

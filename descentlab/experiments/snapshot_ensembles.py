@@ -23,10 +23,10 @@ from matplotlib.figure import Figure
 from descentlab import optim
 from descentlab.config import RunConfig, param
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
-from descentlab.experiments.optim_train import TrainConfig, load_splits, make_model
 from descentlab.report import Bound, Claim, Section
 from descentlab.report.plots import colour_axis
 from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
+from descentlab.training.mnist import TrainConfig, load_splits, make_model
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ from torch import Tensor, nn
 
 from descentlab.config import RunConfig, param
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist, checkpoint_every_param
-from descentlab.experiments.generalization import Variant, load_data, make_mlp, run_variants
 from descentlab.neuro.snn import SURROGATES, Leaky, rate_encode
 from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
 from descentlab.optim.regimes import mini_batch
 from descentlab.report import Bound, Claim, Section
 from descentlab.report.plots import variant_curves
 from descentlab.runs import Run, RunRecord, StopFlag, select_device
+from descentlab.training.supervised import Variant, load_data, make_mlp, run_variants
 
 
 @dataclass(frozen=True)

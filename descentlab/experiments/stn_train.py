@@ -23,13 +23,13 @@ from torch import nn
 from descentlab import optim
 from descentlab.config import RunConfig, param
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist, checkpoint_every_param
-from descentlab.experiments.generalization import TRAIN_PROBE, Variant, run_variants
 from descentlab.optim.regimes import mini_batch
 from descentlab.report import Bound, Claim, Section
 from descentlab.report.plots import variant_curves
 from descentlab.runs import Run, RunRecord, StopFlag, load_checkpoint, save_checkpoint, select_device
 from descentlab.stn import GENERATORS, cnn, st_cnn
 from descentlab.stn.distort import DISTORTIONS, distorted_mnist
+from descentlab.training.supervised import TRAIN_PROBE, Variant, run_variants
 
 PAPER = {"r": {"cnn": 1.2, "st-cnn": 0.7}, "rts": {"cnn": 0.8, "st-cnn": 0.5}}  # test error %, Table 1 (affine)
 

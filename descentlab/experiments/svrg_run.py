@@ -26,9 +26,9 @@ from descentlab import optim
 from descentlab.config import RunConfig, param
 from descentlab.data import mnist
 from descentlab.experiments.declaration import Experiment, TourSettings, check_mnist
-from descentlab.experiments.optim_train import MEAN, STD
 from descentlab.report import Bound, Claim, Section
 from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
+from descentlab.training.mnist import MEAN, STD
 
 
 @dataclass(frozen=True)
