@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 
 import yaml
 from conftest import REPO
+from measurements import OUT, page
 
 
 def test_ci_runs_the_readmes_test_command() -> None:
@@ -32,3 +34,17 @@ def test_the_workflow_installs_cpu_torch_first_on_every_supported_python_and_run
     assert pinned and f"torch=={pinned.group(1)}" in runs[torch_step]
     on = flow.get("on", flow.get(True))  # YAML 1.1 reads a bare `on` as True
     assert "schedule" in on and any("-m slow" in r for r in runs)
+
+
+def test_the_measurements_page_is_what_its_script_writes_from_the_results(tmp_path: Path) -> None:
+    """docs/measurements.md is generated from benchmarks/results/ (run scripts/measurements.py after adding
+    results), and the page shows a results folder's tables and names its raw records."""
+    assert OUT.read_text(encoding="utf-8") == page(), "run: .venv/bin/python scripts/measurements.py"
+    folder = tmp_path / "cpu-2030-01-02"
+    folder.mkdir()
+    (folder / "bench.txt").write_text("python benchmarks/x.py, at abc1234\nrow 1.00\n")
+    (folder / "raw.jsonl").write_text("{}\n")
+    (tmp_path / "cpu-2029-01-01").mkdir()
+    text = page(tmp_path)
+    assert text.index("cpu-2030-01-02") < text.index("cpu-2029-01-01")  # newest first
+    assert "row 1.00" in text and "raw.jsonl" in text and "{}" not in text
