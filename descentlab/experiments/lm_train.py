@@ -49,6 +49,7 @@ from descentlab.runs import (
     set_rng_state,
 )
 from descentlab.runs.resources import require_memory
+from descentlab.training.control import StepControl
 
 LM_OPTIMIZERS = OPTIMIZERS
 # Test perplexity on Penn Treebank reported in PyTorch's example (README of 2017) and in papers.
@@ -180,6 +181,7 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
     of the streams (``descentlab.runs.distributed``); checkpoints hold every stream's state, as one process's do."""
     world = distributed.current()
     device = distributed.device_for(select_device(cfg.device), world)
+    control = StepControl(stop, world, device, cfg.checkpoint_every, cfg.max_seconds)
     seed_everything(cfg.seed)
     corpus = load(cfg)
     train_ids = corpus.train[: cfg.train_tokens] if cfg.train_tokens else corpus.train
@@ -238,12 +240,8 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             optimizer.step()
             seconds += time.perf_counter() - started
-            # one exchange a chunk in a group: the batch's loss, and whether any rank must stop or checkpoint
-            due = stop.checkpoint_due() or (cfg.checkpoint_every > 0 and (step + 1) % cfg.checkpoint_every == 0)
-            agreed = [loss.item() * share, stop.requested, due,
-                      bool(cfg.max_seconds and seconds >= cfg.max_seconds)]  # fmt: skip
-            batch_loss, stops, dues, late = distributed.all_sum(agreed, world, device)
-            loss_sum, loss_count = loss_sum + batch_loss, loss_count + 1
+            agreed = control.after_step(step + 1, loss.item() * share, seconds)
+            loss_sum, loss_count = loss_sum + agreed.loss, loss_count + 1
             tokens, step, row = tokens + len(y) * cfg.batch_size, step + 1, i + cfg.bptt
             if step % cfg.log_every == 0:
                 mean = loss_sum / loss_count
@@ -251,11 +249,11 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
                                "lr": optimizer.param_groups[0]["lr"], "epoch": epoch + (i + 1) / len(data)})  # fmt: skip
                 run.log_timing(step, seconds)
                 loss_sum, loss_count = 0.0, 0
-            if stops:
+            if agreed.stop:
                 raise Interrupted(str(checkpoint()))
-            if dues:
+            if agreed.checkpoint:
                 checkpoint()
-            if late:
+            if agreed.out_of_time:
                 out_of_time = True
                 break
         val_loss = distributed.broadcast(evaluate(model, val, cfg.bptt) if world.main else None, world)

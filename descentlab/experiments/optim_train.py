@@ -43,6 +43,7 @@ from descentlab.runs import (
     set_rng_state,
 )
 from descentlab.runs.resources import mlp_bytes, require_memory
+from descentlab.training.control import StepControl
 from descentlab.training.mnist import (
     DEFAULT_LR,
     TrainConfig,
@@ -109,6 +110,7 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
             )
         )
 
+    control = StepControl(stop, world, device, cfg.checkpoint_every)
     batches: list[torch.Tensor] = []
     for t in progress(range(step, total_steps), total=total_steps, desc=run.path.name, initial=step):
         epoch, i = divmod(t, steps_per_epoch)  # t: index of this step, counted from 0
@@ -127,12 +129,9 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
         seconds += time.perf_counter() - started
 
         step = t + 1  # steps completed
-        # one exchange a step in a group: the global batch's loss, and whether any rank must stop or checkpoint
-        # (a signal reaches the ranks at different steps; all must stop at the same one)
-        due = step % cfg.checkpoint_every == 0 or stop.checkpoint_due()
         share = len(mine) / len(idx)  # this rank's part of the global batch's mean loss
-        batch_loss, stops, dues = distributed.all_sum([loss.item() * share, stop.requested, due], world, device)
-        loss_sum, loss_count = loss_sum + batch_loss, loss_count + 1
+        agreed = control.after_step(step, loss.item() * share, seconds)
+        loss_sum, loss_count = loss_sum + agreed.loss, loss_count + 1
         log_train = step % cfg.log_every == 0 or step % steps_per_epoch == 0 or step == total_steps
         epoch_end = step % steps_per_epoch == 0 and steps_per_epoch >= cfg.eval_every
         log_val = step % cfg.eval_every == 0 or epoch_end or step == total_steps
@@ -152,9 +151,9 @@ def train(cfg: TrainConfig, run: Run, stop: StopFlag, state: dict[str, Any] | No
             run.log(step, {"val/loss": val_loss, "val/accuracy": val_acc, "val/epoch": step / steps_per_epoch})
         if log_train or log_val:
             run.log_timing(step, seconds)  # once per logged step
-        if stops:
+        if agreed.stop:
             raise Interrupted(checkpoint())
-        if dues:
+        if agreed.checkpoint:
             checkpoint()
 
     if not world.main:

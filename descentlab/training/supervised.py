@@ -21,6 +21,7 @@ from descentlab.generalize import Dropout, EarlyStopping, draw_for_global_batch,
 from descentlab.optim.regimes import Regime
 from descentlab.optim.snapshots import cyclic_cosine_scheduler
 from descentlab.runs import Run, StopFlag, distributed, rng_state, seed_everything, set_rng_state
+from descentlab.training.control import StepControl
 from descentlab.training.mnist import evaluate
 
 MEAN, STD = MNIST_MEAN, MNIST_STD  # descentlab.data's, as every experiment normalizes
@@ -114,13 +115,11 @@ def run_variant(
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
         })  # fmt: skip
 
-    def due(t: int) -> bool:
-        return v.checkpoint_every > 0 and t % v.checkpoint_every == 0
-
     v.model.train()
     world = distributed.current()  # under torchrun: this rank's place in the group (descentlab.runs.distributed)
     net = distributed.wrap(v.model, world)  # in a group: DDP averages the ranks' gradients in backward
     device = x_train.device
+    control = StepControl(stop, world, device, v.checkpoint_every, v.max_seconds)
     batches: list[torch.Tensor] = []
     stopped_early, out_of_time = False, bool(v.max_seconds and seconds >= v.max_seconds)
     while t < total and not out_of_time:
@@ -143,15 +142,9 @@ def run_variant(
             scheduler.step()
         seconds += time.perf_counter() - started
         t += 1
-        # one exchange a step in a group: the global batch's loss, and whether any rank must stop, checkpoint
-        # or has spent the time budget (each rank's clock is its own; all must stop at the same step)
-        over = bool(v.max_seconds and seconds >= v.max_seconds)
-        share = len(mine) / len(idx)
-        batch_loss, stops, dues, overs = distributed.all_sum(
-            [loss.item() * share, stop.requested, stop.checkpoint_due() or due(t), over], world, device
-        )
-        out_of_time = overs > 0
-        loss_sum, loss_count = loss_sum + batch_loss, loss_count + 1
+        agreed = control.after_step(t, loss.item() * len(mine) / len(idx), seconds)
+        out_of_time = agreed.out_of_time
+        loss_sum, loss_count = loss_sum + agreed.loss, loss_count + 1
         if t % every == 0 or t % steps_per_epoch == 0 or t == total or out_of_time:
             if world.main:  # rank 0 evaluates and logs; its early-stopping decision is sent to the others
                 val_loss, val_acc = evaluate(v.model, *data["val"])
@@ -172,9 +165,9 @@ def run_variant(
                 set_rng_state(generator)
             if stopped_early:
                 break
-        if stops:
+        if agreed.stop:
             raise Interrupted(checkpoint())
-        if dues:
+        if agreed.checkpoint:
             checkpoint()
     draw_for_global_batch(v.model, None)
     if not world.main:
