@@ -26,13 +26,13 @@ sys.path.insert(0, str(REPO))
 from descentlab.runs.fingerprint import fingerprint, machine  # noqa: E402 - after the repository is on the path
 
 OUT = REPO / "tests" / "data" / "quick_tour_metrics.json"
-# The tour is recorded, and tested, on one thread a run, two runs at once (the parallel tour a user gets
-# by default, whose runs' numbers are those of one run after another on one thread).
+# The tour is recorded, and tested, on one thread, one run after another (the suite runs it beside its other
+# tests; the parallel tour a user gets by default logs the same numbers: tests/test_tour.py's slow test).
 TOUR_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 
 
 def tour_command(out: str | Path) -> list[str]:
-    return [sys.executable, "-m", "descentlab.cli", "tour", "--quick", "--seed", "0", "--out", str(out), "--jobs", "2"]
+    return [sys.executable, "-m", "descentlab.cli", "tour", "--quick", "--seed", "0", "--out", str(out)]
 
 
 def tour_fingerprints(root: Path) -> dict[str, dict[str, object]]:

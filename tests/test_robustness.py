@@ -74,6 +74,7 @@ def test_a_checkpoint_that_does_not_fit_is_refused_and_nothing_is_lost(tmp_path:
     assert _snapshot(run) == before  # metrics, timing, summary ("interrupted") and checkpoint as they were
 
 
+@pytest.mark.slow  # 20 s; test_a_checkpoint_that_does_not_fit_... covers the resume's refusal in the default suite
 @pytest.mark.e2e
 def test_a_fault_of_the_training_code_on_resume_keeps_its_cause(tmp_path: Path) -> None:
     """Only what a checkpoint of another run causes (a missing key, an error inside ``load_state_dict``) is
