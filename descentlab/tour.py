@@ -111,22 +111,38 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = prin
     return report
 
 
+def _step(declaration: int, config: Any, settings: TourSettings, root: str, paths: list[Path]) -> tuple[str, float]:
+    """One step of the plan (in this process or a worker, which finds the declaration by its place in
+    ``DECLARATIONS``): an experiment's run (its folder), or a command's step on ``paths``, the runs before it
+    (""); and its seconds. A run may choose its own threads (the RL agents use one): the next starts afresh."""
+    t0, threads = time.time(), torch.get_num_threads()
+    decl = DECLARATIONS[declaration]
+    try:
+        if isinstance(decl, Experiment):
+            return str(start(decl, config, root)), time.time() - t0
+        if isinstance(decl, Command) and decl.tour is not None:
+            decl.tour(settings, paths)
+        return "", time.time() - t0
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _logged(decl: Declaration, config: Any, seconds: float, runs_done: int, runs: int) -> str:
+    if isinstance(decl, Experiment):
+        return f"[{runs_done}/{runs}] {decl.invocation} ({config.run_name}) {seconds:.1f} s"
+    return f"{decl.invocation} on the runs before it {seconds:.1f} s"
+
+
 def _in_turn(steps: list[tuple[Declaration, Any]], cfg: TourConfig, root: Path, runs: int,
              log: Callable[[str], None]) -> list[Path]:  # fmt: skip
     """The plan one step after another in this process; the runs' folders in the plan's order."""
-    threads = torch.get_num_threads()
+    index = {id(d): i for i, d in enumerate(DECLARATIONS)}
     paths: list[Path] = []
     for decl, config in steps:
-        t0 = time.time()
-        try:
-            if isinstance(decl, Experiment):
-                paths.append(start(decl, config, root))
-                log(f"[{len(paths)}/{runs}] {decl.invocation} ({config.run_name}) {time.time() - t0:.1f} s")
-            elif decl.tour is not None:
-                decl.tour(cfg.settings(), paths)
-                log(f"{decl.invocation} on the runs so far {time.time() - t0:.1f} s")
-        finally:
-            torch.set_num_threads(threads)  # a run may choose its own (the RL agents use one); the next starts afresh
+        path, seconds = _step(index[id(decl)], config, cfg.settings(), str(root), paths)
+        if path:
+            paths.append(Path(path))
+        log(_logged(decl, config, seconds, len(paths), runs))
     return paths
 
 
@@ -140,50 +156,24 @@ def _at_once(pool: ProcessPoolExecutor, steps: list[tuple[Declaration, Any]], cf
     waiting = [i for i, (d, _) in enumerate(steps) if not isinstance(d, Experiment)]  # commands' steps
     for i, (decl, config) in enumerate(steps):
         if isinstance(decl, Experiment):
-            pending[pool.submit(_run_step, index[id(decl)], config, str(root))] = i
+            pending[pool.submit(_step, index[id(decl)], config, cfg.settings(), str(root), [])] = i
     while pending or waiting:
         for i in [i for i in waiting if all(j in done for j in range(i) if isinstance(steps[j][0], Experiment))]:
             before = [done[j] for j in range(i) if j in done]
-            pending[pool.submit(_command_step, index[id(steps[i][0])], cfg.settings(), before)] = i
+            pending[pool.submit(_step, index[id(steps[i][0])], None, cfg.settings(), str(root), before)] = i
             waiting.remove(i)
         ready, _ = wait(pending, return_when=FIRST_COMPLETED)
         for f in ready:
             i = pending.pop(f)
-            decl, config = steps[i]
             path, seconds = f.result()
-            if isinstance(decl, Experiment):
+            if path:
                 done[i] = Path(path)
-                log(f"[{len(done)}/{runs}] {decl.invocation} ({config.run_name}) {seconds:.1f} s")
-            else:
-                log(f"{decl.invocation} on the runs before it {seconds:.1f} s")
+            log(_logged(*steps[i], seconds, len(done), runs))
     return [done[i] for i in sorted(done)]
 
 
 def _worker_threads(threads: int) -> None:
     torch.set_num_threads(threads)
-
-
-def _run_step(declaration: int, config: Any, root: str) -> tuple[str, float]:
-    """In a worker: one run of the tour; its folder and seconds."""
-    t0, threads = time.time(), torch.get_num_threads()
-    try:
-        decl = DECLARATIONS[declaration]
-        assert isinstance(decl, Experiment)
-        return str(start(decl, config, root)), time.time() - t0
-    finally:
-        torch.set_num_threads(threads)  # a run may choose its own (the RL agents use one); the next starts afresh
-
-
-def _command_step(declaration: int, settings: TourSettings, paths: list[Path]) -> tuple[str, float]:
-    """In a worker: a command's step on the runs before it; its seconds."""
-    t0, threads = time.time(), torch.get_num_threads()
-    try:
-        decl = DECLARATIONS[declaration]
-        assert isinstance(decl, Command) and decl.tour is not None
-        decl.tour(settings, paths)
-        return "", time.time() - t0
-    finally:
-        torch.set_num_threads(threads)
 
 
 def write_claims(path: Path, cfg: TourConfig, built: list[Chapter], threads: int) -> None:
