@@ -34,7 +34,7 @@ def main(rounds: int, hidden: int, device: str, impls: list[str], batch: int = 2
     data = torch.randint(0, vocab, (bptt + 1, batch), generator=gen).to(dev)
     x, y = data[:-1], data[1:]
 
-    def step(name: str) -> None:  # the loop of descentlab.experiments.lm_train, one chunk
+    def step(name: str) -> None:  # the loop of descentlab.experiments.lm.train, one chunk
         model = models[name]
         states[name] = detach(states[name])
         logits, states[name] = model(x, states[name])

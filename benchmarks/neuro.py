@@ -72,7 +72,7 @@ def training(rounds: int, batch: int = 128, hidden: int = 1000, steps: int = 25)
     from snntorch import surrogate
 
     from descentlab import optim
-    from descentlab.experiments.snn_train import SpikingMLP
+    from descentlab.experiments.neuro.train_snn import SpikingMLP
 
     class Tutorial(nn.Module):  # snnTorch's tutorial network: the input layer inside the time loop
         def __init__(self, hoist: bool) -> None:

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from descentlab.experiments.snn_train import SpikingMLP
+from descentlab.experiments.neuro.train_snn import SpikingMLP
 from descentlab.neuro import LIF, HodgkinHuxley, Izhikevich, Reset, simulate
 
 

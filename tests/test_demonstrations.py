@@ -16,7 +16,11 @@ import torch.nn.functional as F
 from conftest import assert_one_line_error, cli
 
 from descentlab.data import mnist
-from descentlab.experiments import adagrad_rates, batch_sweep, momentum_sweep, optim_race, svrg_run
+from descentlab.experiments.optim import batch_size as batch_sweep
+from descentlab.experiments.optim import momentum as momentum_sweep
+from descentlab.experiments.optim import race as optim_race
+from descentlab.experiments.optim import rates as adagrad_rates
+from descentlab.experiments.optim import svrg as svrg_run
 from descentlab.runs import RunRecord, find_runs
 from descentlab.training.mnist import MEAN, STD
 

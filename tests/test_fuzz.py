@@ -23,8 +23,8 @@ from conftest import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import descentlab.experiments.neuro_runs as neuro_runs
-import descentlab.experiments.optim_train as optim_train
+import descentlab.experiments.neuro.simulate as neuro_simulate
+import descentlab.experiments.optim.bench as optim_bench
 from descentlab.commands import COMMANDS
 from descentlab.config import field_type
 from descentlab.flags import flag
@@ -157,8 +157,8 @@ def _sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     begins replaced by :class:`Started`."""
     here = os.getcwd()
     os.chdir(tmp_path_factory.mktemp("fuzz"))
-    patches = [(Run, "create", classmethod(_started)), (optim_train.bench, "main", _started),
-               (neuro_runs, "simulate", _started)]  # fmt: skip
+    patches = [(Run, "create", classmethod(_started)), (optim_bench.bench, "main", _started),
+               (neuro_simulate, "simulate", _started)]  # fmt: skip
     saved = [
         (obj, name, obj.__dict__[name] if isinstance(obj, type) else getattr(obj, name)) for obj, name, _ in patches
     ]

@@ -197,7 +197,7 @@ def test_an_interrupted_run_of_two_variants_resumes_exactly(tmp_path: Path, monk
 
     from descentlab.errors import Interrupted
     from descentlab.experiments import EXPERIMENTS, experiment, runner, start
-    from descentlab.experiments.generalization import GeneralizeConfig
+    from descentlab.experiments.generalize.mnist import GeneralizeConfig
 
     cfg = GeneralizeConfig(hidden="32", train_size=1000, val_size=500, eval_every=300, epochs=2, batch_size=50)
     exp = experiment("generalize-mnist")

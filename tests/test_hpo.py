@@ -57,7 +57,7 @@ def test_race_search_scores_runs_exactly_and_writes_a_config_that_reproduces_the
 
 def test_a_diverged_race_ranks_last(tmp_path: Path) -> None:
     # lr > 2/25 diverges along y; its last finite f must not count as a good result.
-    from descentlab.experiments.optim_race import OPTIM_RACE, RaceConfig
+    from descentlab.experiments.optim.race import OPTIM_RACE, RaceConfig
 
     cfg = RaceConfig(landscape="quadratic-bowl", optimizers="sgd")
     space = OPTIM_RACE.search

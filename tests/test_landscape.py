@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from descentlab.experiments.optim_race import OPTIM_RACE
+from descentlab.experiments.optim.race import OPTIM_RACE
 from descentlab.landscape import LANDSCAPES
 
 

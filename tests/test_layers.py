@@ -4,13 +4,17 @@ a cycle, and no side effect of importing any module on the process environment."
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from conftest import REPO
+
+from descentlab.experiments import DECLARATIONS
 
 PACKAGE = REPO / "descentlab"
 
@@ -19,12 +23,34 @@ PACKAGE = REPO / "descentlab"
 def test_import_linter_contracts_are_kept() -> None:
     """Layers (cli > commands > tour, classroom > lab book, searches > experiments > training > command,
     exercises > report > runs > library > flags > config > errors), the library never importing runs, report,
-    training or experiments, the exercises only the library, the report knowing no experiment, no experiment
-    module importing another, and no cycle between sibling modules or packages."""
+    training or experiments, the exercises only the library, the report knowing no experiment, no command group
+    of experiments importing another, no experiment module importing another (a group's common module aside),
+    and no cycle between sibling modules or packages."""
     result = subprocess.run([Path(sys.executable).parent / "lint-imports", "--no-cache"], cwd=REPO,
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 6 kept, 0 broken." in result.stdout
+    assert "Contracts: 7 kept, 0 broken." in result.stdout
+
+
+def test_every_command_is_declared_in_the_module_named_after_it() -> None:
+    """``descentlab GROUP COMMAND`` is declared in ``descentlab/experiments/GROUP/COMMAND.py`` (a dash becomes
+    an underscore), so that its code is found by its path; and the independence contract names every one of
+    those modules, so that a new command's module is not left out of it."""
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    independent = {m for c in contracts if c["type"] == "independence" for m in c["modules"]}
+    for declaration in DECLARATIONS:
+        group, command = declaration.command.split(" ", 1)
+        module = f"descentlab.experiments.{group}.{command.replace('-', '_')}"
+        path = REPO / (module.replace(".", "/") + ".py")
+        assert path.is_file(), f"{declaration.command}: no {path.relative_to(REPO)}"
+        built_here = [t.id for node in ast.parse(path.read_text()).body if isinstance(node, ast.Assign)
+                      and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") in ("Experiment", "Command")
+                      for t in node.targets if isinstance(t, ast.Name)]  # fmt: skip
+        module_vars = vars(importlib.import_module(module))
+        assert any(module_vars[name] is declaration for name in built_here), (
+            f"{declaration.command} is not built in {path}"
+        )
+        assert module in independent, f"{module} is missing from the independence contract of pyproject.toml"
 
 
 # The imports of descentlab's own that wait inside a function, each with its reason.

@@ -17,7 +17,7 @@ import torch
 from conftest import StopAfter, assert_one_line_error, cli
 
 from descentlab.errors import DataError
-from descentlab.experiments.lm_train import LMConfig, evaluate
+from descentlab.experiments.lm.common import LMConfig, evaluate
 from descentlab.lm.corpus import EOS, UNK, Vocabulary, batchify, chunks, corpus_tokens, load_corpus
 from descentlab.lm.model import LanguageModel, detach, generate
 from descentlab.runs import load_run

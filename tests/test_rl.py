@@ -20,7 +20,7 @@ from gymnasium.utils.env_checker import check_env
 from torch import nn
 
 from descentlab.errors import ParameterError, UserError
-from descentlab.experiments.rl_train import RewardsConfig, pessimistic_start
+from descentlab.experiments.rl.rewards import RewardsConfig, pessimistic_start
 from descentlab.optim.flat import flat_parameters
 from descentlab.rl import ENV_ID, DQNConfig, PPOConfig, agent_config, evaluate, make_agent
 from descentlab.rl.common import mlp
@@ -300,7 +300,7 @@ def test_agent_hyperparameters_are_declared_once_and_checked() -> None:
 
 def test_rl_train_flags_are_every_agent_hyperparameter() -> None:
     """`rl train` has one flag per hyperparameter of any agent, and its help names the agents having it."""
-    from descentlab.experiments.rl_train import HYPERPARAMETERS, RLSettings
+    from descentlab.experiments.rl.common import HYPERPARAMETERS, RLSettings
     from descentlab.rl import ALGORITHMS
 
     declared = {f.name for spec in ALGORITHMS.values() for f in dataclasses.fields(spec.config)}
@@ -433,7 +433,8 @@ def test_rl_train_cartpole_and_resume_after_interrupt(tmp_runs: Path, monkeypatc
 
     from descentlab.errors import Interrupted
     from descentlab.experiments import EXPERIMENTS, resume, runner, start
-    from descentlab.experiments.rl_train import RL_TRAIN, RLConfig
+    from descentlab.experiments.rl.common import RLConfig
+    from descentlab.experiments.rl.train import RL_TRAIN
     from descentlab.runs import load_run
 
     cfg = RLConfig(env="CartPole-v1", algo="dqn", total_steps=1500, hidden="16", learning_starts=100, train_freq=50,

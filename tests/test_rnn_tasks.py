@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from conftest import assert_one_line_error, cli
 
-from descentlab.experiments.rnn_tasks import hidden_gradients
+from descentlab.experiments.rnn.common import hidden_gradients
 from descentlab.rnn import RNNCell
 from descentlab.rnn.tasks import ADDING_BASELINE, adding_problem, pad_digits, say, spell, unspell
 from descentlab.runs import load_run

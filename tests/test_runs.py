@@ -10,7 +10,7 @@ import pytest
 
 from descentlab.errors import CheckpointError, Interrupted, UserError
 from descentlab.experiments import EXPERIMENTS, resume, start
-from descentlab.experiments.optim_train import OPTIM_TRAIN, TrainConfig
+from descentlab.experiments.optim.train import OPTIM_TRAIN, TrainConfig
 from descentlab.runs import compare_table, find_runs, list_table, load_run, read_metrics
 from descentlab.runs.run import StopFlag
 

@@ -71,7 +71,7 @@ def test_losses_along_lines_and_planes_equal_plain_forward_passes() -> None:
 
 
 def test_rebuilt_initial_weights_are_where_training_started(tmp_path: Path) -> None:
-    from descentlab.experiments.loss_surface import _config, initial_model, trained_model
+    from descentlab.experiments.landscape.surface import _config, initial_model, trained_model
 
     # With lr = 1e-9, 63 SGD steps move no weight by more than ~1e-7: the trained weights are the initial ones.
     args = ["optim", "train", *TINY, "--epochs", "1", "--optimizer", "sgd", "--lr", "1e-9"]

@@ -1,37 +1,21 @@
-"""The experiments of the unit, one readable module each, and :data:`DECLARATIONS`, the one list of them.
+"""The experiments of the unit, laid out like the command line, and :data:`DECLARATIONS`, the one list of them.
 
-Each module declares its experiments (:class:`Experiment`: config, run, figures, table, report sections,
-tour entries, search space) and the commands that go with them (:class:`Command`: ``rl eval``,
-``lm generate``, ...). The command line, the tour's plan, the report and the CLI tests are derived from
-this list; the lab book's chapters (``descentlab/labbook/chapters``) place each entry's runs, and the tour
-runs them in the chapters' order. Within a command group, ``--help`` lists commands in this list's order.
+``descentlab GROUP COMMAND`` is declared in ``experiments/GROUP/COMMAND.py`` (``rl eval`` in ``rl/eval.py``,
+``rnn gradient-flow`` in ``rnn/gradient_flow.py``); what a group's commands share is in its ``common.py``.
+Each module declares its experiment (:class:`Experiment`: config, run, figures, table, report sections,
+tour entries, search space) or its command (:class:`Command`: ``rl eval``, ``lm generate``, ...), and each
+group's ``__init__`` lists its declarations in the order ``--help`` shows them. The command line, the
+tour's plan, the report and the CLI tests are derived from this list; the lab book's chapters
+(``descentlab/labbook/chapters``) place each entry's runs, and the tour runs them in the chapters' order.
+What experiments of different groups share (the supervised loop, the MNIST helpers, the step control) is
+in :mod:`descentlab.training`: no experiment module imports one of another group (an import-linter
+contract), nor another command's module of its own group.
 
-Adding an experiment: write its module (see ``optim_race.py`` for a short one) and add one line here.
+Adding an experiment: write ``experiments/GROUP/COMMAND.py`` (``optim/race.py`` is a short one) and add
+its declaration to ``GROUP/__init__.py``.
 """
 
-from descentlab.experiments import (
-    adagrad_rates,
-    batch_sweep,
-    curvature,
-    generalization,
-    lm_train,
-    loss_surface,
-    many_starts,
-    momentum_sweep,
-    neuro_runs,
-    optim_race,
-    optim_train,
-    pathologies,
-    rl_train,
-    rnn_tasks,
-    saddle_escape,
-    small_gradients,
-    snapshot_ensembles,
-    snn_train,
-    stn_train,
-    svrg_run,
-    tuning,
-)
+from descentlab.experiments import generalize, landscape, lm, neuro, optim, rl, rnn, stn
 from descentlab.experiments.declaration import (
     Call,
     Command,
@@ -43,40 +27,14 @@ from descentlab.experiments.declaration import (
 from descentlab.experiments.runner import as_command, resume, start
 
 DECLARATIONS: tuple[Declaration, ...] = (
-    optim_race.OPTIM_RACE,
-    saddle_escape.LANDSCAPE_SADDLE,
-    many_starts.LANDSCAPE_MINIMA,
-    pathologies.LANDSCAPE_PLATEAU,
-    pathologies.LANDSCAPE_STEEP,
-    small_gradients.LANDSCAPE_GRADIENTS,
-    tuning.LANDSCAPE_TUNING,
-    optim_train.OPTIM_TRAIN,
-    momentum_sweep.OPTIM_MOMENTUM,
-    batch_sweep.OPTIM_BATCH_SIZE,
-    adagrad_rates.OPTIM_RATES,
-    svrg_run.OPTIM_SVRG,
-    snapshot_ensembles.OPTIM_SNAPSHOTS,
-    optim_train.OPTIM_LIST,
-    optim_train.OPTIM_BENCH,
-    curvature.LANDSCAPE_HESSIAN,
-    loss_surface.LANDSCAPE_SURFACE,
-    generalization.GENERALIZE_MNIST,
-    generalization.GENERALIZE_OPTIMIZERS,
-    stn_train.STN_TRAIN,
-    rnn_tasks.RNN_TOPOLOGY,
-    rnn_tasks.RNN_ADDING,
-    rnn_tasks.RNN_GRADIENT_FLOW,
-    lm_train.LM_TRAIN,
-    lm_train.LM_EVAL,
-    lm_train.LM_GENERATE,
-    rl_train.RL_TRAIN,
-    rl_train.RL_EVAL,
-    rl_train.RL_PLAY,
-    rl_train.RL_REWARDS,
-    neuro_runs.NEURO_PATTERNS,
-    snn_train.NEURO_TRAIN_SNN,
-    neuro_runs.NEURO_PLASTICITY,
-    neuro_runs.NEURO_SIMULATE,
+    *optim.DECLARATIONS,
+    *landscape.DECLARATIONS,
+    *generalize.DECLARATIONS,
+    *stn.DECLARATIONS,
+    *rnn.DECLARATIONS,
+    *lm.DECLARATIONS,
+    *rl.DECLARATIONS,
+    *neuro.DECLARATIONS,
 )
 
 EXPERIMENTS: tuple[Experiment, ...] = tuple(d for d in DECLARATIONS if isinstance(d, Experiment))

@@ -10,16 +10,15 @@ After each epoch the validation perplexity is logged; the weights with the best 
 ``model.pt`` (with the vocabulary), which ``descentlab lm eval`` and ``descentlab lm generate`` read.
 The test split is evaluated once, at the end, with those weights.
 
-Read top to bottom: config, data and model, one epoch, evaluation, the run, figures and tables.
+The config, the corpus, the model, evaluation and the saved model are in :mod:`descentlab.experiments.lm.common`.
+Read top to bottom: the run, figures and tables.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +27,19 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from descentlab.config import Options, RunConfig, param
-from descentlab.errors import CheckpointError, Interrupted, ParameterError, UserError, shown
-from descentlab.experiments.declaration import Call, Command, Experiment, TourSettings, checkpoint_every_param
-from descentlab.lm.corpus import EOS, Corpus, Vocabulary, batchify, chunks, load_corpus
-from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel, detach, generate
-from descentlab.optim.by_name import OPTIMIZERS, optimizer_by_name
+from descentlab.errors import Interrupted, UserError
+from descentlab.experiments.declaration import Experiment, TourSettings
+from descentlab.experiments.lm.common import LMConfig, build_model, evaluate, load, load_model, perplexity, save_model
+from descentlab.lm.corpus import EOS, batchify, chunks
+from descentlab.lm.model import detach, generate
+from descentlab.optim.by_name import optimizer_by_name
 from descentlab.report import Bound, Claim, Section
 from descentlab.runs import (
     Run,
     RunRecord,
     StopFlag,
     distributed,
-    load_checkpoint,
-    load_run,
     rng_state,
-    save_checkpoint,
     seed_everything,
     select_device,
     set_rng_state,
@@ -51,69 +47,12 @@ from descentlab.runs import (
 from descentlab.runs.resources import require_memory
 from descentlab.training.control import StepControl
 
-LM_OPTIMIZERS = OPTIMIZERS
 # Test perplexity on Penn Treebank reported in PyTorch's example (README of 2017) and in papers.
 PUBLISHED = {
     "PyTorch example, 2x200, 6 epochs": 117.61, "PyTorch example, 2x200 tied, 6 epochs": 110.44,
     "PyTorch example, 2x650 tied, dropout 0.5, 40 epochs": 75.96, "Zaremba et al. 2014, medium": 82.7,
     "Zaremba et al. 2014, large": 78.4, "AWD-LSTM (Merity et al. 2018)": 57.3,
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class LMConfig(RunConfig):
-    """Settings of ``descentlab lm train``."""
-
-    corpus: str = param("", "text file or folder with train/valid/test.txt (default: Penn Treebank)")
-    min_freq: int = param(1, "vocabulary: words seen fewer times become <unk>", low=1, high=10**9)
-    max_vocab: int = param(0, "vocabulary: at most this many words (0: no limit)", low=0, high=10**7)
-    cell: str = param("lstm", "recurrent cell", choices=CELLS)
-    impl: str = param("bptt", "recurrent layer: ours (loop, compiled, bptt, fused) or torch's", choices=LM_IMPLS)
-    emsize: int = param(200, "word embedding size", low=1, high=8192)
-    hidden: int = param(200, "hidden units per layer", low=1, high=8192)
-    layers: int = param(2, "recurrent layers", low=1, high=16)
-    dropout: float = param(0.2, "dropout probability (embeddings, between layers, before the decoder)",
-                           low=0.0, high=1.0, high_open=True)  # fmt: skip
-    tied: bool = param(False, "tie the decoder's weights to the embedding (needs emsize == hidden)")
-    optimizer: str = param("sgd", "optimizer from descentlab.optim", choices=LM_OPTIMIZERS)
-    lr: float = param(20.0, "initial learning rate", low=0.0, low_open=True, high=1000.0)
-    momentum: float = param(0.9, "momentum coefficient, for --optimizer momentum", low=0.0, high=1.0, high_open=True)
-    anneal: float = param(4.0, "divide the learning rate by this when validation does not improve (1: never)",
-                          low=1.0, high=1e6)  # fmt: skip
-    decay: float = param(1.0, "multiply the learning rate by this after each epoch from --decay-after on (1: never)",
-                         low=0.0, low_open=True, high=1.0)  # fmt: skip
-    decay_after: int = param(
-        0, "the first epoch after which --decay applies (Zaremba et al. 2014: 4 to 14)", low=0, high=10_000
-    )
-    clip: float = param(0.25, "clip the gradients' global norm to this (0: no clipping)", low=0.0, high=1e6)
-    epochs: int = param(6, "passes over the training text", low=1, high=10_000)
-    batch_size: int = param(20, "parallel streams in training", low=1, high=10_000)
-    bptt: int = param(35, "truncated BPTT: time steps per chunk", low=1, high=10_000)
-    eval_batch_size: int = param(10, "parallel streams in evaluation", low=1, high=10_000)
-    train_tokens: int = param(0, "use only the first this many training tokens (0: all)", low=0, high=10**10)
-    max_seconds: float = param(
-        0.0, "training-time budget in seconds (0: none); ends the epoch early", low=0.0, high=1e7
-    )
-    log_every: int = param(200, "chunks between training-loss records", low=1, high=10**9)
-    checkpoint_every: int = checkpoint_every_param()
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.tied and self.emsize != self.hidden:
-            raise ParameterError(
-                "tied", f"tying needs emsize == hidden; got emsize {self.emsize}, hidden {self.hidden}"
-            )
-
-    @property
-    def run_name(self) -> str:
-        return f"{self.cell}-{self.layers}x{self.hidden}" + ("-tied" if self.tied else "")
-
-
-# ---- data and model ---------------------------------------------------------------------------
-
-
-def load(cfg: LMConfig) -> Corpus:
-    return load_corpus(cfg.corpus or None, cfg.min_freq, cfg.max_vocab or None)
 
 
 def memory_needed(cfg: LMConfig, vocab_size: int) -> float:
@@ -137,32 +76,8 @@ def check(cfg: LMConfig) -> None:
                    f"{cfg.bptt} words")  # fmt: skip
 
 
-def build_model(cfg: LMConfig, vocab_size: int) -> LanguageModel:
-    return LanguageModel(vocab_size, cfg.emsize, cfg.hidden, cfg.layers, cfg.dropout, cfg.tied, cfg.cell, cfg.impl)
-
-
 def make_optimizer(cfg: LMConfig, params: Any) -> torch.optim.Optimizer:
     return optimizer_by_name(cfg.optimizer, params, cfg.lr, cfg.momentum)
-
-
-# ---- evaluation -------------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def evaluate(model: LanguageModel, data: torch.Tensor, bptt: int) -> float:
-    """Mean cross-entropy per word over a batchified split, the state carried across chunks."""
-    model.eval()
-    state = model.init_state(data.shape[1])
-    total, count = 0.0, 0
-    for _, x, y in chunks(data, bptt):
-        logits, state = model(x, state)
-        total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
-        count += y.numel()
-    return total / count
-
-
-def perplexity(loss: float) -> float:
-    return math.exp(min(loss, 700.0))
 
 
 def unigram_perplexity(train_ids: torch.Tensor, ids: torch.Tensor, vocab_size: int) -> float:
@@ -287,36 +202,6 @@ def train(cfg: LMConfig, run: Run, stop: StopFlag, state: dict[str, Any] | None 
         "parameters": float(sum(p.numel() for p in model.parameters())), "vocab": float(len(corpus.vocab)),
         "val/unigram_perplexity": unigram_perplexity(train_ids, corpus.valid, len(corpus.vocab)),
     }  # fmt: skip
-
-
-# ---- the saved model --------------------------------------------------------------------------
-
-
-def save_model(folder: Path, model: LanguageModel, vocab: Vocabulary) -> None:
-    save_checkpoint(folder / "model.pt", {"model": model.state_dict(), "vocab": vocab.itos})
-
-
-def load_model(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[LanguageModel, Vocabulary, LMConfig]:
-    """The best model of a ``descentlab lm train`` run, its vocabulary and its config."""
-    folder = Path(run_dir)
-    if not folder.is_dir():
-        raise UserError(f"{shown(folder)}: no such run folder")
-    record = load_run(folder)
-    if record.experiment != LM_TRAIN.name:
-        raise UserError(f"{folder}: a {record.experiment} run, not a language model (lm-train)")
-    if not (folder / "model.pt").is_file():
-        raise UserError(f"{folder}: no model.pt yet (it is written after the first epoch)")
-    cfg = LMConfig(**{k: v for k, v in record.config.items()})
-    saved = load_checkpoint(folder / "model.pt", map_location=device)
-    vocab = Vocabulary(list(saved["vocab"]))
-    model = build_model(cfg, len(vocab)).to(device)
-    try:
-        model.load_state_dict(saved["model"])
-    except (RuntimeError, KeyError) as e:
-        raise CheckpointError(
-            f"{folder / 'model.pt'}: weights do not fit the run's config: {str(e).splitlines()[0]}"
-        ) from None
-    return model.eval(), vocab, cfg
 
 
 # ---- figures and tables -----------------------------------------------------------------------
@@ -475,80 +360,4 @@ LM_TRAIN = Experiment(
     headline=lambda r: (
         claims(r)[0].evidence if claims(r) else f"validation perplexity {r.final()['val/perplexity']:.1f}"
     ),
-)
-
-
-# ---- the lm group's other commands --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvalOptions(Options):
-    run_dir: str = param("", "a descentlab lm train run folder", positional=True, metavar="RUN_DIR")
-    json: bool = param(False, "print one JSON object")
-    device: str = param("auto", "where to compute", choices=("auto", "cpu", "cuda"))
-
-
-def run_eval(call: Call) -> int:
-    opts: EvalOptions = call.options
-    device = select_device(opts.device)
-    model, vocab, cfg = load_model(opts.run_dir, device)
-    corpus = load(cfg)
-    if corpus.vocab.itos != vocab.itos:
-        raise UserError(f"{opts.run_dir}: the corpus now gives a different vocabulary than the run was trained on")
-    result: dict[str, Any] = {"run": str(opts.run_dir), "corpus": corpus.source}
-    for split in ("valid", "test"):
-        loss = evaluate(model, batchify(corpus.split(split), cfg.eval_batch_size).to(device), cfg.bptt)
-        result |= {f"{split}_loss": loss, f"{split}_perplexity": perplexity(loss)}
-    if opts.json:
-        print(json.dumps(result))
-    else:
-        print(f"{corpus.source}: valid perplexity {result['valid_perplexity']:.2f}, "
-              f"test perplexity {result['test_perplexity']:.2f}")  # fmt: skip
-    return 0
-
-
-LM_EVAL = Command(
-    command="lm eval",
-    help="validation and test perplexity of a trained language model",
-    description="Validation and test perplexity of the run's best weights (model.pt).",
-    examples=("descentlab lm eval runs/lm-train/lstm-2x200-tied__0__20261126-120000 --json",),
-    run=run_eval,
-    options=EvalOptions,
-)
-
-
-@dataclass(frozen=True)
-class GenerateOptions(Options):
-    run_dir: str = param("", "a descentlab lm train run folder", positional=True, metavar="RUN_DIR")
-    prompt: str = param("", "words to start from (default: a sentence start)")
-    words: int = param(50, "words to generate", low=1, high=100_000)
-    temperature: float = param(
-        1.0, "softmax temperature (0.01: nearly always the likeliest word)", low=0.01, high=100.0
-    )
-    top_k: int = param(0, "sample among the k most likely words (0: all)", low=0, high=10**7)
-    seed: int = param(0, "sampling seed", low=0, high=2**31 - 1)
-    device: str = param("auto", "where to compute", choices=("auto", "cpu", "cuda"))
-
-
-def run_generate(call: Call) -> int:
-    opts: GenerateOptions = call.options
-    device = select_device(opts.device)
-    model, vocab, _ = load_model(opts.run_dir, device)
-    ids = vocab.encode(opts.prompt.split() or [EOS])
-    sample = generate(model, ids, opts.words, opts.temperature, opts.top_k, torch.Generator().manual_seed(opts.seed))
-    words = " ".join(w if w != EOS else "\n" for w in vocab.decode(sample))
-    print((opts.prompt + " " if opts.prompt else "") + words.replace(" \n ", "\n").strip())
-    return 0
-
-
-LM_GENERATE = Command(
-    command="lm generate",
-    help="sample text from a trained language model",
-    description=(
-        "Reads the prompt's words (unknown ones become <unk>), then samples each next word from the\n"
-        "softmax of the logits divided by --temperature, among the --top-k most likely (0: all)."
-    ),
-    examples=("descentlab lm generate RUN_DIR --prompt 'the company said' --words 40 --temperature 0.8 --top-k 40",),
-    run=run_generate,
-    options=GenerateOptions,
 )

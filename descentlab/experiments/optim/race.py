@@ -132,7 +132,7 @@ def train(cfg: RaceConfig, run: Run, stop: StopFlag, state: dict[str, Any] | Non
     return metrics
 
 
-# ---- figures (shared by the other landscape experiments), table, report, tour, search -------------
+# ---- figures, table, report, tour, search ---------------------------------------------------------
 
 
 def race_animation(data: dict[str, Any], path: str | Path, max_frames: int = 60) -> None:

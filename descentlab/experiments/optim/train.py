@@ -16,18 +16,16 @@ import math
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from descentlab.config import Options, param
 from descentlab.data import fashion_mnist, mnist
-from descentlab.errors import Interrupted, ParameterError
-from descentlab.experiments.declaration import Call, Command, Experiment, SearchSpace, TourSettings
-from descentlab.optim import bench
+from descentlab.errors import Interrupted
+from descentlab.experiments.declaration import Experiment, SearchSpace, TourSettings
 from descentlab.optim.regimes import UNIT_OPTIMIZERS, mini_batch
 from descentlab.report import Bound, Claim, Section, fmt, pct
 from descentlab.report.plots import learning_curves, loss_against_cost
@@ -354,60 +352,4 @@ OPTIM_TRAIN = Experiment(
         lambda cfg: "val/loss",
         prune_on="val/loss",
     ),
-)
-
-
-# ---- the optim group's other commands ------------------------------------------------------------
-
-
-def list_optimizers(call: Call) -> int:
-    for i, unit in enumerate(UNIT_OPTIMIZERS, 1):
-        print(f"{i}. {unit.name} [{unit.regime.name}]\n   {unit.rule}")
-    return 0
-
-
-OPTIM_LIST = Command(
-    command="optim list",
-    help="the unit's eight optimizers with their data regimes and update rules",
-    description="The unit's eight optimizers, each with its regime and its update rule.",
-    examples=("descentlab optim list",),
-    run=list_optimizers,
-)
-
-
-@dataclass(frozen=True)
-class BenchOptions(Options):
-    device: str = param("cpu", "where to run", choices=("cpu", "cuda"))
-    rounds: int = param(15, "timed steps per variant (median)", low=1, high=10_000)
-    only: tuple[str, ...] | None = param(None, "only these algorithms (e.g. Adam RMSProp)", metavar="NAME")
-    model: str = param("both", "the large tensors, the many small ones, or both", choices=("large", "many", "both"))
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        valid = [c.name for c in bench.CASES]
-        for name in self.only or ():
-            if name not in valid:
-                raise ParameterError("only", f"{name!r} is not a benchmarked algorithm; valid: {', '.join(valid)}")
-
-
-def run_bench(call: Call) -> int:
-    opts: BenchOptions = call.options
-    if opts.device == "cuda":
-        select_device("cuda")  # a one-line error when there is no GPU
-    models = bench.MODELS if opts.model == "both" else (opts.model,)
-    print(bench.main(opts.device, list(opts.only) if opts.only else None, opts.rounds, models))
-    return 0
-
-
-OPTIM_BENCH = Command(
-    command="optim bench",
-    help="ms per step of ours against torch.optim, on large tensors and on many small ones",
-    description=(
-        "Time one optimizer step on 48 tensors (24 of 640x640, 24 of 640; 9.8M parameters) and on 500\n"
-        "tensors of 1k to 50k elements: ours by default, compiled, flat and flat+compiled against torch.optim's\n"
-        "default, for-loop, foreach and fused implementations, in the same process."
-    ),
-    examples=("descentlab optim bench", "descentlab optim bench --only Adam RMSProp --rounds 30"),
-    run=run_bench,
-    options=BenchOptions,
 )
