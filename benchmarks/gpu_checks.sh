@@ -17,7 +17,7 @@ PY=${PY:-python3}
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no GPU";
   $PY -c "import torch; print('torch', torch.__version__)"; } | tee "$OUT/gpu.txt"
 rm -rf /tmp/gpu-runs
-timeout $((LM_SECONDS + 120)) $PY -m descentlab.cli lm train --emsize 650 --hidden 650 --dropout 0.5 --tied \
+timeout $((LM_SECONDS + 120)) $PY -m descentlab.cli.main lm train --emsize 650 --hidden 650 --dropout 0.5 --tied \
     --epochs 40 --impl fused --device "$DEVICE" --max-seconds "$LM_SECONDS" --out /tmp/gpu-runs 2>&1 | tee "$OUT/lm650.txt"
 cp /tmp/gpu-runs/lm-train/*/metrics.jsonl "$OUT/lm650_metrics.jsonl" 2>/dev/null
 timeout 150 $PY benchmarks/cuda_parity.py --device "$DEVICE" 2>&1 | tee "$OUT/parity.txt"

@@ -2,7 +2,7 @@
 
 import sys
 
-from descentlab.cli import main
+from descentlab.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,8 @@ Each experiment (and each agent, and each command's options) declares its settin
 
 and everything else is derived from that declaration: validation, which names the field and its valid
 range (``lr: 20.0 is out of range; valid: a number, 0.0 < lr <= 10.0``), the keys a config file may hold
-(``lr = 0.1``), and the command-line flags (``--lr``, :mod:`descentlab.flags`).
+(``lr = 0.1``), and the command-line flags (``--lr``, :mod:`descentlab.cli.flags`); :func:`command_line`
+gives the shortest command that rebuilds a config (the ``command`` a run records).
 
 Precedence is defaults < config file < command-line flags. Config files are data (TOML or YAML read
 with ``yaml.safe_load``), never executed.
@@ -219,3 +220,22 @@ def config_toml(settings: Any, comment: str = "") -> str:
             text = json.dumps(str(value))  # a TOML basic string: JSON's escapes are valid TOML
         lines.append(f"{f.name} = {text}")
     return "\n".join(lines) + "\n"
+
+
+def flag(name: str) -> str:
+    """The flag of a field: ``batch_size`` -> ``--batch-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def command_line(config: Any, prefix: str) -> str:
+    """The shortest command that rebuilds ``config``: flags for fields that differ from the default."""
+    parts = [prefix]
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if value == f.default and f.name != "seed":
+            continue
+        if isinstance(value, bool):
+            parts.append(flag(f.name) if value else "--no-" + f.name.replace("_", "-"))
+        else:
+            parts.append(f"{flag(f.name)} {value}")
+    return " ".join(parts)

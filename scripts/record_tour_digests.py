@@ -32,7 +32,7 @@ TOUR_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(RE
 
 
 def tour_command(out: str | Path) -> list[str]:
-    return [sys.executable, "-m", "descentlab.cli", "tour", "--quick", "--seed", "0", "--out", str(out)]
+    return [sys.executable, "-m", "descentlab.cli.main", "tour", "--quick", "--seed", "0", "--out", str(out)]
 
 
 def tour_fingerprints(root: Path) -> dict[str, dict[str, object]]:

@@ -50,7 +50,7 @@ class Result:
 
 def cli(*args: str) -> Result:
     """Run ``descentlab ARGS`` in this process (fast), capturing output and the exit code."""
-    from descentlab.cli import main
+    from descentlab.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
@@ -62,18 +62,22 @@ def cli(*args: str) -> Result:
 
 
 def cli_process(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> Result:
-    """Run ``python -m descentlab.cli ARGS`` as a separate process, as a user would."""
+    """Run ``python -m descentlab.cli.main ARGS`` as a separate process, as a user would."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     done = subprocess.run(
-        [sys.executable, "-m", "descentlab.cli", *args], capture_output=True, text=True, timeout=timeout, env=full_env
+        [sys.executable, "-m", "descentlab.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
     )
     return Result(done.returncode, done.stdout, done.stderr)
 
 
 def popen(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
-    """``python -m descentlab.cli ARGS`` started in the background, as a user's shell or a scheduler would."""
+    """``python -m descentlab.cli.main ARGS`` started in the background, as a user's shell or a scheduler would."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "descentlab.cli", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "descentlab.cli.main", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kwargs)  # fmt: skip
 
 
@@ -137,7 +141,7 @@ def command_error(command: str) -> str:
     """What is wrong with a printed command ("" when the CLI accepts it), found by parsing it as ``main``
     would, without running it. A word in capitals is a placeholder (``NAME``): its value is not checked.
     A command named without its required arguments (``descentlab exercise grade`` in a sentence) passes."""
-    from descentlab.cli import _call, parser
+    from descentlab.cli.main import _call, parser
     from descentlab.errors import UserError
 
     argv = shlex.split(command)[1:]

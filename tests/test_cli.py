@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, TINY, assert_one_line_error, cli, cli_process
 
-from descentlab.commands import COMMANDS as COMMANDS_DECLARED
-from descentlab.commands import GROUPS
+from descentlab.cli.builtin import COMMANDS as COMMANDS_DECLARED
+from descentlab.cli.builtin import GROUPS
+from descentlab.cli.flags import flag
 from descentlab.config import field_type
 from descentlab.experiments import Command
-from descentlab.flags import flag
 from descentlab.runs import read_metrics
 
 COMMANDS = {cmd.command: cmd for cmd in COMMANDS_DECLARED}
@@ -43,7 +43,7 @@ def test_every_command_is_reached_and_nothing_else() -> None:
     """The parser holds exactly the declared commands (groups only as their first words)."""
     import argparse
 
-    from descentlab.cli import build_parser
+    from descentlab.cli.main import build_parser
 
     found = []
 
@@ -252,7 +252,7 @@ def test_data_check_flags_a_missing_set(tmp_path: Path, monkeypatch: pytest.Monk
 def _popen(*args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [sys.executable, "-m", "descentlab.cli", *args],
+        [sys.executable, "-m", "descentlab.cli.main", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

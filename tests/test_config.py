@@ -7,9 +7,9 @@ from dataclasses import FrozenInstanceError, dataclass
 
 import pytest
 
-from descentlab.config import RunConfig, from_mapping, param, read_config_file
+from descentlab.cli.flags import add_arguments, resolve
+from descentlab.config import RunConfig, command_line, from_mapping, param, read_config_file
 from descentlab.errors import ConfigError, ParameterError
-from descentlab.flags import add_arguments, command_line, resolve
 
 
 @dataclass(frozen=True)

@@ -425,10 +425,10 @@ def test_the_exercises_import_no_run_report_experiment_or_cli_layer() -> None:
     code = (
         "import sys, descentlab.exercises.grading\n"
         "print(sorted(m for m in sys.modules if m.startswith(('descentlab.runs', 'descentlab.report', "
-        "'descentlab.experiments', 'descentlab.cli', 'descentlab.commands', 'descentlab.hpo'))))\n"
-        "import descentlab.classroom\n"
+        "'descentlab.experiments', 'descentlab.cli.main', 'descentlab.cli.builtin', 'descentlab.cli.hpo'))))\n"
+        "import descentlab.cli.classroom\n"
         "print(sorted(m for m in sys.modules if m.startswith(('descentlab.report', 'descentlab.experiments', "
-        "'descentlab.cli', 'descentlab.commands', 'descentlab.hpo', 'matplotlib'))))"
+        "'descentlab.cli.main', 'descentlab.cli.builtin', 'descentlab.cli.hpo', 'matplotlib'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 0, done.stderr

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 import descentlab.experiments.neuro.simulate as neuro_simulate
 import descentlab.experiments.optim.bench as optim_bench
-from descentlab.commands import COMMANDS
+from descentlab.cli.builtin import COMMANDS
+from descentlab.cli.flags import flag
 from descentlab.config import field_type
-from descentlab.flags import flag
 from descentlab.runs.run import Run
 
 

@@ -131,7 +131,7 @@ def _signal_mid_trial(args: list[str], out: Path, trial: int, logged: int, signu
     bytes of metrics; the process, ended, and its stderr."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "descentlab.cli", *args, "--out", str(out)],
+        [sys.executable, "-m", "descentlab.cli.main", *args, "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     deadline = time.time() + 120
@@ -208,7 +208,7 @@ def test_workers_share_a_study_on_postgresql(tmp_path: Path, postgres_url: str) 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     def worker(seed: int) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "descentlab.cli", *args, "--sampler-seed", str(seed)],
+        return subprocess.Popen([sys.executable, "-m", "descentlab.cli.main", *args, "--sampler-seed", str(seed)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
 
     def complete() -> list[optuna.trial.FrozenTrial]:
@@ -328,7 +328,7 @@ def test_a_full_disk_under_the_study_is_a_system_error_on_one_line(tmp_path: Pat
         resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
 
     args = ["hpo", "optim-train", "--trials", "2", *TINY, "--epochs", "1", "--out", str(tmp_path)]
-    proc = subprocess.Popen([sys.executable, "-m", "descentlab.cli", *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "descentlab.cli.main", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
                             preexec_fn=small_disk)  # fmt: skip
     _, err = proc.communicate(timeout=300)

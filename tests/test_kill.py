@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from conftest import popen
 
+from descentlab.config import command_line
 from descentlab.experiments import EXPERIMENTS, TourSettings
-from descentlab.flags import command_line
 from descentlab.runs import load_checkpoint, load_run, read_metrics
 
 pytestmark = pytest.mark.e2e  # killed CLI processes

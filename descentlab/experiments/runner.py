@@ -15,10 +15,9 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from descentlab.config import Options, from_mapping, param, to_dict
+from descentlab.config import Options, command_line, from_mapping, param, to_dict
 from descentlab.errors import CheckpointError, Interrupted, Pruned, UserError, first_line, shown
 from descentlab.experiments.declaration import Call, Command, Experiment
-from descentlab.flags import command_line
 from descentlab.runs import (
     DEFAULT_CHECKPOINT_SECONDS,
     Run,

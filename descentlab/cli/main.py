@@ -1,7 +1,7 @@
 """The ``descentlab`` command: parse, dispatch, and turn errors into one line.
 
-The parser is made from :data:`descentlab.commands.COMMANDS`, each command's flags from its options and
-settings dataclasses (:mod:`descentlab.flags`); the work lives in the command's ``run``. Errors a user can
+The parser is made from :data:`descentlab.cli.builtin.COMMANDS`, each command's flags from its options and
+settings dataclasses (:mod:`descentlab.cli.flags`); the work lives in the command's ``run``. Errors a user can
 fix (a bad flag, value, config file, data set or checkpoint, a path that cannot be written) print one line
 and exit with code 2, worded with the flag when the value came from one; a failure of the system (a full
 disk, a file-size limit) prints one line and exits with code 1. Ctrl-C, or SIGTERM or SIGHUP from a
@@ -21,11 +21,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from descentlab import __version__, classroom
+from descentlab import __version__
+from descentlab.cli import classroom
+from descentlab.cli.flags import add_arguments, flag, given_flags, options, resolve
 from descentlab.command import Call, Command, Group
 from descentlab.config import read_config_file
 from descentlab.errors import Interrupted, ParameterError, UserError, first_line, printable
-from descentlab.flags import add_arguments, flag, given_flags, options, resolve
 from descentlab.runs import distributed
 
 EXIT_SYSTEM = 1
@@ -68,7 +69,7 @@ def declared(group: str = "") -> tuple[Sequence[Command], Sequence[Group]]:
     (The one import of descentlab's own inside a function, listed in ``tests/test_layers.py``.)"""
     if group == "exercise":
         return classroom.COMMANDS, (classroom.GROUP,)
-    from descentlab.commands import COMMANDS, GROUPS
+    from descentlab.cli.builtin import COMMANDS, GROUPS
 
     return COMMANDS, GROUPS
 

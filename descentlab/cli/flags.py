@@ -8,7 +8,7 @@ valid range; ``keep: bool`` becomes ``--keep/--no-keep``. Two uses:
 * a command's *options* (``settings=False``): flags take the field's default, a ``bool`` that defaults
   to False is a plain switch (``--json``), and fields may be positional arguments.
 
-:func:`command_line` goes the other way: the shortest command that rebuilds a config.
+:func:`descentlab.config.command_line` goes the other way: the shortest command that rebuilds a config.
 """
 
 from __future__ import annotations
@@ -18,16 +18,11 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from descentlab.config import describe_range, field_type, from_mapping
+from descentlab.config import describe_range, field_type, flag, from_mapping
 
 C = TypeVar("C")
 
 _KIND_NAMES = {int: "an integer", float: "a number", str: "a string"}
-
-
-def flag(name: str) -> str:
-    """The flag of a field: ``batch_size`` -> ``--batch-size``."""
-    return "--" + name.replace("_", "-")
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type, *, settings: bool = True) -> None:
@@ -101,17 +96,3 @@ def options(cls: type[C], args: argparse.Namespace) -> C:
 def given_flags(cls: type, args: argparse.Namespace) -> list[str]:
     """The config flags a user gave on the command line."""
     return [flag(f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None]
-
-
-def command_line(config: Any, prefix: str) -> str:
-    """The shortest command that rebuilds ``config``: flags for fields that differ from the default."""
-    parts = [prefix]
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        if value == f.default and f.name != "seed":
-            continue
-        if isinstance(value, bool):
-            parts.append(flag(f.name) if value else "--no-" + f.name.replace("_", "-"))
-        else:
-            parts.append(f"{flag(f.name)} {value}")
-    return " ".join(parts)

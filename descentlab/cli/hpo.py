@@ -44,10 +44,10 @@ from matplotlib.figure import Figure
 from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 
+from descentlab.cli.flags import flag
 from descentlab.config import Options, config_toml, param, to_dict
 from descentlab.errors import Interrupted, ParameterError, Pruned, UserError
 from descentlab.experiments import EXPERIMENTS, Call, Command, Experiment, SearchSpace, start
-from descentlab.flags import flag
 from descentlab.runs import format_table, load_run
 from descentlab.runs.checkpoint import atomic_write_bytes
 

@@ -1,7 +1,7 @@
 """``descentlab exercise``: list the exercises, start one, check a file, grade a class.
 
 The commands of :mod:`descentlab.exercises`. They import no experiment, so ``descentlab exercise ...``
-starts in the time it takes to import torch (:mod:`descentlab.cli` builds only this group's parser for them).
+starts in the time it takes to import torch (:mod:`descentlab.cli.main` builds only this group's parser for them).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every command of ``descentlab``: the experiments' declarations, the searches, the tour, and the commands
 that read what runs wrote (``runs``, ``report``) or check the data (``data check``).
 
-:data:`COMMANDS` is what the command line is made from (:mod:`descentlab.cli`); :data:`GROUPS` gives each
+:data:`COMMANDS` is what the command line is made from (:mod:`descentlab.cli.main`); :data:`GROUPS` gives each
 first word (``optim``, ``rl``, ...) its help. Nothing here is kept by hand per experiment: a new experiment
 is a new module and one line in :data:`descentlab.experiments.DECLARATIONS`.
 """
@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from descentlab import classroom, hpo
+from descentlab.cli import classroom, hpo
+from descentlab.cli.tour import TOUR
 from descentlab.command import Group
 from descentlab.config import Options, param
 from descentlab.data import check_all
@@ -23,7 +24,6 @@ from descentlab.errors import ParameterError, UserError, printable, shown
 from descentlab.experiments import DECLARATIONS, EXPERIMENTS, Call, Command, Experiment, as_command
 from descentlab.labbook import build_report
 from descentlab.runs import compare_table, find_runs, format_table, list_table, load_runs
-from descentlab.tour import TOUR
 
 # ---- runs, data, report -------------------------------------------------------------------------
 
