@@ -16,6 +16,7 @@ import torch
 from descentlab import optim as dl
 from descentlab.optim import transforms as T
 from descentlab.optim.by_name import REGISTRY
+from descentlab.optim.compiled import scale_by_adam_compiled
 
 TOL = {torch.float32: {"rtol": 1e-5, "atol": 1e-6}, torch.float64: {"rtol": 1e-10, "atol": 1e-12}}
 SHAPES = [(5, 3), (7,), (2, 3, 4), (1,)]
@@ -281,28 +282,34 @@ def test_fast_compiled_path_matches_torch(name: str, dtype: torch.dtype) -> None
         torch.testing.assert_close(x, y, **TOL[dtype], msg=lambda m: f"{name} {kw}: {m}")
 
 
+@pytest.mark.parametrize("amsgrad", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_adam_foreach_layout_equals_the_written_out_reference(dtype: torch.dtype) -> None:
-    """The plain path's fast layout (torch._foreach_* over all tensors) against the per-tensor reference of the
-    same equations, over 20 steps of random gradients with per-tensor step counts; the same tolerances as
-    against torch.optim. The reference is also checked against the equations written inline."""
+def test_adam_compiled_form_equals_the_readable_chain_and_the_equations(dtype: torch.dtype, amsgrad: bool) -> None:
+    """The form of Adam's scaling that the compiled path compiles (``descentlab.optim.compiled``: Kingma and Ba's
+    efficient order, bias corrections computed once) against the readable ``scale_by_adam`` of the chain, run
+    eagerly over 20 steps of random gradients with per-tensor step counts, and the readable one against the
+    equations written inline (an independent reference); the same tolerances as against torch.optim."""
     gen = torch.Generator().manual_seed(0)
     params = [torch.zeros(s, dtype=dtype) for s in SHAPES]
-    fast, ref = T.scale_by_adam().init(params), T.scale_by_adam().init(params)
+    fast_tx, ref_tx = scale_by_adam_compiled(amsgrad=amsgrad), T.scale_by_adam(amsgrad=amsgrad)
+    fast, ref = fast_tx.init(params), ref_tx.init(params)
     b1, b2, eps = 0.9, 0.999, 1e-8
     m_hand = [torch.zeros(s, dtype=dtype) for s in SHAPES]
     v_hand = [torch.zeros(s, dtype=dtype) for s in SHAPES]
+    v_max = [torch.zeros(s, dtype=dtype) for s in SHAPES]
     for step in range(1, 21):
-        grads = [torch.randn(s, generator=gen, dtype=dtype) for s in SHAPES]
+        grads = [torch.randn(s, generator=gen, dtype=dtype) * (3.0 if step % 5 == 0 else 1.0) for s in SHAPES]
         counts = [float(step + i) for i in range(len(SHAPES))]  # parameters may have taken different steps
-        out_fast = T._adam_foreach(grads, fast, counts, b1, b2, eps)
-        out_ref = T._adam_single(grads, ref, counts, b1, b2, eps)
+        out_fast, _ = fast_tx.update(grads, fast, params, counts)
+        out_ref, _ = ref_tx.update(grads, ref, params, counts)
         for i, (f, r, g) in enumerate(zip(out_fast, out_ref, grads, strict=True)):
             torch.testing.assert_close(f, r, **TOL[dtype])
             m_hand[i] = b1 * m_hand[i] + (1 - b1) * g
             v_hand[i] = b2 * v_hand[i] + (1 - b2) * g * g
+            v_max[i] = torch.maximum(v_max[i], v_hand[i])
             t = counts[i]
-            expected = (m_hand[i] / (1 - b1**t)) / ((v_hand[i] / (1 - b2**t)).sqrt() + eps)
+            v_used = v_max[i] if amsgrad else v_hand[i]
+            expected = (m_hand[i] / (1 - b1**t)) / ((v_used / (1 - b2**t)).sqrt() + eps)
             torch.testing.assert_close(r, expected, **TOL[dtype])
     for a, b in zip(fast.exp_avg + fast.exp_avg_sq, ref.exp_avg + ref.exp_avg_sq, strict=True):
         torch.testing.assert_close(a, b, **TOL[dtype])

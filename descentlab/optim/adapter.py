@@ -401,7 +401,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         max_norm = clip_norm_of(self.gradient_transform)
         if compiled is None or first:
             hyper = {k: _as_tensors(v, params[0].dtype) for k, v in settings.items()}
-            tx = self._chain(hyper)
+            tx = self._chain(hyper, compiled=True)
             if max_norm is not None:  # the clipping factor, a 0-d input of the compiled pass refreshed each step
                 scale = hyper[_GRAD_SCALE] = torch.ones((), dtype=hyper_dtype(params[0].dtype), device=params[0].device)
                 tx = chain(_scale_by(scale), tx)
@@ -428,9 +428,15 @@ class TransformOptimizer(torch.optim.Optimizer):
     def transform(self, group: dict[str, Any]) -> Transform:
         raise NotImplementedError
 
-    def _chain(self, group: dict[str, Any]) -> Transform:
-        """The group's chain: the optimizer's transformation, after a negation when ``maximize``."""
-        tx = self.transform(group)
+    def compiled_transform(self, group: dict[str, Any]) -> Transform:
+        """What ``impl="compiled"`` compiles: :meth:`transform`, unless the optimizer has a form of it that the
+        compiler makes faster (Adam's, in :mod:`descentlab.optim.compiled`), so that the chain stays readable."""
+        return self.transform(group)
+
+    def _chain(self, group: dict[str, Any], compiled: bool = False) -> Transform:
+        """The group's chain: the optimizer's transformation (or its compiled form), after a negation when
+        ``maximize``."""
+        tx = self.compiled_transform(group) if compiled else self.transform(group)
         return chain(negate(), tx) if group.get("maximize") else tx
 
     def sparse_update(self, group: dict[str, Any], param: Tensor, grad: Tensor, state: dict[str, Any]) -> None:

@@ -55,17 +55,6 @@ def _zeros(params: Sequence[Tensor]) -> list[Tensor]:
     return [torch.zeros_like(p, memory_format=torch.preserve_format) for p in params]
 
 
-def _step_vector(counts: Sequence[Any], like: Tensor) -> Tensor:
-    """The step numbers as one vector, so per-step scalars are computed once for all tensors.
-
-    Step numbers come as Python floats (plain path: the vector is float64, as Python's arithmetic
-    is) or as 0-d tensors (compiled path: the parameters' dtype, which keeps the kernel vectorized).
-    """
-    if isinstance(counts[0], Tensor):
-        return torch.stack(list(counts)).to(like.dtype)
-    return torch.tensor(counts, dtype=torch.float64)
-
-
 class Transform(NamedTuple):
     """A gradient transformation: ``init(params) -> state`` and ``update(...) -> (updates, state)``.
 
@@ -279,27 +268,6 @@ def scale_by_adadelta(rho: float = 0.9, eps: float = 1e-6) -> Transform:
     return Transform(init, update, ScaleByAdadeltaState)
 
 
-def _foreach_ready(u: Sequence[Tensor], counts: Counts) -> bool:
-    """True on the plain path (step numbers are Python floats) with every tensor on one device and dtype,
-    where the ``torch._foreach_*`` kernels update all tensors at once (4x fewer dispatches for Adam)."""
-    if not u or isinstance(counts[0], Tensor):
-        return False
-    first = u[0]
-    return all(t.device == first.device and t.dtype == first.dtype and not t.is_sparse for t in u)
-
-
-def _bias_corrections(b1: Any, b2: Any, t: Tensor) -> tuple[Tensor, Tensor]:
-    r""":math:`1 - \beta_1^t` and :math:`\sqrt{1 - \beta_2^t}` for every parameter's step :math:`t`, (n,) each.
-
-    Computed through a max over a dimension of two equal copies (a no-op): the compiler always
-    materializes a reduction, where it would otherwise inline the powers into the loop over every
-    element of every tensor and recompute them there (2.5x slower compiled Adam, measured).
-    """
-    factors = torch.stack([1 - b1**t, (1 - b2**t).sqrt()])  # (2, n)
-    factors = factors.unsqueeze(-1).expand(2, len(t), 2).amax(-1)  # (2, n), the same values
-    return factors[0], factors[1]
-
-
 class ScaleByAdamState(NamedTuple):
     exp_avg: list[Tensor]  # m_t, first moment
     exp_avg_sq: list[Tensor]  # v_t, second moment
@@ -330,48 +298,19 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, amsgrad
     def update(
         u: Updates, state: ScaleByAdamState, params: Sequence[Tensor], counts: Counts
     ) -> tuple[Updates, ScaleByAdamState]:
-        fast = not amsgrad and _foreach_ready(u, counts)  # all tensors at once where the layout allows it
-        return (_adam_foreach if fast else _adam_single)(u, state, counts, b1, b2, eps), state
+        out = []
+        for g, m, v, v_max, t in zip(u, state.exp_avg, state.exp_avg_sq, state.max_exp_avg_sq, counts, strict=True):
+            m.lerp_(g, 1 - b1)  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
+            v.mul_(b2).add_(g * g * (1 - b2))  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
+            if v_max is not None:  # AMSGrad: the running maximum of v_t
+                torch.maximum(v_max, v, out=v_max)
+                v = v_max
+            m_hat = m / (1 - b1**t)
+            v_hat = v / (1 - b2**t)
+            out.append(m_hat / (v_hat.sqrt() + eps))
+        return out, state
 
     return Transform(init, update, ScaleByAdamState)
-
-
-def _adam_single(u: Updates, state: ScaleByAdamState, counts: Counts, b1: Any, b2: Any, eps: Any) -> Updates:
-    r"""Adam's scaling written out, one tensor at a time (the reference; also what the compiled path traces).
-
-    Updates ``m``, ``v`` (and ``v_max``) in place and returns :math:`\hat m_t / (\sqrt{\hat v_t} + \epsilon)`,
-    computed in the order Kingma and Ba give for efficiency (section 2):
-    :math:`\frac{\sqrt{1 - \beta_2^t}}{1 - \beta_1^t}\, m_t / (\sqrt{v_t} + \hat\epsilon)` with
-    :math:`\hat\epsilon = \epsilon \sqrt{1 - \beta_2^t}`, the same number with one division per element
-    where the textbook order takes three (the compiled step went from 3 divisions and a root to 1 and a root).
-    """
-    bias_correction1, bias_correction2_sqrt = _bias_corrections(b1, b2, _step_vector(counts, u[0]))  # (n,), (n,)
-    out = []
-    for i, (g, m, v, v_max) in enumerate(zip(u, state.exp_avg, state.exp_avg_sq, state.max_exp_avg_sq, strict=True)):
-        m.lerp_(g, 1 - b1)  # m_t = beta1 m_{t-1} + (1 - beta1) g_t
-        v.mul_(b2).add_(g * g * (1 - b2))  # v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
-        if v_max is not None:  # AMSGrad: the running maximum of v_t
-            torch.maximum(v_max, v, out=v_max)
-            v = v_max
-        denom = v.sqrt().add_(eps * bias_correction2_sqrt[i])  # (sqrt(v_hat_t) + eps) sqrt(1 - beta2^t)
-        out.append(m * (bias_correction2_sqrt[i] / bias_correction1[i]) / denom)  # m_hat_t / (sqrt(v_hat_t) + eps)
-    return out
-
-
-def _adam_foreach(u: Updates, state: ScaleByAdamState, counts: Counts, b1: Any, b2: Any, eps: Any) -> Updates:
-    """:func:`_adam_single` with ``torch._foreach_*`` kernels: each operation once over every tensor (4x fewer
-    dispatches); the same operations in the same order, tested equal to it (``tests/test_optim.py``). Needs
-    Python-number step counts and every tensor on one device and dtype (:func:`_foreach_ready`)."""
-    m_all, v_all = list(state.exp_avg), list(state.exp_avg_sq)
-    torch._foreach_lerp_(m_all, list(u), 1 - b1)  # m_t
-    torch._foreach_mul_(v_all, b2)
-    torch._foreach_addcmul_(v_all, list(u), list(u), 1 - b2)  # v_t
-    c = [math.sqrt(1 - b2**t) for t in counts]
-    denoms = torch._foreach_sqrt(v_all)
-    torch._foreach_add_(denoms, [eps * c_i for c_i in c])  # (sqrt(v_hat_t) + eps) sqrt(1 - beta2^t)
-    scaled = torch._foreach_mul(m_all, [c_i / (1 - b1**t) for c_i, t in zip(c, counts, strict=True)])
-    torch._foreach_div_(scaled, denoms)  # m_hat_t / (sqrt(v_hat_t) + eps)
-    return list(scaled)
 
 
 # ---- stateless transformations --------------------------------------------------------------------
@@ -392,8 +331,6 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> Transform:
     def scale(u: Updates, params: Sequence[Tensor], counts: Counts) -> Updates:
         if callable(learning_rate):
             return [u_i * -learning_rate(t) for u_i, t in zip(u, counts, strict=True)]
-        if _foreach_ready(u, counts):  # the same products, one kernel for all tensors
-            return list(torch._foreach_mul(list(u), -learning_rate))
         return [u_i * -learning_rate for u_i in u]
 
     return _stateless(scale)
