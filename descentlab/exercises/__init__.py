@@ -18,7 +18,7 @@ memory limit.
 
 from __future__ import annotations
 
-from descentlab.exercises import agents, networks, neurons, optimizers
+from descentlab.exercises import agents, generalization, lm, neurons, optimizers, rnn, stn
 from descentlab.exercises.core import (
     Case,
     CaseResult,
@@ -34,7 +34,10 @@ from descentlab.exercises.core import (
 
 EXERCISES: tuple[Exercise, ...] = (
     *optimizers.EXERCISES,
-    *networks.EXERCISES,
+    *generalization.EXERCISES,
+    *stn.EXERCISES,
+    *rnn.EXERCISES,
+    *lm.EXERCISES,
     *agents.EXERCISES,
     *neurons.EXERCISES,
 )

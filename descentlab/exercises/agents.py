@@ -10,9 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from descentlab.exercises.cases import DTYPES, dtype_name, integer, pick, randn
 from descentlab.exercises.core import Case, Exercise, Mistake
-from descentlab.exercises.networks import _dtype_name, _int
-from descentlab.exercises.optimizers import DTYPES, _pick, _randn
 from descentlab.rl.ppo import gae as library_gae
 from descentlab.rl.qlearning import q_update as library_q_update
 from descentlab.rl.reinforce import discounted_returns as library_returns
@@ -64,20 +63,20 @@ def _q_cases(gen: torch.Generator) -> list[Case]:
         (3, 1, False, "random"),
         (6, 4, False, "random"),
     ]
-    rand = [(_int(gen, 1, 6), _int(gen, 1, 4), bool(_int(gen, 0, 1)), "random") for _ in range(3)]
+    rand = [(integer(gen, 1, 6), integer(gen, 1, 4), bool(integer(gen, 0, 1)), "random") for _ in range(3)]
     out = []
     for i, (states, actions, terminated, kind) in enumerate(fixed + rand):
-        dtype = _pick(gen, DTYPES)
-        q = _randn((states, actions), dtype, gen, 2.0)
-        s, a = _int(gen, 0, states - 1), _int(gen, 0, actions - 1)
-        s_next = s if kind == "self-loop" else _int(gen, 0, states - 1)
+        dtype = pick(gen, DTYPES)
+        q = randn((states, actions), dtype, gen, 2.0)
+        s, a = integer(gen, 0, states - 1), integer(gen, 0, actions - 1)
+        s_next = s if kind == "self-loop" else integer(gen, 0, states - 1)
         r = round(float(torch.randn((), generator=gen, dtype=torch.float64)) * 3, 3)
-        alpha, gamma = _pick(gen, (0.1, 0.5, 1.0)), _pick(gen, (0.9, 0.99, 0.5))
+        alpha, gamma = pick(gen, (0.1, 0.5, 1.0)), pick(gen, (0.9, 0.99, 0.5))
         if i == 4:
             gamma = 0.0
         label = (
             f"{states} states x {actions} actions, {'terminal' if terminated else 'not terminal'}"
-            f"{', s_next = s' if s_next == s else ''}, alpha {alpha}, gamma {gamma}, {_dtype_name(dtype)}"
+            f"{', s_next = s' if s_next == s else ''}, alpha {alpha}, gamma {gamma}, {dtype_name(dtype)}"
         )
         out.append(Case(label, (q, s, a, r, s_next, terminated, alpha, gamma)))
     return out
@@ -171,15 +170,15 @@ def _returns(
 
 def _returns_cases(gen: torch.Generator) -> list[Case]:
     fixed = [(1, 0.9, "one step"), (5, 0.0, "gamma 0"), (6, 1.0, "gamma 1"), (4, 0.9, "a reward at the end")]
-    rand = [(_int(gen, 2, 12), _pick(gen, (0.9, 0.99, 0.5)), "random") for _ in range(4)]
+    rand = [(integer(gen, 2, 12), pick(gen, (0.9, 0.99, 0.5)), "random") for _ in range(4)]
     out = []
     for n, gamma, kind in fixed + rand:
-        dtype = _pick(gen, DTYPES)
-        rewards = _randn((n,), dtype, gen)
+        dtype = pick(gen, DTYPES)
+        rewards = randn((n,), dtype, gen)
         if kind == "a reward at the end":
             rewards = torch.zeros(n, dtype=dtype)
             rewards[-1] = 1.0
-        out.append(Case(f"{kind}: {n} rewards, gamma {gamma}, {_dtype_name(dtype)}", (rewards, gamma)))
+        out.append(Case(f"{kind}: {n} rewards, gamma {gamma}, {dtype_name(dtype)}", (rewards, gamma)))
     return out
 
 
@@ -272,20 +271,20 @@ def _gae(
 
 def _gae_cases(gen: torch.Generator) -> list[Case]:
     fixed = [(1, 1, "one step"), (6, 2, "episode ends"), (5, 3, "random"), (4, 1, "last step ends")]
-    rand = [(_int(gen, 2, 8), _int(gen, 1, 3), "random") for _ in range(4)]
+    rand = [(integer(gen, 2, 8), integer(gen, 1, 3), "random") for _ in range(4)]
     out = []
     for steps, n, kind in fixed + rand:
-        dtype = _pick(gen, DTYPES)
-        rewards, values = _randn((steps, n), dtype, gen), _randn((steps, n), dtype, gen)
+        dtype = pick(gen, DTYPES)
+        rewards, values = randn((steps, n), dtype, gen), randn((steps, n), dtype, gen)
         starts = (torch.rand(steps, n, generator=gen) < 0.3).to(dtype)
         if kind == "episode ends":
             starts[steps // 2] = 1.0
-        next_value = _randn((n,), dtype, gen)
+        next_value = randn((n,), dtype, gen)
         next_start = (torch.rand(n, generator=gen) < 0.3).to(dtype)
         if kind == "last step ends":
             next_start = torch.ones(n, dtype=dtype)
-        gamma, lam = _pick(gen, (0.99, 0.9, 0.5)), _pick(gen, (0.95, 0.9, 0.0, 1.0))
-        label = f"{kind}: {steps} steps x {n} environments, gamma {gamma}, lambda {lam}, {_dtype_name(dtype)}"
+        gamma, lam = pick(gen, (0.99, 0.9, 0.5)), pick(gen, (0.95, 0.9, 0.0, 1.0))
+        label = f"{kind}: {steps} steps x {n} environments, gamma {gamma}, lambda {lam}, {dtype_name(dtype)}"
         out.append(Case(label, (rewards, values, starts, next_value, next_start, gamma, lam)))
     return out
 

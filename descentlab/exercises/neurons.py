@@ -11,9 +11,8 @@ import math
 import torch
 from torch import Tensor
 
+from descentlab.exercises.cases import DTYPES, dtype_name, integer, pick
 from descentlab.exercises.core import Case, Exercise, Mistake
-from descentlab.exercises.networks import _dtype_name, _int
-from descentlab.exercises.optimizers import DTYPES, _pick
 from descentlab.neuro.models import LIF, LIFState, Reset
 
 SECTION = "neuro-neuron-models"
@@ -82,24 +81,24 @@ def _lif_cases(gen: torch.Generator) -> list[Case]:
     ]
     rand = [
         (
-            _int(gen, 1, 10),
-            _pick(gen, (0.1, 0.5, 1.0, 2.0)),
-            _pick(gen, (5.0, 10.0, 20.0)),
+            integer(gen, 1, 10),
+            pick(gen, (0.1, 0.5, 1.0, 2.0)),
+            pick(gen, (5.0, 10.0, 20.0)),
             0.0,
             1.0,
-            _pick(gen, (0.0, -0.2)),
+            pick(gen, (0.0, -0.2)),
             "mixed",
         )
         for _ in range(4)
     ]
     out = []
     for n, dt, tau, v_rest, threshold, v_reset, kind in fixed + rand:
-        dtype = _pick(gen, DTYPES)
+        dtype = pick(gen, DTYPES)
         gap = threshold - v_rest
         v = (v_rest + gap * torch.rand(n, generator=gen, dtype=torch.float64) * 1.05).to(dtype)
         if kind == "fires":  # just below the threshold, under a strong current: every neuron fires
             v = torch.full((n,), threshold - 0.01 * gap, dtype=dtype)
-        resistance = _pick(gen, (1.0, 2.0))
+        resistance = pick(gen, (1.0, 2.0))
         drive = {
             "mixed": (torch.rand(n, generator=gen, dtype=torch.float64) * 3) * gap,
             "fires": torch.full((n,), 40.0 * gap, dtype=torch.float64),
@@ -108,7 +107,7 @@ def _lif_cases(gen: torch.Generator) -> list[Case]:
         current = (drive / resistance).to(dtype)
         label = (
             f"{kind}: {n} neuron{'s' if n > 1 else ''}, dt {dt} ms, tau_m {tau} ms, R {resistance}, "
-            f"V_rest {v_rest}, V_th {threshold}, V_reset {v_reset}, {_dtype_name(dtype)}"
+            f"V_rest {v_rest}, V_th {threshold}, V_reset {v_reset}, {dtype_name(dtype)}"
         )
         out.append(Case(label, (v, current, dt, tau, resistance, v_rest, threshold, v_reset)))
     return out

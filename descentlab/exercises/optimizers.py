@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from descentlab.exercises.cases import DTYPES, pick, randn
 from descentlab.exercises.core import Case, Exercise, Mistake
 from descentlab.optim.transforms import (
     ScaleByAdadeltaState,
@@ -27,8 +28,6 @@ from descentlab.optim.transforms import (
     scale_by_rss,
     trace,
 )
-
-DTYPES = (torch.float32, torch.float64)
 
 
 def _direction(tx: Transform, state: Any, w: Tensor, g: Tensor, t: int = 1) -> Tensor:
@@ -47,16 +46,8 @@ def _shape(gen: torch.Generator) -> tuple[int, ...]:
     return tuple(int(d) for d in torch.randint(1, 6, (dims,), generator=gen))
 
 
-def _randn(shape: tuple[int, ...], dtype: torch.dtype, gen: torch.Generator, scale: float = 1.0) -> Tensor:
-    return (torch.randn(shape, generator=gen, dtype=torch.float64) * scale).to(dtype)
-
-
 def _positive(shape: tuple[int, ...], dtype: torch.dtype, gen: torch.Generator, scale: float = 1.0) -> Tensor:
     return (torch.rand(shape, generator=gen, dtype=torch.float64) * scale + 0.01 * scale).to(dtype)
-
-
-def _pick(gen: torch.Generator, values: tuple[Any, ...]) -> Any:
-    return values[int(torch.randint(len(values), (), generator=gen))]
 
 
 def _situations(gen: torch.Generator, count: int = 8) -> list[tuple[str, tuple[int, ...], torch.dtype, str]]:
@@ -68,7 +59,7 @@ def _situations(gen: torch.Generator, count: int = 8) -> list[tuple[str, tuple[i
         ("a matrix", (4, 5), torch.float32, "random"),
     ]
     rest = [
-        (f"random case {i}", _shape(gen), _pick(gen, DTYPES), _pick(gen, ("random", "large", "small")))
+        (f"random case {i}", _shape(gen), pick(gen, DTYPES), pick(gen, ("random", "large", "small")))
         for i in range(count - len(fixed))
     ]
     return fixed + rest
@@ -77,7 +68,7 @@ def _situations(gen: torch.Generator, count: int = 8) -> list[tuple[str, tuple[i
 def _gradient(kind: str, shape: tuple[int, ...], dtype: torch.dtype, gen: torch.Generator) -> Tensor:
     if kind == "zero":
         return torch.zeros(shape, dtype=dtype)
-    return _randn(shape, dtype, gen, {"random": 1.0, "large": 100.0, "small": 1e-3}[kind])
+    return randn(shape, dtype, gen, {"random": 1.0, "large": 100.0, "small": 1e-3}[kind])
 
 
 def _label(what: str, shape: tuple[int, ...], dtype: torch.dtype, extra: str = "") -> str:
@@ -94,8 +85,8 @@ def gd_step(w: Tensor, grad: Tensor, lr: float) -> Tensor:
 def _gd_cases(gen: torch.Generator) -> list[Case]:
     out = []
     for what, shape, dtype, kind in _situations(gen):
-        lr = _pick(gen, (0.1, 0.01, 1.0, 0.5))
-        w = _randn(shape, dtype, gen)
+        lr = pick(gen, (0.1, 0.01, 1.0, 0.5))
+        w = randn(shape, dtype, gen)
         out.append(Case(_label(what, shape, dtype, f"lr {lr}"), (w, _gradient(kind, shape, dtype, gen), lr)))
     return out
 
@@ -151,9 +142,9 @@ def momentum_step(w: Tensor, grad: Tensor, b: Tensor, lr: float, beta: float) ->
 def _momentum_cases(gen: torch.Generator) -> list[Case]:
     out = []
     for i, (what, shape, dtype, kind) in enumerate(_situations(gen)):
-        lr, beta = _pick(gen, (0.1, 0.01, 0.5)), _pick(gen, (0.9, 0.5, 0.99))
-        w, g = _randn(shape, dtype, gen), _gradient(kind, shape, dtype, gen)
-        b = torch.zeros(shape, dtype=dtype) if i == 1 else _randn(shape, dtype, gen)
+        lr, beta = pick(gen, (0.1, 0.01, 0.5)), pick(gen, (0.9, 0.5, 0.99))
+        w, g = randn(shape, dtype, gen), _gradient(kind, shape, dtype, gen)
+        b = torch.zeros(shape, dtype=dtype) if i == 1 else randn(shape, dtype, gen)
         extra = f"lr {lr}, beta {beta}" + (", the first step (b = 0)" if i == 1 else "")
         out.append(Case(_label(what, shape, dtype, extra), (w, g, b, lr, beta)))
     return out
@@ -227,14 +218,14 @@ def _accumulated_cases(gen: torch.Generator, second: str) -> list[Case]:
     """Cases of an optimizer with one accumulator of squared gradients (Adagrad, RMSProp)."""
     out = []
     for i, (what, shape, dtype, kind) in enumerate(_situations(gen)):
-        lr, eps = _pick(gen, (0.1, 0.01, 1.0)), _pick(gen, (1e-8, 1e-3, 0.1, 0.5))
+        lr, eps = pick(gen, (0.1, 0.01, 1.0)), pick(gen, (1e-8, 1e-3, 0.1, 0.5))
         if i == 0:
             eps = 0.25  # large enough that where it goes shows
-        w, g = _randn(shape, dtype, gen), _gradient(kind, shape, dtype, gen)
-        acc = torch.zeros(shape, dtype=dtype) if i == 1 else _positive(shape, dtype, gen, _pick(gen, (0.01, 1.0, 10.0)))
+        w, g = randn(shape, dtype, gen), _gradient(kind, shape, dtype, gen)
+        acc = torch.zeros(shape, dtype=dtype) if i == 1 else _positive(shape, dtype, gen, pick(gen, (0.01, 1.0, 10.0)))
         extra = f"lr {lr}, eps {eps:g}" + (", the first step (accumulator 0)" if i == 1 else "")
         args: tuple[Any, ...] = (
-            (w, g, acc, lr, eps) if second == "" else (w, g, acc, lr, _pick(gen, (0.9, 0.99, 0.5)), eps)
+            (w, g, acc, lr, eps) if second == "" else (w, g, acc, lr, pick(gen, (0.9, 0.99, 0.5)), eps)
         )
         if second:
             extra += f", {second} {args[4]}"
@@ -384,11 +375,11 @@ def adadelta_step(
 def _adadelta_cases(gen: torch.Generator) -> list[Case]:
     out = []
     for i, (what, shape, dtype, kind) in enumerate(_situations(gen)):
-        rho, eps = _pick(gen, (0.9, 0.95, 0.5)), _pick(gen, (1e-6, 1e-3, 0.1))
-        w, g = _randn(shape, dtype, gen), _gradient(kind, shape, dtype, gen)
+        rho, eps = pick(gen, (0.9, 0.95, 0.5)), pick(gen, (1e-6, 1e-3, 0.1))
+        w, g = randn(shape, dtype, gen), _gradient(kind, shape, dtype, gen)
         first = i in (1, 2)
-        s = torch.zeros(shape, dtype=dtype) if first else _positive(shape, dtype, gen, _pick(gen, (0.01, 1.0)))
-        dx = torch.zeros(shape, dtype=dtype) if first else _positive(shape, dtype, gen, _pick(gen, (1e-4, 0.01)))
+        s = torch.zeros(shape, dtype=dtype) if first else _positive(shape, dtype, gen, pick(gen, (0.01, 1.0)))
+        dx = torch.zeros(shape, dtype=dtype) if first else _positive(shape, dtype, gen, pick(gen, (1e-4, 0.01)))
         extra = f"rho {rho}, eps {eps:g}" + (", the first step (both averages 0)" if first else "")
         out.append(Case(_label(what, shape, dtype, extra), (w, g, s, dx, rho, eps)))
     return out
@@ -509,13 +500,13 @@ def _adam(
 def _adam_cases(gen: torch.Generator) -> list[Case]:
     out = []
     for i, (what, shape, dtype, kind) in enumerate(_situations(gen, 9)):
-        lr = _pick(gen, (1e-3, 0.01, 0.1))
-        b1, b2 = _pick(gen, (0.9, 0.8, 0.5)), _pick(gen, (0.999, 0.99, 0.9))
-        eps = 0.3 if i == 0 else _pick(gen, (1e-8, 1e-3, 0.1))
-        t = 1 if i in (1, 2) else int(_pick(gen, (2, 3, 10, 100)))
-        w, g = _randn(shape, dtype, gen), _gradient(kind, shape, dtype, gen)
-        m = torch.zeros(shape, dtype=dtype) if t == 1 else _randn(shape, dtype, gen, 0.5)
-        v = torch.zeros(shape, dtype=dtype) if t == 1 else _positive(shape, dtype, gen, _pick(gen, (0.01, 1.0)))
+        lr = pick(gen, (1e-3, 0.01, 0.1))
+        b1, b2 = pick(gen, (0.9, 0.8, 0.5)), pick(gen, (0.999, 0.99, 0.9))
+        eps = 0.3 if i == 0 else pick(gen, (1e-8, 1e-3, 0.1))
+        t = 1 if i in (1, 2) else int(pick(gen, (2, 3, 10, 100)))
+        w, g = randn(shape, dtype, gen), _gradient(kind, shape, dtype, gen)
+        m = torch.zeros(shape, dtype=dtype) if t == 1 else randn(shape, dtype, gen, 0.5)
+        v = torch.zeros(shape, dtype=dtype) if t == 1 else _positive(shape, dtype, gen, pick(gen, (0.01, 1.0)))
         extra = f"t {t}, lr {lr}, beta1 {b1}, beta2 {b2}, eps {eps:g}" + (
             ", the first step (m = v = 0)" if t == 1 else ""
         )
