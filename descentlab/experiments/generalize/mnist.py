@@ -29,19 +29,9 @@ from descentlab.optim.by_name import OPTIMIZERS
 from descentlab.optim.regimes import mini_batch
 from descentlab.report import Bound, Claim, Section
 from descentlab.report.plots import variant_curves
-from descentlab.runs import (
-    Run,
-    RunRecord,
-    StopFlag,
-    select_device,
-)
+from descentlab.runs import Run, RunRecord, StopFlag, select_device
 from descentlab.training.mnist import DEFAULT_LR, TrainConfig, make_optimizer
-from descentlab.training.supervised import (
-    Variant,
-    load_data,
-    make_mlp,
-    run_variants,
-)
+from descentlab.training.supervised import Variant, load_data, make_mlp, run_variants
 
 
 @dataclass(frozen=True)

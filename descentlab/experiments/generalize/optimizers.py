@@ -23,18 +23,8 @@ from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.experiments.generalize.common import check_fits, hidden_widths
 from descentlab.optim.regimes import UNIT_OPTIMIZERS, Regime
 from descentlab.report import Bound, Claim, Section
-from descentlab.runs import (
-    Run,
-    RunRecord,
-    StopFlag,
-    select_device,
-)
-from descentlab.training.supervised import (
-    Variant,
-    load_data,
-    make_mlp,
-    run_variants,
-)
+from descentlab.runs import Run, RunRecord, StopFlag, select_device
+from descentlab.training.supervised import Variant, load_data, make_mlp, run_variants
 
 
 @dataclass(frozen=True)

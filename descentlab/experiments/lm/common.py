@@ -17,11 +17,7 @@ from descentlab.experiments.declaration import checkpoint_every_param
 from descentlab.lm.corpus import Corpus, Vocabulary, chunks, load_corpus
 from descentlab.lm.model import CELLS, LM_IMPLS, LanguageModel
 from descentlab.optim.by_name import OPTIMIZERS
-from descentlab.runs import (
-    load_checkpoint,
-    load_run,
-    save_checkpoint,
-)
+from descentlab.runs import load_checkpoint, load_run, save_checkpoint
 
 LM_OPTIMIZERS = OPTIMIZERS
 

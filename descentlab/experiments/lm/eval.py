@@ -11,9 +11,7 @@ from descentlab.errors import UserError
 from descentlab.experiments.declaration import Call, Command
 from descentlab.experiments.lm.common import evaluate, load, load_model, perplexity
 from descentlab.lm.corpus import batchify
-from descentlab.runs import (
-    select_device,
-)
+from descentlab.runs import select_device
 
 
 @dataclass(frozen=True)

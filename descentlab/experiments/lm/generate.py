@@ -11,9 +11,7 @@ from descentlab.experiments.declaration import Call, Command
 from descentlab.experiments.lm.common import load_model
 from descentlab.lm.corpus import EOS
 from descentlab.lm.model import generate
-from descentlab.runs import (
-    select_device,
-)
+from descentlab.runs import select_device
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ from descentlab.config import Options, param
 from descentlab.errors import ParameterError
 from descentlab.experiments.declaration import Call, Command
 from descentlab.optim import bench
-from descentlab.runs import (
-    select_device,
-)
+from descentlab.runs import select_device
 
 
 @dataclass(frozen=True)

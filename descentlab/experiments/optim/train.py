@@ -42,14 +42,7 @@ from descentlab.runs import (
 )
 from descentlab.runs.resources import mlp_bytes, require_memory
 from descentlab.training.control import StepControl
-from descentlab.training.mnist import (
-    DEFAULT_LR,
-    TrainConfig,
-    evaluate,
-    load_splits,
-    make_model,
-    make_optimizer,
-)
+from descentlab.training.mnist import DEFAULT_LR, TrainConfig, evaluate, load_splits, make_model, make_optimizer
 
 
 def check(cfg: TrainConfig) -> None:

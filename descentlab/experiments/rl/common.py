@@ -20,13 +20,7 @@ from descentlab.errors import CheckpointError, Interrupted, ParameterError, User
 from descentlab.rl import ALGORITHMS, agent_config, algorithms_with, evaluate, make_agent
 from descentlab.rl.common import make_env
 from descentlab.rl.envs import GridRoute
-from descentlab.runs import (
-    Run,
-    StopFlag,
-    load_checkpoint,
-    load_run,
-    save_checkpoint,
-)
+from descentlab.runs import Run, StopFlag, load_checkpoint, load_run, save_checkpoint
 
 GRID = "descentlab/GridRoute-v0"
 

@@ -12,9 +12,7 @@ from descentlab.config import Options, param
 from descentlab.errors import ParameterError
 from descentlab.experiments.declaration import Call, Command
 from descentlab.experiments.rl.common import AGENT_CHOICE, episode_frames, load_agent
-from descentlab.runs import (
-    atomic_write_bytes,
-)
+from descentlab.runs import atomic_write_bytes
 
 
 @dataclass(frozen=True)

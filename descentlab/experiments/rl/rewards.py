@@ -26,12 +26,7 @@ from descentlab.report import Bound, Claim, Section
 from descentlab.rl import agent_config
 from descentlab.rl.common import make_env
 from descentlab.rl.envs import GridRoute
-from descentlab.runs import (
-    Run,
-    RunRecord,
-    StopFlag,
-    seed_everything,
-)
+from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
 
 # ---- rewards: positive against negative reinforcement --------------------------------------------
 

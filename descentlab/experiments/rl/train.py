@@ -43,12 +43,7 @@ from descentlab.report import Bound, Claim, Section
 from descentlab.report.plots import colour_axis, running_mean
 from descentlab.rl import evaluate, random_policy
 from descentlab.rl.common import Log, hidden_sizes, make_env
-from descentlab.runs import (
-    Run,
-    RunRecord,
-    StopFlag,
-    seed_everything,
-)
+from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
 from descentlab.runs.resources import mlp_bytes, require_memory
 
 WALL_CLOCK = ("charts/SPS",)  # steps per second: logged to timing.jsonl, so that metrics.jsonl is reproducible

@@ -26,19 +26,8 @@ from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.experiments.rnn.common import fit, hidden_gradients, in_turn
 from descentlab.report import Bound, Claim, Section
 from descentlab.rnn import GRUCell, LSTMCell, RNNCell
-from descentlab.rnn.tasks import (
-    ADDING_BASELINE,
-    SequenceRegressor,
-    adding_problem,
-)
-from descentlab.runs import (
-    Run,
-    RunRecord,
-    StopFlag,
-    atomic_write_bytes,
-    seed_everything,
-    select_device,
-)
+from descentlab.rnn.tasks import ADDING_BASELINE, SequenceRegressor, adding_problem
+from descentlab.runs import Run, RunRecord, StopFlag, atomic_write_bytes, seed_everything, select_device
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,7 @@ from torch import Tensor, nn
 from descentlab import optim as dl_optim
 from descentlab.errors import Interrupted
 from descentlab.rnn import LSTMCell
-from descentlab.runs import (
-    Run,
-    StopFlag,
-    rng_state,
-    set_rng_state,
-)
+from descentlab.runs import Run, StopFlag, rng_state, set_rng_state
 
 # ---- the shared training loop -----------------------------------------------------------------
 

@@ -26,16 +26,8 @@ from descentlab.experiments.declaration import Experiment, TourSettings
 from descentlab.experiments.rnn.common import hidden_gradients
 from descentlab.report import Bound, Claim, Section
 from descentlab.rnn import LSTMCell, RNNCell
-from descentlab.rnn.tasks import (
-    SequenceRegressor,
-    adding_problem,
-)
-from descentlab.runs import (
-    Run,
-    RunRecord,
-    StopFlag,
-    seed_everything,
-)
+from descentlab.rnn.tasks import SequenceRegressor, adding_problem
+from descentlab.runs import Run, RunRecord, StopFlag, seed_everything
 
 
 def _numbers(name: str, text: str, low: float, what: str) -> list[float]:

@@ -37,13 +37,7 @@ from descentlab.rnn.tasks import (
     spell,
     unspell,
 )
-from descentlab.runs import (
-    Run,
-    RunRecord,
-    StopFlag,
-    seed_everything,
-    select_device,
-)
+from descentlab.runs import Run, RunRecord, StopFlag, seed_everything, select_device
 from descentlab.training.mnist import MEAN, STD
 
 TASKS = ("one-to-one", "one-to-many", "many-to-one", "many-to-many")
