@@ -39,7 +39,7 @@ def main(rounds: int, device: str, hidden: int, seq: int = 35, batch: int = 20, 
 
     ms = medians({k: train_step(m) for k, m in models.items()}, rounds, sync, warmup=2)
     base = ms["torch.nn.LSTM"]
-    targets = {"loop": "", "compiled": "", "bptt": "<= 1.2", "fused": "<= 1.0", "torch.nn.LSTM": ""}
+    targets = {"loop": "", "bptt": "<= 1.2", "fused": "<= 1.0", "torch.nn.LSTM": ""}
     lines = [f"{'implementation':<16} {'fwd+bwd ms':>11} {'ratio':>6} {'target':>7}"]
     for name, t in ms.items():
         lines.append(f"{name:<16} {t:>11.2f} {t / base:>6.2f} {targets.get(name, '<= 1.1'):>7}")

@@ -214,7 +214,7 @@ LAYERS = {"LSTM": (LSTM, torch.nn.LSTM), "GRU": (GRU, torch.nn.GRU), "RNN": (RNN
 
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("enforce_sorted", [True, False], ids=["sorted", "unsorted"])
-@pytest.mark.parametrize("impl", ["loop", "bptt", "fused", "compiled"])
+@pytest.mark.parametrize("impl", ["loop", "bptt", "fused"])
 @pytest.mark.parametrize("kind", list(LAYERS))
 def test_packed_sequences_go_through_as_in_torch(
     kind: str, impl: str, enforce_sorted: bool, bidirectional: bool
@@ -296,7 +296,7 @@ def test_default_impl_is_torchs_kernel_and_the_loop_is_one_keyword_away() -> Non
     assert LSTM(4, 5, impl="loop").impl == "loop"
 
 
-@pytest.mark.parametrize("impl", ["loop", pytest.param("compiled", marks=pytest.mark.compile), "fused"])
+@pytest.mark.parametrize("impl", ["loop", "fused"])
 @pytest.mark.parametrize("packed", [False, True])
 def test_an_lstm_with_projections_is_torchs(impl: str, packed: bool) -> None:
     """``proj_size`` (h = W_hr (o tanh c), Sak et al. 2014): the same parameter names and shapes as
@@ -327,7 +327,7 @@ def test_projections_out_of_range_or_on_the_bptt_path_are_refused() -> None:
     for bad in (-1, 6, 7, 2.0, True):
         with pytest.raises(ValueError, match=r"proj_size must be an integer from 0 .* to hidden_size - 1 = 5"):
             LSTM(4, 6, proj_size=bad)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"impl='bptt' has no projections.*'loop', 'compiled' or 'fused'"):
+    with pytest.raises(ValueError, match=r"impl='bptt' has no projections.*'loop' or 'fused'"):
         LSTM(4, 6, proj_size=2, impl="bptt")
     assert LSTM(4, 6).proj_size == 0 and "proj_size" not in repr(LSTM(4, 6))
 

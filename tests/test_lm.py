@@ -186,7 +186,7 @@ def test_lm_commands_reject_bad_input_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xff\xfe not text")
     assert_one_line_error(cli("lm", "train", "--corpus", str(bad)), "not UTF-8")
-    assert_one_line_error(cli("lm", "train", "--impl", "cudnn"), "impl", "loop, compiled, bptt, fused, torch")
+    assert_one_line_error(cli("lm", "train", "--impl", "cudnn"), "impl", "loop, bptt, fused, torch")
     assert_one_line_error(cli("lm", "eval", str(tmp_path)), "config.json")
     assert_one_line_error(
         cli("lm", "generate", str(tmp_path), "--temperature", "-1"), "--temperature: -1.0 is out of range"

@@ -8,7 +8,7 @@ decoder's weight *is* the embedding matrix (Press and Wolf 2017; Inan et al. 201
 embedding and the last hidden layer to have the same size, saves ``vocab x size`` parameters and
 usually lowers perplexity.
 
-``impl`` chooses the recurrent layer: ours (``loop``, ``compiled``, ``bptt``, ``fused``; see
+``impl`` chooses the recurrent layer: ours (``loop``, ``bptt``, ``fused``; see
 :mod:`descentlab.rnn.layers`) or ``torch`` (``torch.nn.LSTM`` itself, the reference for throughput).
 """
 

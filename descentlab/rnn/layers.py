@@ -16,9 +16,6 @@ one direction:
     The written-out path: the input projections of all time steps in one matrix product, then a Python
     loop over time calling the cell's step function (:mod:`descentlab.rnn.cells`). Autograd gives
     backpropagation through time.
-``"compiled"``
-    The same step function through ``torch.compile``, which fuses each step's gate arithmetic (the
-    sigmoids, tanh and products) into one kernel, forward and backward; the first call compiles.
 ``"bptt"``
     The same steps with backpropagation through time written out by hand as well
     (:mod:`descentlab.rnn.bptt`): one ``autograd.Function`` per layer and direction whose backward walks the
@@ -41,7 +38,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +48,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from descentlab.rnn.bptt import GRURecurrence, LSTMRecurrence, RNNRecurrence
 from descentlab.rnn.cells import GATES, NONLINEARITIES, LSTMGates, check_sizes, gru_step, lstm_step, rnn_step
 
-IMPLS = ("loop", "compiled", "bptt", "fused")
+IMPLS = ("loop", "bptt", "fused")
 #: what a layer built without ``impl`` runs: torch's kernel (as fast as ``torch.nn.LSTM``, cuDNN on a GPU);
 #: the written-out ``"loop"`` and ``"bptt"`` are one keyword away
 DEFAULT_IMPL = "fused"
@@ -59,11 +56,6 @@ DEFAULT_IMPL = "fused"
 
 #: one layer in one direction: (inputs (T, N, in), reverse, states, w_ih, w_hh, b_ih, b_hh) -> (outputs, states)
 Direction = Callable[..., tuple[Tensor, list[Tensor]]]
-
-
-@functools.cache
-def _compiled(step: Callable[..., Any]) -> Callable[..., Any]:
-    return cast(Callable[..., Any], torch.compile(step, dynamic=False))
 
 
 class _Stacked(nn.Module):
@@ -92,7 +84,7 @@ class _Stacked(nn.Module):
                              f"{hidden_size - 1}, as in torch.nn.LSTM; got {proj_size!r}")  # fmt: skip
         if proj_size and impl == "bptt":
             raise ValueError("impl='bptt' has no projections (its backward is written for h = o tanh(c)); valid "
-                             "with proj_size: 'loop', 'compiled' or 'fused'")  # fmt: skip
+                             "with proj_size: 'loop' or 'fused'")  # fmt: skip
         if not (isinstance(num_layers, int) and num_layers >= 1):
             raise ValueError(f"num_layers must be an integer >= 1, got {num_layers!r}")
         for name, flag in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
@@ -281,7 +273,7 @@ class _Stacked(nn.Module):
         state: list[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None,
         lengths: Tensor | None = None, w_hr: Tensor | None = None,
     ) -> tuple[Tensor, list[Tensor]]:  # fmt: skip
-        """``impl="loop"`` (and ``"compiled"``, with ``step`` compiled): the input projections of every step in
+        """``impl="loop"``: the input projections of every step in
         one product, then ``step`` once per time step; autograd does backpropagation through time. With
         ``record``, each step's gates are kept and appended to it (time first). With ``lengths`` (N,), the
         sequences of a padded batch: a sequence's state changes only at its own steps, so that reading
@@ -316,8 +308,7 @@ class _Stacked(nn.Module):
 
     def _written_out(self, input: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """The written-out path chosen by ``impl`` (all but ``"fused"``)."""
-        step = _compiled(self._step()) if self.impl == "compiled" else self._step()
-        direction = self._bptt if self.impl == "bptt" else functools.partial(self._loop, step, None)
+        direction = self._bptt if self.impl == "bptt" else functools.partial(self._loop, self._step(), None)
         return self._stack(input, states, direction)
 
     # ---- variable-length batches: torch's PackedSequence ----
@@ -327,7 +318,7 @@ class _Stacked(nn.Module):
         same order, and each sequence's final states taken at its own last step; ``states`` (L*D, N, H) in
         the batch's original order, as torch takes them. ``impl="fused"`` hands the packed data to torch's
         kernel; the written-out paths run the loop on the padded batch, each sequence's state changing only
-        at its own steps (``bptt`` and ``compiled`` take that loop too: their recurrences assume one length)."""
+        at its own steps (``bptt`` takes that loop too: its recurrence assumes one length)."""
         data, batch_sizes, sorted_indices, unsorted_indices = packed
         order = sorted_indices if sorted_indices is not None else torch.arange(int(batch_sizes[0]), device=data.device)
         if self.impl == "fused":

@@ -30,7 +30,7 @@ class LMConfig(RunConfig):
     min_freq: int = param(1, "vocabulary: words seen fewer times become <unk>", low=1, high=10**9)
     max_vocab: int = param(0, "vocabulary: at most this many words (0: no limit)", low=0, high=10**7)
     cell: str = param("lstm", "recurrent cell", choices=CELLS)
-    impl: str = param("bptt", "recurrent layer: ours (loop, compiled, bptt, fused) or torch's", choices=LM_IMPLS)
+    impl: str = param("bptt", "recurrent layer: ours (loop, bptt, fused) or torch's", choices=LM_IMPLS)
     emsize: int = param(200, "word embedding size", low=1, high=8192)
     hidden: int = param(200, "hidden units per layer", low=1, high=8192)
     layers: int = param(2, "recurrent layers", low=1, high=16)

@@ -343,7 +343,7 @@ LM_TRAIN = Experiment(
         "Penn Treebank by default (929k training words, 10k vocabulary), or --corpus FILE (its lines\n"
         "split 90/5/5) or --corpus FOLDER (train.txt, valid.txt, test.txt). Keeps the weights with the\n"
         "best validation perplexity in model.pt, prints validation and test perplexity and writes\n"
-        "perplexity.png. --impl chooses the recurrent layer: ours written out (loop, compiled, bptt),\n"
+        "perplexity.png. --impl chooses the recurrent layer: ours written out (loop, bptt),\n"
         "ours on PyTorch's fused kernel (fused), or torch.nn.LSTM itself (torch)."
     ),
     examples=(
