@@ -1,7 +1,7 @@
 """Optimizer step time: descentlab.optim (default, compiled, flat, flat+compiled) against torch.optim (default,
 for-loop, foreach, fused), on 48 large tensors and on 500 small ones (see descentlab/optim/bench.py).
 
-python benchmarks/optim_step.py [--device cpu|cuda] [--rounds 15] [--only Adam RMSProp] [--model large|many|both] [--clip 1.0]
+python benchmarks/optim_step.py [--device cpu|cuda] [--rounds 15] [--only Adam RMSProp] [--model large|many|both] [--clip 1.0 | --zero-grad]
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ if __name__ == "__main__":
         default=None,
         help="time clipping to this global norm, then the step, against torch's clip_grad_norm_ then step",
     )
+    parser.add_argument(
+        "--zero-grad",
+        action="store_true",
+        help="time the step and zeroing the gradients: ours step(zero_grad=True) against torch's step then zero_grad",
+    )
     args = parser.parse_args()
+    if args.clip is not None and args.zero_grad:
+        parser.error("--clip and --zero-grad time different things; give one")
     models = MODELS if args.model == "both" else (args.model,)
-    print(main(args.device, args.only, args.rounds, models, args.compile_many, args.clip))
+    print(main(args.device, args.only, args.rounds, models, args.compile_many, args.clip, args.zero_grad))

@@ -377,6 +377,51 @@ def test_clipping_runs_on_the_in_place_paths_and_equals_torchs_clip_then_step(
     torch.testing.assert_close(finals[0], finals[1], rtol=1e-5, atol=1e-6)
 
 
+# ---- zero_grad folded into the step ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"flat": True}, {"impl": "chain"}, {"flat": True, "impl": "chain"},
+     {"gradient_transform": T.clip_by_global_norm(0.5)}, {"flat": True, "gradient_transform": T.clip_by_global_norm(0.5)},
+     pytest.param({"impl": "compiled"}, marks=[pytest.mark.compile, pytest.mark.slow]),
+     pytest.param({"flat": True, "impl": "compiled"}, marks=[pytest.mark.compile, pytest.mark.slow])],
+    ids=["kernel", "flat", "chain", "flat-chain", "kernel-clip", "flat-clip", "compiled", "flat-compiled"],
+)  # fmt: skip
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSProp"])
+def test_step_with_zero_grad_equals_torchs_step_then_zero_grad(name: str, options: dict[str, Any]) -> None:
+    """``step(zero_grad=True)`` (the gradients zeroed as the step reads them, chunk by chunk, or slice by slice of
+    the flat gradient) against torch's ``step()`` then ``zero_grad(set_to_none=False)``: after each step every
+    gradient is zero and stays the tensor backward accumulates into, and six steps of a small float64 network
+    end at the same parameters (rtol 1e-10, atol 1e-12; clipping, where given, is torch's clip_grad_norm_ for
+    torch)."""
+    cls, torch_cls = PAIRS[name]
+    clip = "gradient_transform" in options
+    finals = []
+    for mine in (True, False):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3)).double()
+        kw = {"momentum": 0.9} if name == "SGD" else {}
+        opt = (
+            cls(model.parameters(), lr=0.05, **kw, **options) if mine else torch_cls(model.parameters(), lr=0.05, **kw)
+        )
+        gen = torch.Generator().manual_seed(1)
+        for _ in range(6):
+            model(torch.randn(8, 5, generator=gen, dtype=torch.float64)).pow(2).sum().backward()
+            if mine:
+                grads = [p.grad for p in model.parameters()]
+                opt.step(zero_grad=True)
+                assert all(p.grad is g or options.get("flat") for p, g in zip(model.parameters(), grads, strict=True))
+                assert all(not p.grad.any() for p in model.parameters())
+            else:
+                if clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5, foreach=True)
+                opt.step()
+                opt.zero_grad(set_to_none=False)
+        finals.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    torch.testing.assert_close(finals[0], finals[1], rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.compile
 @pytest.mark.parametrize("flat", [False, True], ids=["compiled", "flat+compiled"])
 @pytest.mark.parametrize("name", ["SGD", "Adam"])

@@ -136,6 +136,28 @@ def clipped_variants(
     return out
 
 
+class StepThenZero:
+    """A step and then the gradients zeroed: torch's ``step()`` then ``zero_grad(set_to_none=False)``, ours
+    ``step(zero_grad=True)``, which zeroes each chunk of gradients as it steps it."""
+
+    def __init__(self, opt: torch.optim.Optimizer) -> None:
+        self.opt = opt
+
+    def step(self) -> None:
+        if isinstance(self.opt, dl.TransformOptimizer):
+            self.opt.step(zero_grad=True)
+        else:
+            self.opt.step()
+            self.opt.zero_grad(set_to_none=False)
+
+
+def zeroing_variants(
+    case: Case, device: torch.device, model: str, compile_many: bool = False
+) -> dict[str, StepThenZero]:
+    """Step and zero the gradients, every variant of :func:`variants`."""
+    return {k: StepThenZero(opt) for k, opt in variants(case, device, model, compile_many).items()}
+
+
 def variants(
     case: Case, device: torch.device, model: str, compile_many: bool = False
 ) -> dict[str, torch.optim.Optimizer]:
@@ -164,9 +186,13 @@ def run_case(
     model: str = "large",
     compile_many: bool = False,
     clip: float | None = None,
+    zero_grad: bool = False,
 ) -> Row:
-    opts = (variants(case, device, model, compile_many) if clip is None
-            else clipped_variants(case, device, model, clip, compile_many))  # fmt: skip
+    opts: dict[str, Any] = (
+        clipped_variants(case, device, model, clip, compile_many) if clip is not None
+        else zeroing_variants(case, device, model, compile_many) if zero_grad
+        else variants(case, device, model, compile_many)
+    )  # fmt: skip
     for opt in opts.values():  # warm-up: state, flat buffers, compilation, caches
         for _ in range(3):
             opt.step()
@@ -180,9 +206,10 @@ def run_case(
             times[key].append(time.perf_counter() - start)
     ms = {k: 1e3 * sorted(v)[len(v) // 2] for k, v in times.items()}
     numel = sum(torch.Size(s).numel() for s in shapes(model))
+    inner = {k: getattr(opt, "opt", opt) for k, opt in opts.items()}  # a StepThenZero's optimizer
     compiled = {
         k: opt.compile_seconds
-        for k, opt in opts.items()
+        for k, opt in inner.items()
         if isinstance(opt, dl.TransformOptimizer) and opt.impl == "compiled"
     }
     return Row(case.name, model, ms, compiled, case.passes * numel * 4 / 1e9)
@@ -210,12 +237,14 @@ def table(rows: list[Row], bandwidth: float) -> str:
 
 
 def main(device_name: str = "cpu", names: list[str] | None = None, rounds: int = 15,
-         models: tuple[str, ...] = MODELS, compile_many: bool = False, clip: float | None = None) -> str:  # fmt: skip
+         models: tuple[str, ...] = MODELS, compile_many: bool = False, clip: float | None = None,
+         zero_grad: bool = False) -> str:  # fmt: skip
     """The table; ``compile_many`` also times ``compiled`` on the many-tensor model (about 3 minutes of compiling
-    an algorithm, so it is left out unless asked); ``clip`` times clip-and-step instead of the step alone."""
+    an algorithm, so it is left out unless asked); ``clip`` times clip-and-step instead of the step alone,
+    ``zero_grad`` the step and zeroing the gradients."""
     device = torch.device(device_name)
     rows = [
-        run_case(c, device, rounds, m, compile_many, clip)
+        run_case(c, device, rounds, m, compile_many, clip, zero_grad)
         for m in models
         for c in CASES
         if names is None or c.name in names
@@ -223,4 +252,6 @@ def main(device_name: str = "cpu", names: list[str] | None = None, rounds: int =
     info = f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads"
     if clip is not None:
         info += f"; clip to norm {clip:g} and step (torch: clip_grad_norm_ then the step)"
+    if zero_grad:
+        info += "; step and zero the gradients (torch: step() then zero_grad(set_to_none=False); ours: step(zero_grad=True))"
     return info + "\n" + table(rows, copy_bandwidth(device))
