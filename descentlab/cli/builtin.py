@@ -23,6 +23,7 @@ from descentlab.data import check_all
 from descentlab.errors import ParameterError, UserError, printable, shown
 from descentlab.experiments import DECLARATIONS, EXPERIMENTS, Call, Command, Experiment, as_command
 from descentlab.labbook import build_report
+from descentlab.labbook.notebooks import write_notebooks
 from descentlab.runs import compare_table, find_runs, format_table, list_table, load_runs
 
 # ---- runs, data, report -------------------------------------------------------------------------
@@ -164,6 +165,27 @@ def report(call: Call) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class NotebooksOptions(Options):
+    dir: str = param("runs/notebooks", "folder to write the notebooks into", metavar="DIR")
+    seed: int = param(0, "the seed of the runs the notebooks make", low=0, high=2**31 - 1)
+    force: bool = param(False, "write over notebooks already in DIR (a student's work in them is lost)")
+
+
+def write_notebook_files(call: Call) -> int:
+    opts: NotebooksOptions = call.options
+    if Path(opts.dir).exists() and not Path(opts.dir).is_dir():
+        raise ParameterError("dir", f"{shown(Path(opts.dir))} is a file; give a folder for the notebooks")
+    check_writable(Path(opts.dir) / "index.ipynb")
+    try:
+        paths = write_notebooks(opts.dir, seed=opts.seed, overwrite=opts.force)
+    except FileExistsError as e:
+        raise ParameterError("dir", f"{shown(Path(str(e)))} already exists and nothing was written: give another "
+                             "--dir, or --force to write over the notebooks there") from None  # fmt: skip
+    print(f"wrote {len(paths)} notebooks to {opts.dir}: open them with: jupyter lab {opts.dir}")
+    return 0
+
+
 RUNS_LIST = Command(
     command="runs list",
     help="show runs with their status and final metrics",
@@ -205,6 +227,20 @@ REPORT = Command(
     run=report,
     options=ReportOptions,
 )
+NOTEBOOKS = Command(
+    command="notebooks",
+    help="notebooks: write the lab book as Jupyter notebooks, one per chapter (runs/notebooks/)",
+    description=(
+        "The lab book as Jupyter notebooks, one per chapter and an index, from the same chapter text as\n"
+        "the HTML book: prose and equations, each demonstration run at the quick tour's scale with its\n"
+        "figures and claims, sliders that call descentlab again, predict-then-run questions, and the\n"
+        "chapter's exercises with their checks. Open them with: jupyter lab runs/notebooks (the notebook\n"
+        "extra: pip install -e '.[notebooks]'). Notebooks already in DIR are kept unless --force."
+    ),
+    examples=("descentlab notebooks", "descentlab notebooks --dir my-notebooks --seed 3"),
+    run=write_notebook_files,
+    options=NotebooksOptions,
+)
 
 
 # ---- every command, and the groups --------------------------------------------------------------
@@ -217,6 +253,7 @@ COMMANDS: tuple[Command, ...] = (
     RUNS_COMPARE,
     REPORT,
     TOUR,
+    NOTEBOOKS,
     *classroom.COMMANDS,
 )
 

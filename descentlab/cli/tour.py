@@ -23,7 +23,8 @@ import torch
 
 from descentlab.config import Options, RunConfig, param
 from descentlab.experiments import DECLARATIONS, Call, Command, Declaration, Experiment, TourSettings, start
-from descentlab.labbook import build_chapters, chapters, plan_names, write_book
+from descentlab.labbook import build_chapters, chapters, interactive_names, plan_names, write_book
+from descentlab.labbook.explorers import explorer_html
 from descentlab.report import Chapter
 from descentlab.runs import RunRecord, load_run
 from descentlab.runs.checkpoint import atomic_write_bytes
@@ -89,8 +90,13 @@ def run_tour(cfg: TourConfig, out: str | Path, log: Callable[[str], None] = prin
         context = multiprocessing.get_context("spawn")  # torch's thread pools do not survive fork
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_threads, initargs=(each,)) as pool:
             try:
+                # the interactive figures need no run: they are computed beside the runs, from the start
+                figures = {
+                    n: pool.submit(explorer_html, n) for n in interactive_names([cfg.chapter] if cfg.chapter else None)
+                }
                 records = [load_run(p) for p in _at_once(pool, steps, cfg, root, runs, log)]
-                built = build_chapters(records, map_sections=pool.map)  # the figures drawn side by side too
+                ready = {name: f.result() for name, f in figures.items()}
+                built = build_chapters(records, map_sections=pool.map, interactive=ready)  # figures drawn side by side
             except BaseException:
                 pool.shutdown(cancel_futures=True)
                 raise

@@ -8,6 +8,8 @@ of its own:
   ``landscape-hessian``, ...): figures, table, claims with their verdicts, commands. The tour runs the
   declarations in the order these directives give (:func:`plan_names`).
 * ``@diagram NAME Caption``: ``diagrams/NAME.svg``, inline, with its caption.
+* ``@interactive NAME``: an interactive figure of :mod:`descentlab.labbook.explorers`, computed by the
+  library when the book is built and drawn by the page.
 
 ``questions.toml`` holds the unit's revision questions; a chapter answers one in a ``::: answer ID`` box,
 and the report's index links each question to its answer. ``start.md`` is the book's first page (how to
@@ -23,7 +25,7 @@ from __future__ import annotations
 import html
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -31,6 +33,7 @@ from typing import Any
 
 from descentlab.exercises import EXERCISES
 from descentlab.experiments import DECLARATIONS, Declaration, Experiment
+from descentlab.labbook.explorers import explorer_html
 from descentlab.report import Chapter, Page, Section, generic_section, write_report, write_site
 from descentlab.report.html import chapter_html, contents
 from descentlab.report.markup import markdown
@@ -38,12 +41,12 @@ from descentlab.runs import RunRecord, load_run
 
 HERE = Path(__file__).parent
 LEVEL = {1: "easy", 2: "medium", 3: "hard"}  # an exercise's difficulty in words
-DIRECTIVE = re.compile(r"^@(runs|diagram)\s+(\S+)\s*(.*)$")
+DIRECTIVE = re.compile(r"^@(runs|diagram|interactive)\s+(\S+)\s*(.*)$")
 
 
 @dataclass(frozen=True)
 class Directive:
-    kind: str  # "runs" or "diagram"
+    kind: str  # "runs", "diagram" or "interactive"
     name: str  # a declaration's name, or a diagram's file name without .svg
     text: str = ""  # a diagram's caption
 
@@ -123,7 +126,8 @@ def _declaration(name: str) -> Declaration:
     raise KeyError(f"a chapter names {name!r}, which no declaration has")
 
 
-def _sections(name: str, runs: Sequence[RunRecord]) -> list[Section]:
+def sections_of(name: str, runs: Sequence[RunRecord]) -> list[Section]:
+    """The lab book's sections of the demonstration ``name`` (a declaration's name) made from ``runs``."""
     decl = _declaration(name)
     if isinstance(decl, Experiment):
         own = [r for r in runs if r.experiment == decl.name]
@@ -156,18 +160,31 @@ def exercises_section(chapter: str) -> str:
     )
 
 
+def interactive_names(chapter_ids: Iterable[str] | None = None) -> list[str]:
+    """The interactive figures the chapters place (those of ``chapter_ids`` only, when given), in order."""
+    wanted = None if chapter_ids is None else set(chapter_ids)
+    return [p.name for ch in chapters() if wanted is None or ch.id in wanted
+            for p in ch.parts if not isinstance(p, str) and p.kind == "interactive"]  # fmt: skip
+
+
 def build_chapters(
-    runs: Sequence[RunRecord], every_chapter: bool = False, map_sections: Callable[..., Iterable[Any]] = map
+    runs: Sequence[RunRecord],
+    every_chapter: bool = False,
+    map_sections: Callable[..., Iterable[Any]] = map,
+    interactive: Mapping[str, str] | None = None,
 ) -> list[Chapter]:
     """The chapters with the sections of ``runs`` in their places. A chapter with no runs of its own is
     left out unless ``every_chapter``; runs of experiments no chapter shows come last. The sections (their
     figures drawn) are made by ``map_sections(function, names, runs)``: ``map`` here, or a process pool's
-    ``map`` to draw them side by side."""
+    ``map`` to draw them side by side; so are the interactive figures, unless ``interactive`` already holds
+    them (name to HTML, :func:`descentlab.labbook.explorers.explorer_html`)."""
     answers = {q.id: q.heading for q in questions()}
-    names = [
-        part.name for ch in chapters() for part in ch.parts if not isinstance(part, str) and part.kind != "diagram"
-    ]
-    made = dict(zip(names, map_sections(_sections, names, [runs] * len(names)), strict=True))
+    names = [part.name for ch in chapters() for part in ch.parts if not isinstance(part, str) and part.kind == "runs"]
+    made = dict(zip(names, map_sections(sections_of, names, [runs] * len(names)), strict=True))
+    wanted = [ch.id for ch in chapters() if every_chapter or any(made[n] for n in ch.runs)]
+    figures = dict(interactive or {})
+    missing = [name for name in interactive_names(wanted) if name not in figures]
+    figures.update(zip(missing, map_sections(explorer_html, missing), strict=True))
     out = []
     for ch in chapters():
         parts: list[str | Section] = []
@@ -178,6 +195,8 @@ def build_chapters(
             elif part.kind == "diagram":
                 parts.append(f'<figure class="diagram" id="diagram-{html.escape(part.name)}">{diagram(part.name)}'
                              f"<figcaption>{html.escape(part.text)}</figcaption></figure>")  # fmt: skip
+            elif part.kind == "interactive":
+                parts.append(figures.get(part.name, ""))
             else:
                 sections = made[part.name]
                 shown += len(sections)

@@ -3,7 +3,7 @@
 from descentlab.landscape.functions import LANDSCAPES, Landscape
 from descentlab.landscape.hessian import Hessian, Spectrum
 from descentlab.landscape.minima import ManyStarts, descend_from_many, random_starts
-from descentlab.landscape.race import Trajectory, race
+from descentlab.landscape.race import Trajectory, descend, descend_together, race
 
 __all__ = [
     "LANDSCAPES",
@@ -12,7 +12,9 @@ __all__ = [
     "ManyStarts",
     "Spectrum",
     "Trajectory",
+    "descend",
     "descend_from_many",
+    "descend_together",
     "race",
     "random_starts",
 ]

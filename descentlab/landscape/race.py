@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -85,6 +85,41 @@ def descend(
         if stop_below is not None and value < stop_below:
             break
     return path
+
+
+def descend_together(
+    landscape: Landscape,
+    starts: Sequence[Point],
+    make_optimizer: Callable[[list[torch.Tensor]], torch.optim.Optimizer],
+    steps: int,
+) -> list[Trajectory]:
+    """Many descents at once, without noise: a point per start, one optimizer over all of them
+    (``make_optimizer(points)``, with a parameter group per point where their settings differ) and one
+    backward a step. Each path is the one :func:`descend` takes with that point's settings: the points share
+    no state, and the gradient of a sum reaches each term unchanged. A path stops where it diverges, as
+    :func:`descend`'s does, and the others go on."""
+    points = [torch.tensor(s, dtype=torch.float64, requires_grad=True) for s in starts]
+    opt = make_optimizer(points)
+    paths = [Trajectory("", math.nan, [(s[0], s[1])], [landscape.value(s)]) for s in starts]
+    live = list(range(len(points)))
+    for _ in range(steps):
+        if not live:
+            break
+        opt.zero_grad()  # a diverged point keeps no gradient, so the optimizer leaves it alone
+        xy = torch.stack([points[k] for k in live])
+        landscape(xy[:, 0], xy[:, 1]).sum().backward()
+        opt.step()
+        with torch.no_grad():
+            now = torch.stack([points[k] for k in live])
+            values = landscape(now[:, 0], now[:, 1]).tolist()
+        for k, (x, y), value in zip(list(live), now.tolist(), values, strict=True):
+            if not (math.isfinite(value) and math.isfinite(x) and math.isfinite(y)) or abs(value) > 1e12:
+                paths[k].diverged = True
+                live.remove(k)
+                continue
+            paths[k].points.append((x, y))
+            paths[k].losses.append(value)
+    return paths
 
 
 def race(

@@ -18,13 +18,18 @@ from descentlab.report.html import (
     write_report,
     write_site,
 )
+from descentlab.report.interactive import Explorer, Layer, Slider, Toggles
 
 __all__ = [
     "Bound",
     "Chapter",
     "Claim",
+    "Explorer",
+    "Layer",
     "Page",
     "Section",
+    "Slider",
+    "Toggles",
     "commands_block",
     "fmt",
     "generic_section",

@@ -30,6 +30,7 @@ from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.text import Text
 
 from descentlab.report.claim import Claim
+from descentlab.report.interactive import SCRIPT as INTERACTIVE_SCRIPT
 from descentlab.runs import RunRecord
 from descentlab.runs.checkpoint import atomic_write_bytes
 
@@ -179,6 +180,11 @@ def _section(s: Section) -> list[str]:
     return out
 
 
+def section_html(s: Section) -> str:
+    """A run section alone: its figures, table, claims with their verdicts, and commands."""
+    return "\n".join(_section(s))
+
+
 def chapter_html(ch: Chapter) -> str:
     """A chapter as an ``<article>``: its prose, equations and diagrams, and its run sections in place."""
     out = [f'<article class="chapter" id="{html.escape(ch.id)}"><h2>{html.escape(ch.title)}</h2>']
@@ -219,7 +225,8 @@ def _document(title: str, head: str, body: str) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)}</title>{head}<script>{_SCRIPT}</script></head><body>",
+        f"<title>{html.escape(title)}</title>{head}<script>{_SCRIPT}</script><script>{INTERACTIVE_SCRIPT}</script>",
+        "</head><body>",
         body,
         "</body></html>",
     ])  # fmt: skip

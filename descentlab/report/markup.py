@@ -24,8 +24,8 @@ from markdown_it.token import Token
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-BOXES = ("erratum", "note", "definition", "answer")
-BOX_TITLES = {"erratum": "Erratum", "note": "Note", "definition": "Definition"}
+BOXES = ("erratum", "note", "definition", "answer", "predict")
+BOX_TITLES = {"erratum": "Erratum", "note": "Note", "definition": "Definition", "predict": "Predict, then run"}
 
 
 class MathError(ValueError):
