@@ -87,8 +87,9 @@ def momentum_explorer() -> Explorer:
         "interactive-momentum",
         "Explore: step size and momentum on an ill-conditioned bowl",
         f"f(x, y) = (x² + 25 y²) / 2 from {bowl.start}, {MOMENTUM_STEPS} steps of descentlab.optim.SGD with and "
-        "without momentum, computed when this book was built for every setting of the sliders. Slide β to "
-        "β* at α*: the zig-zag across the valley disappears; past 2 / 25 plain steps diverge, momentum's later.",
+        "without momentum, computed when this book was built for every setting of the sliders. Set α to α* and "
+        "β to β*: the error shrinks fastest, by √β* a step along both axes. Past 2 / 25 plain steps diverge; "
+        "momentum's only at larger steps.",
         (x0, x1), (y0, y1), "x", "y",
         [Slider("lr", "step size α", lrs, initial=7), Slider("beta", "momentum β", betas, initial=0)],
         [Layer("momentum", "SGD with momentum β", COLOURS[1], ("lr", "beta")),
