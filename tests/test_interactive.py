@@ -17,10 +17,8 @@ from descentlab.labbook.explorers import (
     RACE_EVERY,
     RACE_STARTS,
     RACE_STEPS,
-    adaptive_explorer,
+    explorer,
     explorer_html,
-    momentum_explorer,
-    race_explorer,
 )
 from descentlab.landscape import LANDSCAPES, descend, descend_together
 from descentlab.landscape.race import RACE_OPTIMIZERS, default_lr
@@ -44,7 +42,7 @@ def test_descend_together_takes_each_path_descend_takes() -> None:
 
 
 def test_the_momentum_figure_holds_the_librarys_paths_and_the_theorys_best_values() -> None:
-    ex = momentum_explorer()
+    ex = explorer("momentum")
     lrs, betas = (s.values for s in ex.sliders())
     bowl = LANDSCAPES["quadratic-bowl"]
     for i, j in [(0, 0), (7, 0), (8, 3), (10, 9)]:
@@ -56,13 +54,13 @@ def test_the_momentum_figure_holds_the_librarys_paths_and_the_theorys_best_value
 
 
 def test_the_race_and_adaptive_figures_hold_the_librarys_paths() -> None:
-    race = race_explorer()
+    race = explorer("race")
     rosen = LANDSCAPES["rosenbrock"]
     for i, name in [(0, "adam"), (6, "momentum"), (8, "adagrad")]:
         lr = default_lr("rosenbrock", name)
         path = descend(rosen, lambda p, name=name, lr=lr: RACE_OPTIMIZERS[name](p, lr), RACE_STARTS[i], RACE_STEPS)
         assert race.series[series_key(name, str(i))] == path.points[::RACE_EVERY] + path.points[-1:]
-    adaptive = adaptive_explorer()
+    adaptive = explorer("adaptive")
     decay = adaptive.sliders()[0].values[2]
     rms = descend(rosen, lambda p: RMSProp(p, lr=0.01, alpha=decay), rosen.start, 500)
     assert adaptive.series[series_key("rmsprop", "2")] == rms.points

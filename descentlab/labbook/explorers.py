@@ -248,8 +248,14 @@ EXPLORERS: dict[str, Callable[[], Explorer]] = {
 
 
 @cache
-def explorer_html(name: str) -> str:
-    """The figure ``@interactive NAME`` places (computed once per process)."""
+def explorer(name: str) -> Explorer:
+    """The interactive figure ``name``, computed once per process."""
     if name not in EXPLORERS:
         raise KeyError(f"a chapter names the interactive figure {name!r}; valid: {', '.join(EXPLORERS)}")
-    return EXPLORERS[name]().html()
+    return EXPLORERS[name]()
+
+
+@cache
+def explorer_html(name: str) -> str:
+    """The figure ``@interactive NAME`` places."""
+    return explorer(name).html()
