@@ -67,6 +67,8 @@ class Command(Named):
     settings: type | None = None  # a config dataclass settable by flags and --config FILE
     sections: Callable[[Sequence[RunRecord]], list[Section]] | None = None  # report sections from any runs
     tour: Callable[[TourSettings, Sequence[Path]], None] | None = None  # a tour step on the runs made so far
+    reads: tuple[str, ...] = ()  # the experiments whose tour runs its tour step works on (a chapter's notebook
+    # that shows this command alone makes them first)
 
 
 @dataclass(frozen=True)

@@ -70,12 +70,19 @@ class Lab:
                              f"{', '.join(self.chapter.runs)}")  # fmt: skip
         decl = next(d for d in DECLARATIONS if d.name == name)
         if isinstance(decl, Experiment) and decl.tour is not None:
-            self.done[name] = [start(decl, config, self.root) for config in decl.tour(self.settings)]
+            self._make(decl)
         elif isinstance(decl, Command) and decl.tour is not None:
-            before = [p for n in self.chapter.runs[: self.chapter.runs.index(name)] for p in self.done.get(n, [])]
-            decl.tour(self.settings, before)
-        records = [load_run(p) for n in self.chapter.runs for p in self.done.get(n, [])]
-        return Shown(sections_of(name, records))
+            for needed in decl.reads:  # the runs of an earlier chapter it works on, made here first
+                if needed not in self.done:
+                    self._make(next(d for d in DECLARATIONS if isinstance(d, Experiment) and d.name == needed))
+            later = set(self.chapter.runs[self.chapter.runs.index(name) :])
+            decl.tour(self.settings, [p for n, paths in self.done.items() if n not in later for p in paths])
+        return Shown(sections_of(name, [load_run(p) for paths in self.done.values() for p in paths]))
+
+    def _make(self, decl: Experiment) -> None:
+        """The tour's runs of ``decl``, made anew."""
+        assert decl.tour is not None
+        self.done[decl.name] = [start(decl, config, self.root) for config in decl.tour(self.settings)]
 
     @staticmethod
     def diagram(name: str) -> Any:

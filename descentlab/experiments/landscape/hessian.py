@@ -157,4 +157,5 @@ LANDSCAPE_HESSIAN = Command(
     options=HessianOptions,
     sections=sections,
     tour=tour,
+    reads=("optim-train",),
 )

@@ -273,4 +273,5 @@ LANDSCAPE_SURFACE = Command(
     options=SurfaceOptions,
     sections=sections,
     tour=tour,
+    reads=("optim-train",),
 )
