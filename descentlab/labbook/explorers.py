@@ -183,10 +183,12 @@ def _dropout_data() -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tens
     return data["train"], data["val"]
 
 
-def dropout_curves(keep: float, seed: int = 0) -> tuple[list[float], list[float]]:
+@cache
+def dropout_curves(keep: float, seed: int = 0) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Training and validation loss after each epoch of a 784-128-128-10 network trained with Adam on 1,000
     MNIST images, keeping hidden units with probability ``keep``; the same initial weights and batch order
-    for every ``keep``. Both losses are measured without dropout."""
+    for every ``keep``. Both losses are measured without dropout. Once per process and setting: the figure and
+    the notebook's slider share them."""
     (x, y), (xv, yv) = _dropout_data()
     torch.manual_seed(seed)
     model = make_mlp([DROPOUT_WIDTH, DROPOUT_WIDTH], keep_hidden=keep)
@@ -203,7 +205,7 @@ def dropout_curves(keep: float, seed: int = 0) -> tuple[list[float], list[float]
         with torch.no_grad():
             train.append(float(F.cross_entropy(model(x), y)))
             val.append(float(F.cross_entropy(model(xv), yv)))
-    return train, val
+    return tuple(train), tuple(val)
 
 
 def dropout_explorer() -> Explorer:
